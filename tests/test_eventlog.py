@@ -1,0 +1,139 @@
+"""Reading, writing and typing of event logs."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import full_tables
+
+from adoption import EventLog, InputError, InvalidEventLog, read_eventlog
+from adoption.contract import TABLES
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_full_log_is_valid(tables):
+    log = EventLog(**tables)
+    assert log.validate().ok, log.validate().lines()
+    assert list(log.tables) == list(TABLES)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_round_trip(tmp_path, tables, fmt):
+    log = EventLog(**tables, meta={"window_start": "2014-01-01", "window_end": "2014-12-31"})
+    folder = log.write(tmp_path / "log", format=fmt)
+    back = read_eventlog(folder)
+    assert back.meta == log.meta
+    for name, df in log.tables.items():
+        pd.testing.assert_frame_equal(back.tables[name], df, check_dtype=True)
+
+
+def test_types_after_reading(tmp_path, tables):
+    back = read_eventlog(EventLog(**tables).write(tmp_path / "log", format="csv"))
+    assert back.users["user_id"].dtype == "int64"
+    assert back.red_packets["amount_cents"].dtype == "int64"
+    assert back.red_packets["group_id"].dtype == "Int64"
+    assert back.payments["paid_at"].dtype == "datetime64[ns]"
+    assert back.users["city"].dtype == "string"
+
+
+def test_timestamps_are_china_standard_time(tmp_path):
+    users = pd.DataFrame({"user_id": [1, 2], "joined_at": ["2014-01-01", "2014-01-01"]})
+    transfers = pd.DataFrame({
+        "transfer_id": [1, 2, 3], "sender_id": [1, 1, 2], "receiver_id": [2, 2, 1],
+        # naive = CST; UTC noon = 20:00 CST; an explicit +08:00 stays
+        "sent_at": ["2015-02-18 20:00:00", "2015-02-18T12:00:00Z", "2015-02-18T20:00:00+08:00"],
+        "amount_cents": [1, 2, 3],
+    })
+    log = EventLog(users=users, transfers=transfers)
+    assert (log.transfers["sent_at"] == pd.Timestamp("2015-02-18 20:00")).all()
+    aware = pd.DataFrame({**transfers, "sent_at": pd.to_datetime(["2015-02-18 12:00"] * 3).tz_localize("UTC")})
+    folder = tmp_path / "aware"
+    folder.mkdir()
+    users.to_parquet(folder / "users.parquet")
+    aware.to_parquet(folder / "transfers.parquet")
+    assert (read_eventlog(folder).transfers["sent_at"] == pd.Timestamp("2015-02-18 20:00")).all()
+
+
+def test_minimal_real_world_log_validates(tmp_path, tables):
+    keep = ["users", "red_packet_claims", "transfers", "payments"]
+    folder = tmp_path / "real"
+    folder.mkdir()
+    for name in keep:
+        tables[name].to_csv(folder / f"{name}.csv", index=False)
+    log = read_eventlog(folder)
+    assert set(log.tables) == set(keep)
+    assert log.summary()["receivers"] == 4  # 2, 3, 4 claimed; 1 received a transfer
+    assert log.summary()["payers"] == 2
+
+
+def test_partitioned_parquet_folder(tmp_path, tables):
+    folder = tmp_path / "log"
+    EventLog(**tables).write(folder)
+    parts = folder / "payments"
+    parts.mkdir()
+    pay = pd.read_parquet(folder / "payments.parquet")
+    pay.iloc[:1].to_parquet(parts / "part-0.parquet")
+    pay.iloc[1:].to_parquet(parts / "part-1.parquet")
+    (folder / "payments.parquet").unlink()
+    assert len(read_eventlog(folder).payments) == 2
+
+
+def test_write_refuses_to_overwrite(tmp_path, tables):
+    log = EventLog(**tables)
+    folder = log.write(tmp_path / "log")
+    before = _digest(folder)
+    with pytest.raises(InputError, match="already exists"):
+        log.write(folder)
+    assert _digest(folder) == before
+    smaller = EventLog(users=tables["users"], transfers=tables["transfers"])
+    smaller.write(folder, overwrite=True)
+    assert sorted(p.name for p in folder.iterdir()) == ["transfers.parquet", "users.parquet"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folders left behind"
+
+
+def test_write_is_deterministic(tmp_path, tables):
+    a = EventLog(**tables).write(tmp_path / "a")
+    b = EventLog(**tables).write(tmp_path / "b")
+    assert _digest(a) == _digest(b)
+
+
+def test_reading_leaves_files_byte_identical(tmp_path, tables):
+    folder = EventLog(**tables).write(tmp_path / "log", format="csv")
+    tables["transfers"].assign(amount_cents=-1).to_csv(folder / "transfers.csv", index=False)
+    before = _digest(folder)
+    with pytest.raises(InvalidEventLog):
+        read_eventlog(folder)
+    read_eventlog(folder, validate=False)
+    assert _digest(folder) == before
+
+
+def test_window_from_meta_or_events(tables):
+    log = EventLog(**tables)
+    start, end = log.window
+    assert start == pd.Timestamp("2014-01-15") and end == pd.Timestamp("2014-03-03")
+    log.meta = {"window_start": "2014-01-01", "window_end": "2016-01-01"}
+    assert log.window == (pd.Timestamp("2014-01-01"), pd.Timestamp("2016-01-01"))
+
+
+def test_unknown_columns_are_kept(tables):
+    tables["users"]["segment"] = "a"
+    assert "segment" in EventLog(**tables).users
+
+
+def test_both_formats_for_one_table_is_an_error(tmp_path, tables):
+    folder = EventLog(**tables).write(tmp_path / "log")
+    tables["users"].to_csv(folder / "users.csv", index=False)
+    with pytest.raises(InputError, match=r"users: found both"):
+        read_eventlog(folder)
+
+
+def test_full_tables_helper_is_fresh():
+    a, b = full_tables(), full_tables()
+    a["users"].loc[0, "user_id"] = 99
+    assert b["users"].loc[0, "user_id"] == 1
