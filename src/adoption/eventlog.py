@@ -146,9 +146,15 @@ card_bindings, payments, scans : DataFrame, optional
         Examples
         --------
         >>> import pandas as pd
-        >>> log = EventLog(users=pd.DataFrame({"user_id": [1, 1], "joined_at": ["2014-01-01"] * 2}))
-        >>> print(log.validate().problems[0].message())
-        users.user_id: 2 rows not unique (examples: user_id=1, 1)
+        >>> log = EventLog(
+        ...     users=pd.DataFrame({"user_id": [1, 1], "joined_at": ["2014-01-01"] * 2}),
+        ...     payments=pd.DataFrame({"payment_id": [5], "user_id": [1], "merchant_id": [9],
+        ...                            "paid_at": ["2014-02-01"], "amount_cents": [0]}),
+        ... )
+        >>> for line in log.validate().lines():
+        ...     print(line)
+        users.user_id: 2 rows not unique (examples: user_id=1, user_id=1)
+        payments.amount_cents: 1 row must be > 0 (examples: payment_id=5)
         """
         return ValidationReport(validate_tables(self.tables))
 
