@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from adoption.errors import AdoptionError, InputError, InvalidEventLog, ParameterError, UsageError
 from adoption.eventlog import EventLog, read_eventlog
+from adoption.example import load_example
+from adoption.graph import SocialGraph, generate_graph
+from adoption.scenario import Scenario
+from adoption.simulate import simulate
 from adoption.validation import Problem, ValidationReport
 
 __version__ = "0.1.0"
@@ -22,8 +26,13 @@ __all__ = [
     "InvalidEventLog",
     "ParameterError",
     "Problem",
+    "Scenario",
+    "SocialGraph",
     "UsageError",
     "ValidationReport",
     "__version__",
+    "generate_graph",
+    "load_example",
     "read_eventlog",
+    "simulate",
 ]

@@ -68,8 +68,68 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_validate)
 
 
+# ------------------------------------------------------------------ simulate
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from adoption.errors import UsageError
+    from adoption.scenario import Scenario
+    from adoption.simulate import simulate
+
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise UsageError(f"--out: {out} already exists; choose a new folder or pass --overwrite")
+    overrides = {} if args.users is None else {"n_users": args.users}
+    scenario = Scenario.named(args.scenario, **overrides).set_from_strings(args.set or [])
+    log = simulate(scenario, seed=args.seed, progress=not args.quiet)
+    log.write(out, overwrite=args.overwrite, format=args.format)
+    summary = log.summary()
+    print(f"{out}: {summary['users']:,} users, {sum(summary['rows'].values()):,} rows "
+          f"({', '.join(f'{k} {v:,}' for k, v in summary['rows'].items())})")
+    return 0
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from adoption.scenario import Scenario, _named_table
+
+    if args.parameters:
+        table = Scenario.describe()
+        with _wide_pandas():
+            print(table.to_string(index=False))
+        return 0
+    for name, spec in _named_table().items():
+        params = spec.get("parameters") or {}
+        changes = ", ".join(f"{k}={v}" for k, v in params.items()) or "the defaults"
+        print(f"{name}: {' '.join(str(spec.get('description', '')).split())}\n    ({changes})")
+    return 0
+
+
+def _wide_pandas():
+    import pandas as pd
+
+    return pd.option_context("display.width", 200, "display.max_colwidth", 90, "display.max_rows", 500)
+
+
+def _add_simulate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("simulate", help="simulate the red-packet world and write its event log",
+                       description="Run the day-stepped simulator and write an event log folder (Parquet).")
+    p.add_argument("--scenario", default="default", help="named scenario (see `adoption scenarios`)")
+    p.add_argument("--users", type=int, help="number of users (overrides the scenario's n_users)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same log")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="change a scenario parameter (repeatable); `adoption scenarios --parameters` lists them")
+    p.add_argument("--out", required=True, help="folder to write (must not exist unless --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_cmd_simulate)
+    q = sub.add_parser("scenarios", help="list the named scenarios (or every parameter)")
+    q.add_argument("--parameters", action="store_true", help="every parameter with default, unit and range")
+    q.set_defaults(handler=_cmd_scenarios)
+
+
 #: Functions that add a subcommand to the parser; later modules append theirs here.
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_validate]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_validate, _add_simulate]
 
 
 def build_parser() -> argparse.ArgumentParser:

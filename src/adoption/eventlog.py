@@ -407,13 +407,17 @@ def _coerce_table(spec: TableSpec, df: pd.DataFrame) -> tuple[pd.DataFrame, list
     for col in spec.columns:
         if col.name not in result.columns:
             continue
-        series, problem = _coerce_column(spec, col, result[col.name])
-        result[col.name] = series
+        original = result[col.name]
+        series, problem = _coerce_column(spec, col, original)
+        if series is not original:  # assigning an unchanged column would copy the table
+            result[col.name] = series
         if problem is not None:
             problems.append(problem)
     ordered = [c for c in spec.column_names if c in result.columns]
     extra = [c for c in result.columns if c not in ordered]
-    return result[ordered + extra], problems
+    if list(result.columns) != ordered + extra:
+        result = result[ordered + extra]
+    return result, problems
 
 
 def _examples_of(values: pd.Series, limit: int = 5) -> tuple[str, ...]:
@@ -426,7 +430,8 @@ def _coerce_column(spec: TableSpec, col: ColumnSpec, s: pd.Series) -> tuple[pd.S
         out, bad = _coerce_time(s)
         expected = "a timestamp (e.g. 2015-02-18 20:00:00)"
     elif col.kind == "text":
-        return s.astype("string"), _missing_problem(spec, col, was_missing)
+        out = s if isinstance(s.dtype, pd.StringDtype) else s.astype("string")
+        return out, _missing_problem(spec, col, was_missing)
     else:
         out, bad = _coerce_integer(s)
         expected = {"id": "an integer id", "cents": "whole cents (an integer)", "count": "an integer"}[col.kind]
@@ -436,7 +441,8 @@ def _coerce_column(spec: TableSpec, col: ColumnSpec, s: pd.Series) -> tuple[pd.S
         return out, Problem(spec.name, col.name, "type", int(bad.sum()), examples,
                             f"expected {expected}", examples_are_values=True)
     if col.kind != "time":
-        out = out.astype("int64") if not out.isna().any() and not col.nullable else out.astype("Int64")
+        dtype = "int64" if not out.isna().any() and not col.nullable else "Int64"
+        out = out if out.dtype == dtype else out.astype(dtype)
     return out, _missing_problem(spec, col, was_missing)
 
 
@@ -471,7 +477,8 @@ def _coerce_time(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         out = s.dt.tz_convert(CST_OFFSET).dt.tz_localize(None).astype("datetime64[ns]")
         return out, pd.Series(False, index=s.index)
     if pd.api.types.is_datetime64_dtype(dtype):
-        return s.astype("datetime64[ns]"), pd.Series(False, index=s.index)
+        out = s if s.dtype == np.dtype("datetime64[ns]") else s.astype("datetime64[ns]")
+        return out, pd.Series(False, index=s.index)
     if not (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
         return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), s.notna()
     text = s.astype("string").str.strip()

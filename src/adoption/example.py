@@ -1,0 +1,39 @@
+"""The bundled example log: ``data/example/``, made by the simulator with a fixed seed.
+
+Regenerate it, byte for byte, with ``make example``, which runs::
+
+    adoption simulate --scenario default --users 20000 --seed 20150218 --out data/example --overwrite
+"""
+
+from __future__ import annotations
+
+from adoption.eventlog import EventLog, read_eventlog
+from adoption.reference import data_dir
+
+__all__ = ["EXAMPLE_SCENARIO", "EXAMPLE_SEED", "EXAMPLE_USERS", "example_path", "load_example"]
+
+EXAMPLE_SCENARIO = "default"
+EXAMPLE_USERS = 20_000
+EXAMPLE_SEED = 20150218
+
+
+def example_path():
+    """The folder of the bundled example log."""
+    return data_dir() / "example"
+
+
+def load_example(*, validate: bool = False) -> EventLog:
+    """The bundled example event log (20,000 simulated users, 2014-2015, default scenario).
+
+    Parameters
+    ----------
+    validate : bool, default False
+        Check every contract rule while reading (the test suite already does).
+
+    Examples
+    --------
+    >>> log = load_example()
+    >>> len(log.users), log.meta["seed"]
+    (20000, 20150218)
+    """
+    return read_eventlog(example_path(), validate=validate)

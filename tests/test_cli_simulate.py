@@ -1,0 +1,77 @@
+"""``adoption simulate`` and the bundled example log."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from adoption import Scenario, load_example, simulate
+from adoption.cli import main
+from adoption.example import EXAMPLE_SCENARIO, EXAMPLE_SEED, EXAMPLE_USERS, example_path
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_simulate_then_validate_as_a_new_user_would(tmp_path, capsys):
+    out = tmp_path / "x"
+    assert main(["simulate", "--users", "2000", "--seed", "7", "--out", str(out), "--quiet"]) == 0
+    assert main(["validate", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "valid event log" in text and "users 2,000" in text
+
+
+def test_simulate_set_and_scenario(tmp_path, capsys):
+    out = tmp_path / "x"
+    code = main(["simulate", "--scenario", "no_red_packets", "--users", "500", "--set", "end=2014-03-31",
+                 "--set", "transfer_rate=0.01", "--out", str(out), "--quiet"])
+    assert code == 0
+    assert "red_packets 0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--set", "send_rate=-1"], "send_rate: expected a number in [0, 10]"),
+    (["--set", "send_rate"], "--set: expected key=value"),
+    (["--set", "nope=1"], "nope: unknown scenario parameter"),
+    (["--scenario", "mars"], "unknown name 'mars'"),
+    (["--users", "3"], "n_users: expected an integer in [10,"),
+])
+def test_bad_parameters_exit_2_with_one_line(tmp_path, capsys, args, words):
+    code = main(["simulate", *args, "--out", str(tmp_path / "x"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert words in err and len(err.strip().splitlines()) == 1
+
+
+def test_existing_output_is_not_overwritten(tmp_path, capsys):
+    out = tmp_path / "x"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert main(["simulate", "--users", "100", "--out", str(out), "--quiet"]) == 2
+    assert (out / "keep.txt").read_text() == "mine"
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_scenarios_listing(capsys):
+    assert main(["scenarios"]) == 0
+    out = capsys.readouterr().out
+    for name in ("default", "no_red_packets", "merchant_subsidy_only", "festival_2015"):
+        assert f"{name}:" in out
+    assert main(["scenarios", "--parameters"]) == 0
+    assert "target_activation_90d" in capsys.readouterr().out
+
+
+def test_example_is_valid_and_small():
+    log = load_example(validate=True)
+    assert len(log.users) == EXAMPLE_USERS
+    size = sum(p.stat().st_size for p in example_path().iterdir())
+    assert size < 20 * 2**20
+
+
+def test_example_regenerates_byte_for_byte(tmp_path):
+    """`make example` (the documented command) reproduces data/example exactly."""
+    log = simulate(Scenario.named(EXAMPLE_SCENARIO, n_users=EXAMPLE_USERS), seed=EXAMPLE_SEED)
+    assert _digest(log.write(tmp_path / "example")) == _digest(example_path())

@@ -1,0 +1,82 @@
+"""The social-graph generator and networkx interop."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from adoption import SocialGraph, generate_graph
+from adoption.errors import ParameterError
+
+
+@pytest.fixture(scope="module")
+def graph() -> SocialGraph:
+    return generate_graph(20_000, mean_degree=10, seed=11)
+
+
+def test_csr_is_symmetric_without_loops_or_duplicates(graph):
+    assert graph.indices.dtype == np.int32
+    adj = graph.adjacency()
+    assert (adj != adj.T).nnz == 0
+    assert adj.diagonal().sum() == 0
+    assert adj.max() == 1
+    a, b = graph.edges()
+    assert (a < b).all() and len(a) == graph.n_edges
+
+
+def test_degrees_are_heavy_tailed_and_clustered(graph):
+    deg = graph.degree
+    assert 8 <= deg.mean() <= 12
+    assert deg.max() >= 5 * deg.mean()
+    assert np.percentile(deg, 99) >= 2.5 * np.median(deg)
+    # a random graph with this density would have clustering ~ mean degree / n = 0.0005
+    assert graph.clustering(seed=1) > 0.1
+
+
+def test_friends_live_mostly_in_the_same_city(graph):
+    a, b = graph.edges()
+    same = (graph.city[a] == graph.city[b]).mean()
+    assert same > 0.6
+
+
+def test_groups_have_realistic_kinds_and_sizes(graph):
+    sizes, kinds = graph.group_size, graph.group_kind
+    assert set(np.unique(kinds)) == {0, 1, 2}
+    family, work, friends = (sizes[kinds == k] for k in (0, 1, 2))
+    assert family.min() >= 2 and family.max() <= 10 and 3 <= family.mean() <= 6
+    assert work.mean() > family.mean()
+    assert friends.min() >= 3
+    indptr, groups = graph.user_groups()
+    assert indptr[-1] == len(graph.group_members)
+    # family members are all friends of each other
+    fam = graph.members(int(np.flatnonzero(kinds == 0)[0]))
+    assert all(set(fam) - {u} <= set(graph.neighbors(u).tolist()) for u in fam)
+
+
+def test_same_seed_same_graph():
+    g1, g2 = generate_graph(2_000, seed=5), generate_graph(2_000, seed=5)
+    assert np.array_equal(g1.indices, g2.indices) and np.array_equal(g1.group_members, g2.group_members)
+    assert not np.array_equal(generate_graph(2_000, seed=6).indices[:100], g1.indices[:100])
+
+
+def test_networkx_round_trip():
+    karate = nx.karate_club_graph()
+    g = SocialGraph.from_networkx(karate)
+    back = g.to_networkx()
+    assert nx.is_isomorphic(back, nx.Graph(karate))
+    assert g.n_groups > 0 and g.group_size.min() >= 3
+
+
+def test_edge_list_input():
+    g = SocialGraph.from_edges([(0, 1), (1, 0), (1, 2), (2, 2)], n_users=4, groups=[[0, 1, 2]])
+    assert g.n_edges == 2 and g.degree.tolist() == [1, 2, 1, 0] and g.n_groups == 1
+    with pytest.raises(ParameterError, match="edges"):
+        SocialGraph.from_edges([(0, 5)], n_users=3)
+
+
+def test_bad_parameters():
+    with pytest.raises(ParameterError, match="n_users"):
+        generate_graph(1)
+    with pytest.raises(ParameterError, match="mean_degree"):
+        generate_graph(100, mean_degree=0)

@@ -1,0 +1,170 @@
+"""The simulator: validity, determinism, and the calibration targets of the default scenario."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from adoption import EventLog, Scenario, SocialGraph, simulate
+from adoption.errors import ParameterError
+
+
+def active_within(log: EventLog, days: int = 90) -> tuple[float, int]:
+    """Share of receivers whose first own payment action comes within ``days`` of their first receipt.
+
+    Computed straight from the log: receipts are claims and transfers received; actions are payments,
+    red packets sent and transfers sent; users who acted before any receipt are left out; receivers
+    with less than ``days`` of follow-up are left out.
+    """
+    receipts = pd.concat([log.red_packet_claims[["receiver_id", "claimed_at"]].set_axis(["user", "t"], axis=1),
+                          log.transfers[["receiver_id", "sent_at"]].set_axis(["user", "t"], axis=1)])
+    actions = pd.concat([log.payments[["user_id", "paid_at"]].set_axis(["user", "t"], axis=1),
+                         log.red_packets[["sender_id", "sent_at"]].set_axis(["user", "t"], axis=1),
+                         log.transfers[["sender_id", "sent_at"]].set_axis(["user", "t"], axis=1)])
+    table = pd.DataFrame({"receipt": receipts.groupby("user")["t"].min()})
+    table = table.join(actions.groupby("user")["t"].min().rename("action"))
+    end = log.window[1]
+    cohort = table[~(table["action"] < table["receipt"]) & (table["receipt"] <= end - pd.Timedelta(days=days))]
+    within = (cohort["action"] - cohort["receipt"]) <= pd.Timedelta(days=days)
+    return float(within.mean()), len(cohort)
+
+
+@pytest.fixture(scope="module")
+def default_log() -> EventLog:
+    return simulate(Scenario(n_users=20_000), seed=7)
+
+
+def packets_on(log: EventLog, day: str) -> int:
+    sent = log.red_packets["sent_at"].dt.normalize()
+    return int((sent == pd.Timestamp(day)).sum())
+
+
+def test_simulated_log_validates(default_log):
+    report = default_log.validate()
+    assert report.ok, report.lines()
+    assert set(default_log.tables) == {"users", "merchants", "friendships", "groups", "group_members",
+                                       "red_packets", "red_packet_claims", "transfers", "card_bindings",
+                                       "payments", "scans"}
+    start, end = default_log.window
+    assert (start, end) == (pd.Timestamp("2014-01-01"), pd.Timestamp("2016-01-01"))
+    assert default_log.red_packets["sent_at"].min() >= pd.Timestamp("2014-01-27")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_small_logs_validate_for_any_seed(seed):
+    log = simulate(Scenario(n_users=1_000, campaign_start="2014-03-01"), seed=seed)
+    assert log.validate().ok, log.validate().lines()
+    span = log.time_span()
+    assert span is not None and span[1] < log.window[1]
+
+
+def test_eighty_percent_within_ninety_days(default_log):
+    share, n = active_within(default_log, 90)
+    assert n > 5_000
+    assert 0.76 <= share <= 0.84, share
+
+
+def test_eve_2015_has_tenfold_the_packets(default_log):
+    eve14, eve15 = packets_on(default_log, "2014-01-30"), packets_on(default_log, "2015-02-18")
+    ordinary = np.median([packets_on(default_log, d) for d in pd.date_range("2015-03-10", "2015-03-20")])
+    assert eve15 >= 10 * eve14, (eve14, eve15)
+    assert eve15 >= 10 * ordinary, (ordinary, eve15)
+
+
+def test_festival_evenings_peak_at_night(default_log):
+    sent = default_log.red_packets["sent_at"]
+    eve = sent[sent.dt.normalize() == pd.Timestamp("2015-02-18")]
+    assert (eve.dt.hour >= 19).mean() > 0.5
+
+
+def test_gift_contagion_sends_money_back(default_log):
+    """Money sent into a group by a receiver within 24 h after a claim grows with the amount received."""
+    claims = default_log.red_packet_claims.merge(
+        default_log.red_packets[["packet_id", "group_id"]], on="packet_id").dropna(subset=["group_id"])
+    sent = default_log.red_packets.dropna(subset=["group_id"])[["sender_id", "group_id", "sent_at", "amount_cents"]]
+    pairs = claims.merge(sent, left_on=["receiver_id", "group_id"], right_on=["sender_id", "group_id"],
+                         suffixes=("", "_back"))
+    dt = pairs["sent_at"] - pairs["claimed_at"]
+    back = pairs[(dt > pd.Timedelta(0)) & (dt <= pd.Timedelta(hours=24))]
+    back_money = back.groupby(["packet_id", "receiver_id"])["amount_cents_back"].sum()
+    claims = claims.set_index(["packet_id", "receiver_id"])
+    claims["back"] = back_money.reindex(claims.index, fill_value=0)
+    slope = np.polyfit(claims["amount_cents"], claims["back"], 1)[0]
+    assert 0.03 < slope < 0.3, slope  # 0.18 among receivers who can send; less over all receivers
+
+
+def test_same_seed_same_log_other_seed_differs():
+    scenario = Scenario(n_users=800, end="2014-04-30")
+    a, b = simulate(scenario, seed=3), simulate(scenario, seed=3)
+    for name, df in a.tables.items():
+        pd.testing.assert_frame_equal(df, b.tables[name], obj=name)
+    c = simulate(scenario, seed=4)
+    assert not a.red_packet_claims.equals(c.red_packet_claims)
+
+
+def test_a_generator_seed_is_used_not_the_global_state():
+    scenario = Scenario(n_users=500, end="2014-03-31")
+    np.random.seed(1)  # noqa: NPY002 - the global state must not matter
+    a = simulate(scenario, seed=np.random.default_rng(5))
+    np.random.seed(2)  # noqa: NPY002
+    b = simulate(scenario, seed=np.random.default_rng(5))
+    assert a.red_packets.equals(b.red_packets)
+
+
+def test_no_red_packets_adopts_more_slowly():
+    common = {"n_users": 5_000, "end": "2014-12-31"}
+    with_packets = simulate(Scenario.named("default", **common), seed=2)
+    without = simulate(Scenario.named("no_red_packets", **common), seed=2)
+    assert len(without.red_packets) == 0
+
+    def active_users(log: EventLog) -> int:
+        acts = pd.concat([log.payments["user_id"], log.red_packets["sender_id"], log.transfers["sender_id"]])
+        return acts.nunique()
+
+    assert active_users(without) < 0.8 * active_users(with_packets)
+
+
+def test_merchant_subsidy_brings_merchants_earlier():
+    common = {"n_users": 5_000, "end": "2014-09-30", "campaigns": False}
+    plain = simulate(Scenario.named("no_red_packets", **common), seed=2)
+    subsidy = simulate(Scenario.named("merchant_subsidy_only", **common), seed=2)
+    assert len(subsidy.merchants) > 1.3 * len(plain.merchants)
+
+
+def test_a_networkx_graph_drives_a_run():
+    karate = nx.karate_club_graph()
+    graph = SocialGraph.from_networkx(karate)
+    log = simulate(Scenario(n_users=34, initial_active_share=0.2, send_rate=0.05), graph=graph, seed=1)
+    assert log.validate().ok
+    assert len(log.users) == 34
+    friends = set(zip(log.friendships["user_a"], log.friendships["user_b"], strict=True))
+    assert len(friends) == karate.number_of_edges()
+    assert len(log.red_packet_claims) > 0
+
+
+def test_campaign_scans_and_referrals(default_log):
+    scans = default_log.scans
+    assert set(scans["channel"]) == {"poster", "official_account", "moments"}
+    referred = scans[scans["referrer_id"].notna()]
+    assert len(referred) > 0 and (referred["channel"] == "moments").all()
+    tied = default_log.payments.dropna(subset=["scan_id"])
+    assert len(tied) > 0
+    assert tied["scan_id"].isin(scans["scan_id"]).all()
+
+
+@pytest.mark.parametrize(("key", "value", "words"), [("send_rate", -1.0, "send_rate: expected a number in [0, 10]"),
+                                                     ("target_activation_90d", 1.5, "target_activation_90d"),
+                                                     ("n_users", 2.5, "n_users: expected an integer"),
+                                                     ("start", "yesterday", "start: expected a date")])
+def test_bad_parameters_name_the_parameter_and_range(key, value, words):
+    with pytest.raises(ParameterError, match=words.replace("[", r"\[").replace("]", r"\]")):
+        Scenario(**{key: value})
+
+
+def test_unknown_scenario_and_parameter():
+    with pytest.raises(ParameterError, match="unknown name 'nope'; expected one of default"):
+        Scenario.named("nope")
+    with pytest.raises(ParameterError, match="sendrate: unknown scenario parameter"):
+        Scenario().set_from_strings(["sendrate=1"])
