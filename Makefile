@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed
 UV_VERSION := 0.13.9
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
+# one BLAS/OpenMP thread per process: the test workers and Dask workers share the cores
+export OMP_NUM_THREADS := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install report test lint lab example lock bench clean

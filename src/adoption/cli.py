@@ -13,6 +13,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from adoption import __version__
 from adoption.errors import AdoptionError, InvalidEventLog
 
@@ -74,18 +77,17 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     from adoption.errors import UsageError
     from adoption.scenario import Scenario
-    from adoption.simulate import simulate
+    from adoption.simulate import simulate_to
 
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise UsageError(f"--out: {out} already exists; choose a new folder or pass --overwrite")
     overrides = {} if args.users is None else {"n_users": args.users}
     scenario = Scenario.named(args.scenario, **overrides).set_from_strings(args.set or [])
-    log = simulate(scenario, seed=args.seed, progress=not args.quiet)
-    log.write(out, overwrite=args.overwrite, format=args.format)
-    summary = log.summary()
-    print(f"{out}: {summary['users']:,} users, {sum(summary['rows'].values()):,} rows "
-          f"({', '.join(f'{k} {v:,}' for k, v in summary['rows'].items())})")
+    rows = simulate_to(out, scenario, seed=args.seed, progress=not args.quiet, overwrite=args.overwrite,
+                       format=args.format)
+    print(f"{out}: {rows['users']:,} users, {sum(rows.values()):,} rows "
+          f"({', '.join(f'{k} {v:,}' for k, v in rows.items())})")
     return 0
 
 
@@ -128,8 +130,112 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(handler=_cmd_scenarios)
 
 
+# ---------------------------------------------------------- activation, effect
+def _read_for_analysis(args: argparse.Namespace):
+    from adoption.eventlog import read_eventlog
+
+    return read_eventlog(args.log, validate=not args.skip_validation)
+
+
+def _cmd_activation(args: argparse.Namespace) -> int:
+    from adoption.activation import activation_table
+    from adoption.errors import ParameterError
+    from adoption.survival import ActivationCurve
+
+    if not args.horizon > 0:
+        raise ParameterError(f"--horizon: expected a number of days > 0, got {args.horizon:g}")
+    source = args.log if args.engine == "duckdb" else _read_for_analysis(args)
+    table = activation_table(source, args.definition, k=args.k, d=args.d, engine=args.engine)
+    overall = ActivationCurve(horizon=args.horizon).fit(table).headline_.iloc[0]
+    by_kind = ActivationCurve(horizon=args.horizon).fit(table, by="first_kind").headline_
+    by_group = ActivationCurve(horizon=args.horizon).fit(table, by="first_group").headline_
+    organic = int((table["cohort"] == "organic").sum())
+
+    def record(row: pd.Series, cohort: str) -> dict:
+        return {"cohort": cohort, "horizon_days": float(args.horizon), "n": int(row["n"]),
+                "events": int(row["events"]), "cumulative_incidence": round(float(row["cumulative_incidence"]), 6),
+                "ci_low": round(float(row["ci_low"]), 6), "ci_high": round(float(row["ci_high"]), 6),
+                "median_days": None if not np.isfinite(row["median_days"]) else round(float(row["median_days"]), 3),
+                "restricted_mean_days": round(float(row["restricted_mean_days"]), 3)}
+
+    result = {**record(overall, "all receivers"), "definition": args.definition, "organic_adopters": organic,
+              "by_first_kind": [record(r, f"first receipt: {r['group']}") for _, r in by_kind.iterrows()],
+              "by_group_or_direct": [record(r, "first receipt in a group" if r["group"] == "True" else
+                                            "first receipt one-to-one" if r["group"] == "False" else
+                                            "first receipt: unknown")
+                                     for _, r in by_group.iterrows()]}
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"activation within {args.horizon:g} days of the first receipt ({args.definition}); "
+          f"{organic:,} organic adopters left out")
+    rows = [result, *result["by_first_kind"], *result["by_group_or_direct"]]
+    for r in rows:
+        median = "-" if r["median_days"] is None else f"{r['median_days']:.1f}"
+        print(f"  {r['cohort']:<30} n={r['n']:>9,}  {r['cumulative_incidence']:.3f} "
+              f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]  median {median} d")
+    return 0
+
+
+def _cmd_effect(args: argparse.Namespace) -> int:
+    from adoption.causal import ReceiptEffect
+
+    log = _read_for_analysis(args)
+    fx = ReceiptEffect(n_permutations=args.permutations, seed=args.seed).fit(log, args.definition)
+    e = fx.effects_
+    result = {
+        "naive_hazard_ratio": float(e.loc["naive", "hazard_ratio"]),
+        "naive_ci_low": float(e.loc["naive", "ci_low"]), "naive_ci_high": float(e.loc["naive", "ci_high"]),
+        "time_varying_hazard_ratio": float(e.loc["time_varying", "hazard_ratio"]),
+        "adjusted_hazard_ratio": float(e.loc["adjusted", "hazard_ratio"]),
+        "adjusted_ci_low": float(e.loc["adjusted", "ci_low"]), "adjusted_ci_high": float(e.loc["adjusted", "ci_high"]),
+        "propensity_adjusted_hazard_ratio": float(e.loc["propensity_adjusted", "hazard_ratio"]),
+        "permutation_p": None if not np.isfinite(fx.permutation_p_) else float(fx.permutation_p_),
+        "covariates": fx.covariates_, "users": fx.n_users_, "receivers": fx.n_receivers_,
+        "balance": {k: {"smd_before": round(float(v["smd_before"]), 4), "smd_after": round(float(v["smd_after"]), 4)}
+                    for k, v in fx.balance_.iterrows()},
+    }
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"effect of receiving on activation ({fx.n_users_:,} users at risk, {fx.n_receivers_:,} exposed)")
+    for name, row in e.iterrows():
+        print(f"  {name:<20} HR {row['hazard_ratio']:7.3f}  [{row['ci_low']:.3f}, {row['ci_high']:.3f}]")
+    if result["permutation_p"] is not None:
+        print(f"  permutation test of receipt timing: p = {result['permutation_p']:.3f}")
+    return 0
+
+
+def _add_analysis(sub: argparse._SubParsersAction) -> None:
+    from adoption.activation import DEFINITIONS
+
+    p = sub.add_parser("activation", help="the 90-day activation headline after the first receipt",
+                       description="Cumulative incidence of activation after the first receipt (Kaplan-Meier with "
+                                   "delayed entry), overall, by first receipt kind and by group vs one-to-one.")
+    p.add_argument("log", help="event-log folder")
+    p.add_argument("--horizon", type=float, default=90.0, help="days after the first receipt (default 90)")
+    p.add_argument("--definition", choices=DEFINITIONS, default="first_action", help="what counts as activation")
+    p.add_argument("--k", type=int, default=3, help="for k_payments: payments needed")
+    p.add_argument("--d", type=float, default=30.0, help="for k_payments: within this many days")
+    p.add_argument("--engine", choices=["pandas", "duckdb"], default="pandas",
+                   help="duckdb reads the Parquet files directly (for logs bigger than memory)")
+    p.add_argument("--skip-validation", action="store_true", help="check types only, not every contract rule")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_activation)
+    q = sub.add_parser("effect", help="naive vs adjusted effect of receiving, as hazard ratios",
+                       description="Hazard ratios of activation for receiving money: naive, receipt as a "
+                                   "time-varying exposure, adjusted for pre-exposure covariates.")
+    q.add_argument("log", help="event-log folder")
+    q.add_argument("--definition", choices=DEFINITIONS, default="first_action")
+    q.add_argument("--permutations", type=int, default=20, help="receipt-timing shuffles (0 to skip)")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--skip-validation", action="store_true")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=_cmd_effect)
+
+
 #: Functions that add a subcommand to the parser; later modules append theirs here.
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_validate, _add_simulate]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_validate, _add_simulate, _add_analysis]
 
 
 def build_parser() -> argparse.ArgumentParser:

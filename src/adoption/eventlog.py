@@ -16,7 +16,8 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -31,7 +32,7 @@ from adoption.contract import ACTIVITY_TABLES, CST_OFFSET, TABLES, ColumnSpec, T
 from adoption.errors import InputError, InvalidEventLog, UsageError
 from adoption.validation import Problem, ValidationReport, validate_tables
 
-__all__ = ["EventLog", "read_eventlog", "read_tables", "coerce_tables"]
+__all__ = ["EventLog", "coerce_tables", "log_writer", "read_eventlog", "read_tables"]
 
 META_FILE = "meta.json"
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
@@ -217,34 +218,53 @@ card_bindings, payments, scans : DataFrame, optional
         >>> sorted(p.name for p in out.iterdir())
         ['users.parquet']
         """
-        if format not in ("parquet", "csv"):
-            raise UsageError(f"format: expected 'parquet' or 'csv', got {format!r}")
-        dest = Path(path)
-        if dest.exists() and not overwrite:
-            raise InputError(f"{dest}: already exists; refusing to overwrite an event log (pass overwrite=True)")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        try:
+        with log_writer(path, overwrite=overwrite, format=format) as write_table:
             for name, df in self.tables.items():
-                if format == "parquet":
-                    table = pa.Table.from_pandas(df, preserve_index=False)
-                    pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
-                else:
-                    df.to_csv(tmp / f"{name}.csv", index=False, date_format="%Y-%m-%d %H:%M:%S.%f")
+                write_table(name, df)
             if self.meta:
-                (tmp / META_FILE).write_text(json.dumps(self.meta, indent=2, sort_keys=True, default=str) + "\n")
-            if dest.exists():
-                old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex[:8]}"
-                dest.rename(old)
-                tmp.rename(dest)
-                shutil.rmtree(old)
-            else:
-                tmp.rename(dest)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return dest
+                write_table(META_FILE, self.meta)
+        return Path(path)
+
+
+@contextmanager
+def log_writer(path: str | os.PathLike[str], *, overwrite: bool = False,
+               format: Literal["parquet", "csv"] = "parquet") -> Iterator[Callable[[str, Any], None]]:
+    """Write a log folder table by table, atomically: a temporary folder, renamed on success.
+
+    Yields a function ``write_table(name, frame)`` (or ``write_table("meta.json", dict)``), so that big
+    logs can be written one table at a time without holding all of them in memory. On any error the
+    temporary folder is removed and an existing folder at ``path`` is left as it was.
+    """
+    if format not in ("parquet", "csv"):
+        raise UsageError(f"format: expected 'parquet' or 'csv', got {format!r}")
+    dest = Path(path)
+    if dest.exists() and not overwrite:
+        raise InputError(f"{dest}: already exists; refusing to overwrite an event log (pass overwrite=True)")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+
+    def write_table(name: str, data: Any) -> None:
+        if name == META_FILE:
+            (tmp / META_FILE).write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+        elif format == "parquet":
+            pq.write_table(pa.Table.from_pandas(data, preserve_index=False), tmp / f"{name}.parquet",
+                           compression="zstd")
+        else:
+            data.to_csv(tmp / f"{name}.csv", index=False, date_format="%Y-%m-%d %H:%M:%S.%f")
+
+    try:
+        yield write_table
+        if dest.exists():
+            old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex[:8]}"
+            dest.rename(old)
+            tmp.rename(dest)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 # ---------------------------------------------------------------------- reading

@@ -40,21 +40,25 @@ Randomness comes only from ``seed``: the same scenario, graph and seed give iden
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from adoption.calendar import DIURNAL, EVE_DIURNAL, daily_multipliers
-from adoption.eventlog import EventLog
+from adoption.errors import InvalidEventLog
+from adoption.eventlog import META_FILE, EventLog, coerce_tables, log_writer
 from adoption.graph import GROUP_KINDS, SocialGraph, generate_graph
 from adoption.random import SeedLike, as_generator
 from adoption.redpacket import MAX_PACKET_CENTS, REFUND_AFTER_HOURS, allocate_claims, split_lucky
 from adoption.scenario import Scenario
 
-__all__ = ["CAMPAIGN_CHANNELS", "simulate"]
+__all__ = ["CAMPAIGN_CHANNELS", "simulate", "simulate_to"]
 
 #: The QR campaign's channels: (channel, placement, share of direct scans, scan-to-purchase rate).
 CAMPAIGN_CHANNELS: tuple[tuple[str, str | None, float, float], ...] = (
@@ -83,7 +87,10 @@ class _Tables:
 
     def add(self, table: str, **columns: np.ndarray) -> None:
         for name, values in columns.items():
-            self.cols[table][name].append(np.asarray(values))
+            values = np.asarray(values)
+            if values.dtype.kind in "iu":  # ids, counts and cents fit in int32 while buffered
+                values = values.astype(np.int32)
+            self.cols[table][name].append(values)
 
     def get(self, table: str, name: str, dtype: type | str) -> np.ndarray:
         """The column, concatenated; its buffers are released."""
@@ -454,7 +461,7 @@ class _World:
         n = len(senders)
         if n == 0:
             return
-        amount = self.amounts(self.s.transfer_amount_median_cents, n, high=10 * self.s.transfer_amount_median_cents * 100)
+        amount = self.amounts(self.s.transfer_amount_median_cents, n, high=min(100 * self.s.transfer_amount_median_cents, 2**31 - 1))
         ids = np.arange(self.next_transfer, self.next_transfer + n, dtype=np.int64)
         self.next_transfer += n
         self.out.add("transfers", transfer_id=ids, sender=senders, receiver=receivers, time=times, amount=amount)
@@ -558,13 +565,54 @@ def simulate(scenario: Scenario | str = "default", *, graph: SocialGraph | None 
     >>> simulate(Scenario(n_users=500, end="2014-03-31"), seed=1).red_packets.equals(log.red_packets)
     True
     """
+    world = _run_world(scenario, graph, seed, progress)
+    tables = dict(_tables(world))
+    return EventLog(**tables, meta=_meta(world, seed))
+
+
+def simulate_to(path: str | os.PathLike[str], scenario: Scenario | str = "default", *,
+                graph: SocialGraph | None = None, seed: SeedLike = None, progress: bool = False,
+                overwrite: bool = False, format: Literal["parquet", "csv"] = "parquet") -> dict[str, int]:
+    """Simulate and write the event log table by table, for runs too big to hold as one EventLog.
+
+    Same parameters and output as :func:`simulate` followed by :meth:`EventLog.write`, but each table is
+    written (atomically, into a folder renamed at the end) and released before the next is built.
+
+    Returns
+    -------
+    dict
+        Rows written per table.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "log"
+    >>> rows = simulate_to(out, Scenario(n_users=300, end="2014-02-28"), seed=1)
+    >>> rows["users"], (out / "users.parquet").exists()
+    (300, True)
+    """
+    world = _run_world(scenario, graph, seed, progress)
+    rows: dict[str, int] = {}
+    with log_writer(path, overwrite=overwrite, format=format) as write_table:
+        for name, frame in _tables(world):
+            typed, problems = coerce_tables({"users": frame} if name == "users" else {name: frame})
+            if problems and name == "users":
+                raise InvalidEventLog(problems)
+            write_table(name, typed[name])
+            rows[name] = len(frame)
+            del typed, frame
+        write_table(META_FILE, _meta(world, seed))
+    return rows
+
+
+def _run_world(scenario: Scenario | str, graph: SocialGraph | None, seed: SeedLike, progress: bool) -> _World:
     s = Scenario.named(scenario) if isinstance(scenario, str) else scenario
     rng = as_generator(seed)
     if graph is None:
         graph = generate_graph(s.n_users, mean_degree=s.mean_degree, n_cities=s.n_cities, seed=rng)
     world = _World(s, graph, rng)
     _run(world, progress)
-    return _to_eventlog(world, seed)
+    return world
 
 
 def _merchants_by_city(w: _World, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -663,10 +711,12 @@ def _frame(columns: dict[str, object]) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
-def _to_eventlog(w: _World, seed: SeedLike) -> EventLog:
+def _tables(w: _World) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The contract's tables, built one at a time (each buffer is released once its table is built)."""
     s, out, g = w.s, w.out, w.g
     start = w.start
     end_day = float(w.n_days)
+    names = np.asarray(g.city_names)
 
     def ts(days: np.ndarray) -> pd.Series:
         seconds = np.floor(np.asarray(days, dtype=np.float64) * 86400.0).astype(np.int64)
@@ -675,74 +725,79 @@ def _to_eventlog(w: _World, seed: SeedLike) -> EventLog:
     def nullable(ids: np.ndarray) -> pd.arrays.IntegerArray:
         return pd.arrays.IntegerArray(np.where(ids >= 0, ids + 1, 0).astype(np.int64), ids < 0)
 
-    user_id = np.arange(1, w.n + 1, dtype=np.int64)
+    def col(table: str, name: str, dtype: type = np.int64) -> np.ndarray:
+        return out.get(table, name, dtype)
+
     left = np.where(w.left < end_day, w.left, np.nan)
-    users = _frame({"user_id": user_id, "joined_at": ts(w.joined),
-                          "city": pd.array(np.asarray(g.city_names)[g.city], dtype="string"),
-                          "left_at": ts(np.nan_to_num(left, nan=0.0)).where(~np.isnan(left))})
+    yield "users", _frame({"user_id": np.arange(1, w.n + 1, dtype=np.int64), "joined_at": ts(w.joined),
+                           "city": pd.array(names[g.city], dtype="string"),
+                           "left_at": ts(np.nan_to_num(left, nan=0.0)).where(~np.isnan(left))})
     accepted = np.flatnonzero(w.m_accept < end_day)
-    merchants = _frame({"merchant_id": accepted.astype(np.int64) + 1, "accepts_from": ts(w.m_accept[accepted]),
-                              "category": pd.array(w.m_category[accepted], dtype="string"),
-                              "city": pd.array(np.asarray(g.city_names)[w.m_city[accepted]], dtype="string")})
+    yield "merchants", _frame({"merchant_id": accepted.astype(np.int64) + 1,
+                               "accepts_from": ts(w.m_accept[accepted]),
+                               "category": pd.array(w.m_category[accepted], dtype="string"),
+                               "city": pd.array(names[w.m_city[accepted]], dtype="string")})
     a, b = g.edges()
-    friendships = _frame({"user_a": a.astype(np.int64) + 1, "user_b": b.astype(np.int64) + 1,
-                                "since": ts(np.maximum(w.joined[a], w.joined[b]))})
-    groups = _frame({"group_id": np.arange(1, g.n_groups + 1, dtype=np.int64),
-                           "kind": pd.array(np.asarray(GROUP_KINDS)[g.group_kind], dtype="string")})
-    group_members = _frame({"group_id": np.repeat(np.arange(1, g.n_groups + 1, dtype=np.int64), g.group_size),
-                                  "user_id": g.group_members.astype(np.int64) + 1})
-    packets = _frame({
-        "packet_id": out.get("red_packets", "packet_id", np.int64),
-        "sender_id": out.get("red_packets", "sender", np.int64) + 1,
-        "sent_at": ts(out.get("red_packets", "time", np.float64)),
-        "amount_cents": out.get("red_packets", "amount", np.int64),
-        "shares": out.get("red_packets", "shares", np.int64),
-        "group_id": nullable(out.get("red_packets", "group", np.int64)),
-        "recipient_id": nullable(out.get("red_packets", "recipient", np.int64)),
+    yield "friendships", _frame({"user_a": a.astype(np.int64) + 1, "user_b": b.astype(np.int64) + 1,
+                                 "since": ts(np.maximum(w.joined[a], w.joined[b]))})
+    del a, b
+    group_ids = np.arange(1, g.n_groups + 1, dtype=np.int64)
+    yield "groups", _frame({"group_id": group_ids,
+                            "kind": pd.array(np.asarray(GROUP_KINDS)[g.group_kind], dtype="string")})
+    yield "group_members", _frame({"group_id": np.repeat(group_ids, g.group_size),
+                                   "user_id": g.group_members.astype(np.int64) + 1})
+    yield "red_packets", _frame({
+        "packet_id": col("red_packets", "packet_id"),
+        "sender_id": col("red_packets", "sender") + 1,
+        "sent_at": ts(col("red_packets", "time", np.float64)),
+        "amount_cents": col("red_packets", "amount"),
+        "shares": col("red_packets", "shares"),
+        "group_id": nullable(col("red_packets", "group")),
+        "recipient_id": nullable(col("red_packets", "recipient")),
     })
-    claims = _frame({
-        "packet_id": out.get("red_packet_claims", "packet_id", np.int64),
-        "receiver_id": out.get("red_packet_claims", "receiver", np.int64) + 1,
-        "claimed_at": ts(out.get("red_packet_claims", "time", np.float64)),
-        "amount_cents": out.get("red_packet_claims", "amount", np.int64),
+    yield "red_packet_claims", _frame({
+        "packet_id": col("red_packet_claims", "packet_id"),
+        "receiver_id": col("red_packet_claims", "receiver") + 1,
+        "claimed_at": ts(col("red_packet_claims", "time", np.float64)),
+        "amount_cents": col("red_packet_claims", "amount"),
     })
-    transfers = _frame({
-        "transfer_id": out.get("transfers", "transfer_id", np.int64),
-        "sender_id": out.get("transfers", "sender", np.int64) + 1,
-        "receiver_id": out.get("transfers", "receiver", np.int64) + 1,
-        "sent_at": ts(out.get("transfers", "time", np.float64)),
-        "amount_cents": out.get("transfers", "amount", np.int64),
+    yield "transfers", _frame({
+        "transfer_id": col("transfers", "transfer_id"),
+        "sender_id": col("transfers", "sender") + 1,
+        "receiver_id": col("transfers", "receiver") + 1,
+        "sent_at": ts(col("transfers", "time", np.float64)),
+        "amount_cents": col("transfers", "amount"),
     })
     bound = np.minimum(np.where(np.isfinite(w.active), w.active - w.rng.random(w.n) * 0.01, _INF), w.withdraw_bind)
     bound = np.where(w.left > bound, bound, _INF)
     has = np.flatnonzero(bound < end_day)
-    card_bindings = _frame({"user_id": has.astype(np.int64) + 1, "bound_at": ts(bound[has])})
-    payments = _frame({
-        "payment_id": out.get("payments", "payment_id", np.int64),
-        "user_id": out.get("payments", "user", np.int64) + 1,
-        "merchant_id": out.get("payments", "merchant", np.int64) + 1,
-        "paid_at": ts(out.get("payments", "time", np.float64)),
-        "amount_cents": out.get("payments", "amount", np.int64),
-        "scan_id": nullable(out.get("payments", "scan", np.int64) - 1),
+    yield "card_bindings", _frame({"user_id": has.astype(np.int64) + 1, "bound_at": ts(bound[has])})
+    yield "payments", _frame({
+        "payment_id": col("payments", "payment_id"),
+        "user_id": col("payments", "user") + 1,
+        "merchant_id": col("payments", "merchant") + 1,
+        "paid_at": ts(col("payments", "time", np.float64)),
+        "amount_cents": col("payments", "amount"),
+        "scan_id": nullable(col("payments", "scan") - 1),
     })
     channel_names = np.array([c for c, _, _, _ in CAMPAIGN_CHANNELS] + ["moments"], dtype=object)
     placement_names = np.array([p for _, p, _, _ in CAMPAIGN_CHANNELS] + [None], dtype=object)
-    channel_code = out.get("scans", "channel", np.int64)
-    scans = _frame({
-        "scan_id": out.get("scans", "scan_id", np.int64),
-        "campaign": pd.array(np.full(len(channel_code), f"concert_{s.campaign_start[:4]}"), dtype="string"),
-        "channel": pd.array(channel_names[channel_code], dtype="string"),
-        "scanned_at": ts(out.get("scans", "time", np.float64)),
-        "user_id": nullable(out.get("scans", "user", np.int64)),
-        "placement": pd.array(placement_names[channel_code], dtype="string"),
-        "referrer_id": nullable(out.get("scans", "referrer", np.int64)),
-    })
-    tables = {"users": users, "merchants": merchants, "friendships": friendships, "groups": groups,
-              "group_members": group_members, "red_packets": packets, "red_packet_claims": claims,
-              "transfers": transfers, "card_bindings": card_bindings, "payments": payments}
-    if s.campaigns and len(scans):
-        tables["scans"] = scans
-    meta = {"source": "adoption.simulate", "scenario": s.to_dict(), "seed": seed if isinstance(seed, int) else None,
-            "window_start": str(start), "window_end": str(start + pd.Timedelta(days=w.n_days)),
+    channel_code = col("scans", "channel")
+    if s.campaigns and len(channel_code):
+        yield "scans", _frame({
+            "scan_id": col("scans", "scan_id"),
+            "campaign": pd.array(np.full(len(channel_code), f"concert_{s.campaign_start[:4]}"), dtype="string"),
+            "channel": pd.array(channel_names[channel_code], dtype="string"),
+            "scanned_at": ts(col("scans", "time", np.float64)),
+            "user_id": nullable(col("scans", "user")),
+            "placement": pd.array(placement_names[channel_code], dtype="string"),
+            "referrer_id": nullable(col("scans", "referrer")),
+        })
+
+
+def _meta(w: _World, seed: SeedLike) -> dict[str, object]:
+    """What the log was made from: window, scenario, seed."""
+    return {"source": "adoption.simulate", "scenario": w.s.to_dict(),
+            "seed": int(seed) if isinstance(seed, int | np.integer) else None,
+            "window_start": str(w.start), "window_end": str(w.start + pd.Timedelta(days=w.n_days)),
             "n_merchants": int(len(w.m_accept)), "n_users": int(w.n)}
-    return EventLog(**tables, meta=meta)

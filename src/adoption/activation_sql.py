@@ -1,0 +1,227 @@
+"""The activation table in SQL, run by DuckDB over Parquet/CSV files (or over an EventLog's frames).
+
+The same definitions as :mod:`adoption.activation`, written once as SQL so that logs larger than memory
+can be turned into an activation table: DuckDB streams the Parquet files and spills to disk. The test
+suite checks that both engines give identical tables, row for row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from adoption.contract import ACTIVITY_TABLES, TABLES
+from adoption.errors import InputError, UsageError
+from adoption.eventlog import META_FILE, EventLog
+
+__all__ = ["activation_table_duckdb", "connect_log"]
+
+_DAY_US = "86400000000.0"
+
+
+def _days(a: str, b: str) -> str:
+    """SQL for (a - b) in days, via whole microseconds (as the pandas engine computes it)."""
+    return f"((epoch_us({a}) - epoch_us({b})) / {_DAY_US})"
+
+
+def connect_log(log: EventLog | str | os.PathLike[str], *, memory_limit: str | None = None
+                ) -> tuple[duckdb.DuckDBPyConnection, dict[str, set[str]], dict]:
+    """A DuckDB connection with one view per table of the log; returns (connection, columns per table, meta).
+
+    A folder is read in place (``<table>.parquet``, a folder ``<table>/`` of Parquet parts, or
+    ``<table>.csv``); an EventLog's frames are registered without copying.
+    """
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    columns: dict[str, set[str]] = {}
+    if isinstance(log, EventLog):
+        for name, frame in log.tables.items():
+            con.register(f"src_{name}", frame)
+            columns[name] = set(frame.columns)
+        meta = dict(log.meta)
+    else:
+        folder = Path(log)
+        if not folder.is_dir():
+            raise UsageError(f"{folder}: not a folder (expected an event-log folder)")
+        for name in TABLES:
+            if (folder / f"{name}.parquet").exists():
+                source = f"read_parquet('{(folder / f'{name}.parquet').as_posix()}')"
+            elif (folder / name).is_dir():
+                source = f"read_parquet('{(folder / name).as_posix()}/*.parquet')"
+            elif (folder / f"{name}.csv").exists():
+                source = f"read_csv_auto('{(folder / f'{name}.csv').as_posix()}', header=true)"
+            else:
+                continue
+            con.execute(f"CREATE VIEW src_{name} AS SELECT * FROM {source}")
+            columns[name] = {row[0] for row in con.execute(f"DESCRIBE src_{name}").fetchall()}
+        meta_path = folder / META_FILE
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    if "users" not in columns:
+        raise InputError("activation: the log has no users table")
+    # contract types: timestamps as naive CST, ids and cents as BIGINT
+    for name, cols in columns.items():
+        spec = TABLES[name]
+        select = []
+        for col in spec.columns:
+            if col.name not in cols:
+                continue
+            if col.kind == "time":
+                select.append(f"CAST({col.name} AS TIMESTAMP) AS {col.name}")
+            elif col.kind == "text":
+                select.append(f"CAST({col.name} AS VARCHAR) AS {col.name}")
+            else:
+                select.append(f"CAST({col.name} AS BIGINT) AS {col.name}")
+        con.execute(f"CREATE VIEW {name} AS SELECT {', '.join(select)} FROM src_{name}")
+    return con, columns, meta
+
+
+def _window(con: duckdb.DuckDBPyConnection, columns: dict[str, set[str]], meta: dict) -> tuple[str, str]:
+    start, end = meta.get("window_start"), meta.get("window_end")
+    if start is None or end is None:
+        parts = [f"SELECT min({c}) AS lo, max({c}) AS hi FROM {name}"
+                 for name in (*ACTIVITY_TABLES, "card_bindings") if name in columns
+                 for c in TABLES[name].time_columns if c in columns[name]]
+        if not parts:
+            raise InputError("event log has no timestamped events, so it has no observation window")
+        lo, hi = con.execute(f"SELECT min(lo), max(hi) FROM ({' UNION ALL '.join(parts)})").fetchone()
+        if lo is None:
+            raise InputError("event log has no timestamped events, so it has no observation window")
+        start = start or str(pd.Timestamp(lo).normalize())
+        end = end or str(pd.Timestamp(hi).normalize() + pd.Timedelta(days=1))
+    return str(pd.Timestamp(start)), str(pd.Timestamp(end))
+
+
+def activation_table_duckdb(log: EventLog | str | os.PathLike[str], definition: str, *, k: int = 3,
+                            d: float = 30.0, memory_limit: str | None = None) -> pd.DataFrame:
+    """The activation table computed by DuckDB; see :func:`adoption.activation.activation_table`."""
+    from adoption.activation import COLUMNS, _typed
+
+    con, cols, meta = connect_log(log, memory_limit=memory_limit)
+    try:
+        w_start, w_end = _window(con, cols, meta)
+        has = cols.__contains__
+        # receipts
+        receipt_parts = []
+        if has("red_packet_claims"):
+            if has("red_packets"):
+                grp = "(p.group_id IS NOT NULL)" if "group_id" in cols["red_packets"] else "CAST(NULL AS BOOLEAN)"
+                receipt_parts.append(f"""
+                    SELECT c.receiver_id AS user_id, c.claimed_at AS t, 'red_packet' AS kind, 0 AS kind_order,
+                           c.amount_cents AS amount, c.packet_id AS ref, {grp} AS grp, p.sender_id AS sender
+                    FROM red_packet_claims c LEFT JOIN red_packets p USING (packet_id)""")
+            else:
+                receipt_parts.append("""
+                    SELECT receiver_id AS user_id, claimed_at AS t, 'red_packet' AS kind, 0 AS kind_order,
+                           amount_cents AS amount, packet_id AS ref, CAST(NULL AS BOOLEAN) AS grp,
+                           CAST(NULL AS BIGINT) AS sender
+                    FROM red_packet_claims""")
+        if has("transfers"):
+            receipt_parts.append("""
+                SELECT receiver_id, sent_at, 'transfer', 1, amount_cents, transfer_id, FALSE, sender_id
+                FROM transfers""")
+        if not receipt_parts:
+            raise InputError("activation: the log has no receipts (needs red_packet_claims or transfers)")
+        con.execute(f"CREATE TEMP TABLE receipts AS {' UNION ALL '.join(receipt_parts)}")
+        if con.execute("SELECT count(*) FROM receipts").fetchone()[0] == 0:
+            raise InputError("activation: the log has no receipts (red_packet_claims and transfers are empty)")
+        con.execute("""
+            CREATE TEMP TABLE first_receipt AS
+            SELECT user_id, t, kind, amount, grp FROM (
+                SELECT *, row_number() OVER (PARTITION BY user_id ORDER BY t, kind_order, amount DESC, ref) AS rn
+                FROM receipts) WHERE rn = 1""")
+        # activation times
+        if definition == "card_binding":
+            if not has("card_bindings"):
+                raise InputError("activation: definition 'card_binding' needs the card_bindings table")
+            act = "SELECT user_id, min(bound_at) AS t FROM card_bindings GROUP BY user_id"
+        elif definition == "k_payments":
+            if not has("payments"):
+                raise InputError("activation: definition 'k_payments' needs the payments table")
+            act = f"""
+                SELECT user_id, min(paid_at) AS t FROM (
+                    SELECT user_id, paid_at,
+                           lag(paid_at, {int(k) - 1}) OVER (PARTITION BY user_id ORDER BY paid_at) AS earlier
+                    FROM payments)
+                WHERE earlier IS NOT NULL AND epoch_us(paid_at) - epoch_us(earlier) <= {float(d) * 86400e6}
+                GROUP BY user_id"""
+        else:
+            parts = [f"SELECT {u} AS user_id, {t} AS t FROM {name}" for name, u, t in
+                     (("payments", "user_id", "paid_at"), ("red_packets", "sender_id", "sent_at"),
+                      ("transfers", "sender_id", "sent_at")) if has(name)]
+            if not parts:
+                raise InputError("activation: the log has no payment actions (needs payments, red_packets or transfers)")
+            act = f"SELECT user_id, min(t) AS t FROM ({' UNION ALL '.join(parts)}) GROUP BY user_id"
+        con.execute(f"CREATE TEMP TABLE activated AS {act}")
+        left = "u.left_at" if "left_at" in cols["users"] else "CAST(NULL AS TIMESTAMP)"
+        city = "u.city" if "city" in cols["users"] else "CAST(NULL AS VARCHAR)"
+        W, E = f"TIMESTAMP '{w_start}'", f"TIMESTAMP '{w_end}'"
+        con.execute(f"""
+            CREATE TEMP TABLE base AS
+            WITH everyone AS (SELECT user_id FROM first_receipt UNION SELECT user_id FROM activated),
+            joined AS (
+                SELECT e.user_id, f.t AS exposed_at, a.t AS activated_at, {left} AS left_at, {city} AS city,
+                       u.joined_at, f.kind AS first_kind, f.grp AS first_group, f.amount AS first_amount_cents
+                FROM everyone e LEFT JOIN first_receipt f USING (user_id) LEFT JOIN activated a USING (user_id)
+                LEFT JOIN users u USING (user_id)),
+            flags AS (
+                SELECT *,
+                    coalesce(activated_at IS NOT NULL AND (exposed_at IS NULL OR activated_at < exposed_at), FALSE)
+                        AS organic,
+                    coalesce(left_at <= exposed_at, FALSE) AS gone_before,
+                    coalesce(exposed_at < {W} AND activated_at < {W}, FALSE) AS never_at_risk,
+                    CASE WHEN coalesce(left_at < {E}, FALSE) THEN left_at ELSE {E} END AS censor
+                FROM joined),
+            risk AS (
+                SELECT *, exposed_at IS NOT NULL AND NOT organic AND NOT gone_before AND NOT never_at_risk AS at_risk
+                FROM flags),
+            ev AS (SELECT *, coalesce(at_risk AND activated_at <= censor, FALSE) AS event FROM risk)
+            SELECT user_id,
+                   CASE WHEN organic THEN 'organic' ELSE 'receipt' END AS cohort,
+                   exposed_at,
+                   CASE WHEN organic THEN NULL WHEN exposed_at < {W} THEN {_days(W, 'exposed_at')} ELSE 0.0 END
+                       AS entry,
+                   CASE WHEN organic THEN NULL
+                        ELSE {_days('CASE WHEN event THEN activated_at ELSE censor END', 'exposed_at')} END
+                       AS duration,
+                   event AND NOT organic AS event,
+                   CASE WHEN organic THEN 0 WHEN event THEN 1
+                        WHEN left_at IS NOT NULL AND left_at < {E} THEN 2 ELSE 0 END AS event_type,
+                   activated_at, first_kind, first_group, first_amount_cents, city, joined_at,
+                   coalesce(exposed_at, activated_at) AS t_cov
+            FROM ev WHERE at_risk OR organic""")
+        senders = "CAST(NULL AS BIGINT)"
+        if con.execute("SELECT count(sender) FROM receipts").fetchone()[0] > 0:
+            senders = """CASE WHEN b.exposed_at IS NULL THEN NULL ELSE coalesce((
+                SELECT count(DISTINCT r.sender) FROM receipts r
+                WHERE r.user_id = b.user_id AND r.sender IS NOT NULL
+                  AND r.t < b.exposed_at + INTERVAL 7 DAY), 0) END"""
+        friends = "CAST(NULL AS BIGINT)"
+        if has("friendships"):
+            since = "since" if "since" in cols["friendships"] else "CAST(NULL AS TIMESTAMP)"
+            con.execute(f"""CREATE TEMP TABLE friend_ends AS
+                SELECT user_a AS user_id, {since} AS since FROM friendships
+                UNION ALL SELECT user_b, {since} FROM friendships""")
+            friends = """coalesce((SELECT count(*) FROM friend_ends f
+                WHERE f.user_id = b.user_id AND (f.since IS NULL OR f.since <= b.t_cov)), 0)"""
+        groups = ("coalesce((SELECT count(*) FROM group_members g WHERE g.user_id = b.user_id), 0)"
+                  if has("group_members") else "CAST(NULL AS BIGINT)")
+        merchants = "CAST(NULL AS BIGINT)"
+        if has("merchants") and "city" in cols["merchants"] and \
+                con.execute("SELECT count(city) FROM base").fetchone()[0] > 0:
+            merchants = """CASE WHEN b.city IS NULL THEN NULL ELSE coalesce((SELECT count(*) FROM merchants m
+                WHERE m.city = b.city AND m.accepts_from <= b.t_cov), 0) END"""
+        result = con.execute(f"""
+            SELECT b.user_id, b.cohort, b.exposed_at, b.entry, b.duration, b.event, b.event_type, b.activated_at,
+                   b.first_kind, b.first_group, b.first_amount_cents, {senders} AS senders_7d,
+                   {friends} AS n_friends, {groups} AS n_groups, b.city, {merchants} AS merchants_nearby,
+                   {_days('b.t_cov', 'b.joined_at')} AS tenure_days
+            FROM base b ORDER BY b.user_id""").df()
+    finally:
+        con.close()
+    return _typed(result[list(COLUMNS)])

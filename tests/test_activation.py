@@ -1,0 +1,120 @@
+"""The activation table: a hand-built log with every tricky case, and the two engines row for row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from adoption import EventLog, load_example
+from adoption.activation import COLUMNS, activation_table
+from adoption.errors import InputError, ParameterError
+from adoption.example import example_path
+
+T = pd.Timestamp
+
+
+def tricky_log() -> EventLog:
+    """Window 2015-01-01 .. 2015-07-01. One user per tricky case (see the expected table below)."""
+    users = pd.DataFrame({"user_id": [1, 2, 3, 4, 5, 6, 7, 8],
+                          "joined_at": [T("2014-01-01")] * 8,
+                          "left_at": [pd.NaT, pd.NaT, T("2015-02-01"), pd.NaT, pd.NaT, pd.NaT, pd.NaT, pd.NaT]})
+    groups = pd.DataFrame({"group_id": [10], "kind": ["family"]})
+    members = pd.DataFrame({"group_id": [10, 10, 10], "user_id": [1, 2, 4]})
+    packets = pd.DataFrame({"packet_id": [100, 101], "sender_id": [1, 1],
+                            "sent_at": [T("2015-01-05 09:00"), T("2015-02-01")], "amount_cents": [1000, 200],
+                            "shares": [3, 1], "group_id": pd.array([10, None], dtype="Int64"),
+                            "recipient_id": pd.array([None, 5], dtype="Int64")})
+    claims = pd.DataFrame({"packet_id": [100, 100, 101], "receiver_id": [2, 4, 5],
+                           "claimed_at": [T("2015-01-05 10:00"), T("2015-01-05 12:00"), T("2015-02-01")],
+                           "amount_cents": [300, 500, 200]})
+    transfers = pd.DataFrame({
+        "transfer_id": [1, 2, 3, 4, 5, 6],
+        "sender_id": [1, 1, 4, 1, 1, 7],
+        "receiver_id": [2, 3, 1, 6, 7, 1],
+        "sent_at": [T("2015-01-06"), T("2015-01-07"), T("2015-04-05 12:00"), T("2014-12-22"), T("2014-12-01"),
+                    T("2015-01-10")],
+        "amount_cents": [5000, 800, 100, 2000, 700, 900]})
+    payments = pd.DataFrame({"payment_id": [1, 2, 3, 4], "user_id": [1, 2, 6, 7], "merchant_id": [9, 9, 9, 9],
+                             "paid_at": [T("2015-01-02"), T("2015-01-15 10:00"), T("2015-01-11"), T("2014-12-10")],
+                             "amount_cents": [100, 200, 300, 400]})
+    meta = {"window_start": "2015-01-01", "window_end": "2015-07-01"}
+    return EventLog(users=users, groups=groups, group_members=members, red_packets=packets,
+                    red_packet_claims=claims, transfers=transfers, payments=payments, meta=meta)
+
+
+EXPECTED = pd.DataFrame({
+    # 1 organic: sent a transfer on 2014-12-01 and paid on 01-02; first receipt on 01-10
+    # 2 second receipt (a transfer on 01-06) does not move time zero; pays 10 days after the first claim
+    # 3 leaves on 02-01 before activating (competing event)
+    # 4 activates exactly at the 90-day horizon (sends a transfer)
+    # 5 receives a one-to-one packet and never acts: censored at the window end (150 days)
+    # 6 exposed 10 days before the window (delayed entry), activates 20 days after exposure
+    # 7 exposed and activated before the window: never at risk, dropped; 8 never received: not in the table
+    "user_id": [1, 2, 3, 4, 5, 6],
+    "cohort": ["organic", "receipt", "receipt", "receipt", "receipt", "receipt"],
+    "entry": [np.nan, 0.0, 0.0, 0.0, 0.0, 10.0],
+    "duration": [np.nan, 10.0, 25.0, 90.0, 150.0, 20.0],
+    "event": [False, True, False, True, False, True],
+    "event_type": [0, 1, 2, 1, 0, 1],
+    "first_kind": ["transfer", "red_packet", "transfer", "red_packet", "red_packet", "transfer"],
+    "first_group": [False, True, False, True, False, False],
+    "first_amount_cents": [900, 300, 800, 500, 200, 2000],
+    "senders_7d": [1, 1, 1, 1, 1, 1],
+    "n_groups": [1, 1, 0, 1, 0, 0],
+})
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_hand_built_log_gives_the_hand_computed_table(engine):
+    table = activation_table(tricky_log(), engine=engine)
+    assert list(table.columns) == list(COLUMNS)
+    got = table[list(EXPECTED.columns)].astype(object).where(table[list(EXPECTED.columns)].notna(), None)
+    want = EXPECTED.astype(object).where(EXPECTED.notna(), None)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
+    assert table.loc[table.user_id == 2, "exposed_at"].item() == T("2015-01-05 10:00")
+    assert table.loc[table.user_id == 1, "activated_at"].item() == T("2014-12-01")  # its transfer to user 7
+
+
+def test_engines_agree_row_for_row_on_the_example(tmp_path):
+    log = load_example()
+    for definition in ("first_action", "card_binding", "k_payments"):
+        a = activation_table(log, definition)
+        b = activation_table(example_path(), definition, engine="duckdb")
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_engines_agree_on_csv_and_partial_logs(tmp_path):
+    log = tricky_log()
+    folder = log.write(tmp_path / "csv", format="csv")
+    pd.testing.assert_frame_equal(activation_table(log), activation_table(folder, engine="duckdb"))
+    minimal = EventLog(users=log.users, red_packet_claims=log.red_packet_claims, transfers=log.transfers,
+                       payments=log.payments, meta=log.meta)
+    folder = minimal.write(tmp_path / "minimal")
+    a, b = activation_table(minimal), activation_table(folder, engine="duckdb")
+    pd.testing.assert_frame_equal(a, b)
+    assert a["first_group"].isna().all() or not a["first_group"].any()  # no packets table: group unknown
+
+
+def test_other_definitions():
+    log = tricky_log()
+    binding = EventLog(**{**log.tables, "card_bindings": pd.DataFrame({"user_id": [2], "bound_at": [T("2015-01-06")]})},
+                       meta=log.meta)
+    table = activation_table(binding, "card_binding")
+    row = table[table.user_id == 2].iloc[0]
+    assert row["event"] and row["duration"] == pytest.approx(0.5833333, abs=1e-6)
+    k = activation_table(log, "k_payments", k=1, d=1)
+    assert k.loc[k.user_id == 2, "duration"].item() == 10.0
+    with pytest.raises(ParameterError, match="definition"):
+        activation_table(log, "vibes")
+    with pytest.raises(ParameterError, match="k, d"):
+        activation_table(log, "k_payments", k=0)
+    with pytest.raises(InputError, match="card_bindings"):
+        activation_table(log, "card_binding")
+
+
+def test_no_receipts_is_a_clear_error():
+    log = tricky_log()
+    empty = EventLog(users=log.users, payments=log.payments, meta=log.meta)
+    with pytest.raises(InputError, match="no receipts"):
+        activation_table(empty)

@@ -1,0 +1,66 @@
+"""``adoption activation`` and ``adoption effect`` as batch users call them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adoption.cli import main
+from adoption.example import example_path
+from adoption.synthetic import selection_log
+
+
+def _json(args, capsys) -> dict:
+    assert main(args) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_activation_json_on_the_example(capsys, engine):
+    out = _json(["activation", str(example_path()), "--json", "--engine", engine], capsys)
+    assert {"cohort", "horizon_days", "cumulative_incidence", "ci_low", "ci_high"} <= set(out)
+    assert out["horizon_days"] == 90 and out["ci_low"] < out["cumulative_incidence"] < out["ci_high"]
+    assert 0.76 <= out["cumulative_incidence"] <= 0.84
+    kinds = {r["cohort"] for r in out["by_first_kind"]}
+    assert kinds == {"first receipt: red_packet", "first receipt: transfer"}
+
+
+def test_activation_text_and_other_definition(capsys):
+    assert main(["activation", str(example_path()), "--horizon", "30", "--definition", "card_binding"]) == 0
+    text = capsys.readouterr().out
+    assert "within 30 days" in text and "all receivers" in text
+
+
+def test_effect_json(tmp_path, capsys):
+    log, _ = selection_log(5_000, effect=1.0, seed=1)
+    folder = log.write(tmp_path / "log")
+    out = _json(["effect", str(folder), "--json", "--permutations", "0"], capsys)
+    for key in ("naive_hazard_ratio", "adjusted_hazard_ratio", "adjusted_ci_low", "adjusted_ci_high"):
+        assert isinstance(out[key], float)
+    assert out["naive_hazard_ratio"] > out["adjusted_hazard_ratio"]
+
+
+@pytest.mark.parametrize(("args", "code", "words"), [
+    (["activation", "{log}", "--horizon", "0"], 2, "--horizon: expected a number of days > 0"),
+    (["activation", "{log}", "--horizon", "-5"], 2, "--horizon"),
+    (["activation", "{empty}"], 1, "no event-log tables found"),
+    (["activation", "{noreceipts}"], 1, "no receipts"),
+    (["effect", "{empty}"], 1, "no event-log tables found"),
+    (["activation", "/no/such/folder"], 2, "no such folder"),
+])
+def test_bad_input_is_one_line(tmp_path, capsys, args, code, words):
+    import pandas as pd
+
+    from adoption import EventLog
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    noreceipts = EventLog(users=pd.DataFrame({"user_id": [1], "joined_at": ["2015-01-01"]}),
+                          payments=pd.DataFrame({"payment_id": [1], "user_id": [1], "merchant_id": [1],
+                                                 "paid_at": ["2015-01-02"], "amount_cents": [5]})
+                          ).write(tmp_path / "noreceipts")
+    paths = {"log": str(example_path()), "empty": str(empty), "noreceipts": str(noreceipts)}
+    assert main([a.format(**paths) for a in args]) == code
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
