@@ -31,6 +31,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
 
 from adoption.activation import _activation_times, _days, _receipts
 from adoption.coxph import fit_cox
@@ -321,7 +322,8 @@ class ActivationPredictor:
         X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=self.seed,
                                                             stratify=y)
         base = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=self.seed)
-        self.model_ = CalibratedClassifierCV(base, method="isotonic", cv=3).fit(X_train, y_train)
+        with threadpool_limits(limits=1, user_api="openmp"):  # OpenMP spin-waits badly on busy cores
+            self.model_ = CalibratedClassifierCV(base, method="isotonic", cv=3).fit(X_train, y_train)
         p = self.model_.predict_proba(X_test)[:, 1]
         self.auc_ = float(roc_auc_score(y_test, p))
         self.brier_ = float(brier_score_loss(y_test, p))
@@ -390,8 +392,9 @@ class ReceiptUplift:
             rows = train[treated[train] == arm]
             if len(np.unique(y[rows])) < 2:
                 raise InputError("uplift: an arm has only one outcome; choose another landmark")
-            models[arm] = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.05,
-                                                         random_state=self.seed).fit(X.iloc[rows], y[rows])
+            with threadpool_limits(limits=1, user_api="openmp"):
+                models[arm] = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.05,
+                                                             random_state=self.seed).fit(X.iloc[rows], y[rows])
         uplift = models[True].predict_proba(X.iloc[test])[:, 1] - models[False].predict_proba(X.iloc[test])[:, 1]
         self.models_ = models
         self.uplift_ = pd.Series(uplift, index=idx[test], name="uplift")

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -73,8 +74,6 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
 
 # ------------------------------------------------------------------ simulate
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from adoption.errors import UsageError
     from adoption.scenario import Scenario
     from adoption.simulate import simulate_to
@@ -234,8 +233,98 @@ def _add_analysis(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(handler=_cmd_effect)
 
 
+# -------------------------------------------------------------------- report
+def _cmd_report(args: argparse.Namespace) -> int:
+    import yaml
+
+    from adoption.errors import UsageError
+    from adoption.reports import Report, list_reports, parse_assignments, run_manifest, run_report
+
+    if args.list:
+        for name in list_reports():
+            report = Report.load(name)
+            print(f"{name}:")
+            for key, spec in report.parameters.items():
+                help_text = f"  # {spec['help']}" if spec.get("help") else ""
+                print(f"    {key} = {spec['default']}{help_text}")
+        return 0
+    if args.all:
+        runs = run_manifest(out=args.out, progress=not args.quiet)
+        for run in runs:
+            print(f"{run.report}: {run.status} -> {run.html}")
+        print(f"index: {Path(args.out) / 'index.html'}")
+        return 0
+    if not args.name:
+        raise UsageError("report: name a report (see `adoption report --list`), or pass --all")
+    report = Report.load(args.name)
+    params: dict = {}
+    if args.file:
+        try:
+            loaded = yaml.safe_load(Path(args.file).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise UsageError(f"-f: cannot read {args.file} as YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(loaded, dict):
+            raise UsageError(f"-f: {args.file} must hold a mapping of parameter names to values")
+        params.update(loaded)
+    params.update(parse_assignments(args.param, report))
+    if "events" in params and params["events"]:
+        from adoption.eventlog import read_tables
+
+        read_tables(params["events"])  # a path that is not a log fails here, in one line, before any run
+    run = run_report(args.name, params, out=args.out, progress=not args.quiet)
+    print(f"{run.report}: {run.status} -> {run.html}")
+    return 0
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="run a report notebook into HTML (or --all, or --list)",
+                       description="Execute a parameterized report notebook with papermill and write "
+                                   "reports/<report>/<run-id>/ (never overwriting an earlier run).")
+    p.add_argument("name", nargs="?", help="report name (see --list)")
+    p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="a parameter (repeatable)")
+    p.add_argument("-f", "--file", help="YAML file of parameters")
+    p.add_argument("--out", default="reports", help="reports folder (default reports/)")
+    p.add_argument("--all", action="store_true", help="run every report of notebooks/manifest.yaml")
+    p.add_argument("--list", action="store_true", help="list the reports and their parameters with defaults")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_cmd_report)
+
+
+# --------------------------------------------------------------------- sweep
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from adoption.reports import run_report
+    from adoption.sweep import SweepSpec, run_sweep
+
+    spec = SweepSpec.load(args.grid)
+    if args.out:
+        spec.out = Path(args.out)
+    table = run_sweep(spec, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet)
+    total = len(spec.points()) * spec.replicates
+    print(f"{spec.out}: {len(table)} of {total} points ({table.attrs['computed']} computed now)")
+    if not args.no_report and len(table) == total:
+        run = run_report("sweep", {"results": str(Path(spec.out).resolve())}, out=args.reports, progress=False)
+        print(f"sweep report: {run.html}")
+    return 0
+
+
+def _add_sweep(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="simulate and measure over a parameter grid (processes or Dask)",
+                       description="Run the simulate-and-measure function over a grid (YAML), on local processes "
+                                   "or a Dask cluster; resumable; then render the sweep report.")
+    p.add_argument("grid", help="grid YAML file (see adoption.sweep)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--out", help="result Parquet file (default: next to the grid file)")
+    p.add_argument("--reports", default="reports", help="reports folder for the sweep report")
+    p.add_argument("--no-report", action="store_true", help="do not render sweep.ipynb")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=_cmd_sweep)
+
+
 #: Functions that add a subcommand to the parser; later modules append theirs here.
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_validate, _add_simulate, _add_analysis]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_validate, _add_simulate, _add_analysis,
+                                                                _add_report, _add_sweep]
 
 
 def build_parser() -> argparse.ArgumentParser:

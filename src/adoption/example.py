@@ -10,7 +10,7 @@ from __future__ import annotations
 from adoption.eventlog import EventLog, read_eventlog
 from adoption.reference import data_dir
 
-__all__ = ["EXAMPLE_SCENARIO", "EXAMPLE_SEED", "EXAMPLE_USERS", "example_path", "load_example"]
+__all__ = ["EXAMPLE_SCENARIO", "EXAMPLE_SEED", "EXAMPLE_USERS", "example_path", "load_events", "load_example"]
 
 EXAMPLE_SCENARIO = "default"
 EXAMPLE_USERS = 20_000
@@ -37,3 +37,18 @@ def load_example(*, validate: bool = False) -> EventLog:
     (20000, 20150218)
     """
     return read_eventlog(example_path(), validate=validate)
+
+
+def load_events(events: str = "") -> EventLog:
+    """The log a report runs on: the bundled example when ``events`` is empty, else the folder it names.
+
+    A path that is not an event log gives a one-line error naming it.
+
+    Examples
+    --------
+    >>> len(load_events("").users)
+    20000
+    """
+    if not events:
+        return load_example()
+    return read_eventlog(events)

@@ -36,6 +36,7 @@ __all__ = [
     "plot_effects",
     "plot_hazard_ratios",
     "plot_qini",
+    "plot_sweep",
     "set_theme",
 ]
 
@@ -149,4 +150,15 @@ def plot_qini(uplift: ReceiptUplift, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("share of users targeted")
     ax.set_ylabel("extra activations")
     ax.legend(frameon=False)
+    return ax
+
+
+def plot_sweep(table: pd.DataFrame, x: str, y: str, value: str, ax: Axes | None = None, fmt: str = ".2f") -> Axes:
+    """Heatmap of a sweep measure over two grid parameters (mean over replicates and other parameters)."""
+    ax = _ax(ax)
+    grid = table.groupby([y, x])[value].mean().unstack(x).sort_index(ascending=False)
+    finite = grid.replace([np.inf, -np.inf], np.nan)
+    sns.heatmap(finite, annot=True, fmt=fmt, cmap="Greens" if "activ" in value else "viridis_r", ax=ax,
+                cbar_kws={"label": value})
+    ax.set_title(value)
     return ax

@@ -1,0 +1,368 @@
+"""Parameterized report notebooks, run by papermill into HTML.
+
+A report is a notebook in ``notebooks/`` with one cell tagged ``parameters`` holding plain literals.
+:func:`run_report` checks the parameters a caller gives against that cell (unknown names are refused
+with the list of valid ones; types are checked; values are only ever passed as data, never as code),
+executes the notebook with papermill in its own kernel process, converts it to HTML without code cells
+and with the figures embedded, and writes a new folder::
+
+    reports/<report>/<run-id>/
+        report.ipynb    the executed notebook (papermill's run record in its metadata)
+        report.html     what people read
+        params.json     the parameters the run used
+        metrics.json    the headline numbers the notebook reported (see show_metrics)
+        run.json        status (ok / failed), times, error and failing cell
+
+An earlier run is never overwritten. A failed run keeps its partial notebook, is marked failed and names
+the failing cell. ``reports/index.html`` lists every run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from adoption.errors import AdoptionError, InputError, ParameterError, UsageError
+
+__all__ = ["METRICS_MIME", "Report", "ReportRun", "list_reports", "notebooks_dir", "parse_assignments",
+           "run_manifest", "run_report", "show_metrics", "write_index"]
+
+#: The MIME type under which a notebook reports its headline numbers.
+METRICS_MIME = "application/vnd.adoption.metrics+json"
+KERNEL_NAME = "python3"
+LANGUAGE = "python"
+
+
+class ReportFailed(AdoptionError):
+    """A report notebook raised an error; the partial notebook is kept."""
+
+
+def show_metrics(**metrics: Any) -> None:
+    """Show the run's headline numbers as a table and record them for ``metrics.json``.
+
+    Call it once in a report notebook; the runner reads the numbers back from the executed notebook.
+
+    Examples
+    --------
+    >>> show_metrics(cumulative_incidence_90d=0.8)  # doctest: +SKIP
+    """
+    from IPython.display import display
+
+    clean = {k: _jsonable(v) for k, v in metrics.items()}
+    rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(_fmt(v))}</td></tr>"
+                   for k, v in clean.items())
+    display({METRICS_MIME: clean, "text/html": f"<table class='metrics'>{rows}</table>",
+             "text/plain": json.dumps(clean, indent=1)}, raw=True)
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            value = value.item()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def notebooks_dir() -> Path:
+    """The project's ``notebooks/`` folder (or ``$ADOPTION_NOTEBOOKS``)."""
+    env = os.environ.get("ADOPTION_NOTEBOOKS")
+    if env:
+        return Path(env)
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "notebooks" / "manifest.yaml").exists():
+            return parent / "notebooks"
+    raise InputError("notebooks/manifest.yaml not found; set ADOPTION_NOTEBOOKS to the notebooks folder")
+
+
+@dataclass
+class Report:
+    """A report notebook and the parameters its ``parameters`` cell declares."""
+
+    name: str
+    path: Path
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, name: str, folder: Path | None = None) -> Report:
+        folder = folder or notebooks_dir()
+        path = folder / f"{name}.ipynb"
+        if not path.exists():
+            raise UsageError(f"report: unknown report {name!r}; expected one of {', '.join(list_reports(folder))}")
+        import papermill as pm
+
+        params = pm.inspect_notebook(str(path))
+        if not params:
+            raise InputError(f"report {name}: the notebook has no cell tagged 'parameters'")
+        return cls(name, path, {k: dict(v) for k, v in params.items()})
+
+    def defaults(self) -> dict[str, Any]:
+        """The values in the notebook's parameters cell."""
+        import ast
+
+        out = {}
+        for key, spec in self.parameters.items():
+            try:
+                out[key] = ast.literal_eval(spec["default"])
+            except (ValueError, SyntaxError):
+                out[key] = spec["default"]
+        return out
+
+    def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Refuse unknown names and values whose type differs from the default's; return all values."""
+        defaults = self.defaults()
+        unknown = sorted(set(params) - set(defaults))
+        if unknown:
+            raise ParameterError(f"{unknown[0]}: not a parameter of report {self.name}; "
+                                 f"expected one of {', '.join(sorted(defaults))}")
+        out = dict(defaults)
+        for key, value in params.items():
+            want = type(defaults[key])
+            if want is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+                raise ParameterError(f"{key}: expected {want.__name__} for report {self.name}, "
+                                     f"got {type(value).__name__} {value!r}")
+            out[key] = value
+        return out
+
+
+def list_reports(folder: Path | None = None) -> list[str]:
+    """Names of the report notebooks."""
+    folder = folder or notebooks_dir()
+    return sorted(p.stem for p in folder.glob("*.ipynb"))
+
+
+def parse_assignments(items: list[str] | None, report: Report) -> dict[str, Any]:
+    """``key=value`` strings from the command line, typed after the notebook's defaults.
+
+    A value for a string parameter is taken as it is (never evaluated); numbers and booleans are parsed.
+
+    Examples
+    --------
+    >>> r = Report("x", Path("x.ipynb"), {"horizon": {"default": "90"}, "events": {"default": "''"}})
+    >>> parse_assignments(["horizon=30", "events=__import__('os')"], r)
+    {'horizon': 30, 'events': "__import__('os')"}
+    """
+    defaults = report.defaults()
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep:
+            raise ParameterError(f"-p: expected key=value, got {item!r}")
+        if key not in defaults:
+            raise ParameterError(f"{key}: not a parameter of report {report.name}; "
+                                 f"expected one of {', '.join(sorted(defaults))}")
+        want = type(defaults[key])
+        if want is str:
+            out[key] = text
+            continue
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            raise ParameterError(f"{key}: expected {want.__name__} for report {report.name}, got {text!r}")
+        out[key] = value
+    return out
+
+
+@dataclass
+class ReportRun:
+    """Where a run wrote its files, and how it ended."""
+
+    report: str
+    folder: Path
+    status: str
+    metrics: dict[str, Any]
+    params: dict[str, Any]
+    error: str | None = None
+
+    @property
+    def html(self) -> Path:
+        return self.folder / "report.html"
+
+
+def _run_id(params: Mapping[str, Any]) -> str:
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:6]
+    return f"{stamp}-{digest}"
+
+
+def _new_folder(root: Path, report: str, params: Mapping[str, Any]) -> Path:
+    base = root / report
+    base.mkdir(parents=True, exist_ok=True)
+    run_id = _run_id(params)
+    for k in range(1000):
+        folder = base / (run_id if k == 0 else f"{run_id}-{k}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise InputError(f"report: cannot find a new folder under {base}")
+
+
+def _metrics_from(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    metrics: dict[str, Any] = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if METRICS_MIME in data:
+                metrics.update(data[METRICS_MIME])
+    return metrics
+
+
+def _to_html(nb: nbformat.NotebookNode, title: str) -> str:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter.exclude_raw = True
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return body
+
+
+def run_report(name: str, params: Mapping[str, Any] | None = None, *, out: str | os.PathLike[str] = "reports",
+               progress: bool = False, folder: Path | None = None, timeout: int = 1200) -> ReportRun:
+    """Execute one report notebook with ``params`` and write its run folder (never overwriting).
+
+    Raises
+    ------
+    ParameterError
+        For an unknown parameter or a value of the wrong type (nothing is run).
+    ReportFailed
+        If a cell fails; the partial notebook, HTML and ``run.json`` are still written.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    report = Report.load(name, folder)
+    values = report.check(params or {})
+    root = Path(out)
+    run_folder = _new_folder(root, name, values)
+    (run_folder / "params.json").write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+    started = time.time()
+    record: dict[str, Any] = {"report": name, "status": "running", "started": dt.datetime.now().isoformat(timespec="seconds"),
+                              "notebook": str(report.path)}
+    (run_folder / "run.json").write_text(json.dumps(record, indent=2) + "\n")
+    executed = run_folder / "report.ipynb"
+    error: str | None = None
+    # figures inline in the notebook (a caller's MPLBACKEND=Agg would leave the report without figures)
+    saved_backend = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try:
+        pm.execute_notebook(str(report.path), str(executed), parameters=values, kernel_name=KERNEL_NAME,
+                            language=LANGUAGE, progress_bar=progress, cwd=str(report.path.parent),
+                            execution_timeout=timeout, log_output=False)
+        status = "ok"
+    except PapermillExecutionError as exc:
+        status = "failed"
+        error = f"cell {exc.exec_count} failed: {exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''}"
+    except Exception as exc:  # the kernel died, a timeout ...
+        status = "failed"
+        error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    finally:
+        if saved_backend is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = saved_backend
+    nb = nbformat.read(executed, as_version=4) if executed.exists() else None
+    metrics = _metrics_from(nb) if nb is not None else {}
+    (run_folder / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    if nb is not None:
+        (run_folder / "report.html").write_text(_to_html(nb, f"{name} ({run_folder.name})"))
+    record.update({"status": status, "seconds": round(time.time() - started, 1), "error": error,
+                   "finished": dt.datetime.now().isoformat(timespec="seconds")})
+    (run_folder / "run.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_index(root)
+    run = ReportRun(name, run_folder, status, metrics, values, error)
+    if status != "ok":
+        raise ReportFailed(f"report {name} failed: {error}; partial notebook kept in {executed}")
+    return run
+
+
+def run_manifest(manifest: str | os.PathLike[str] | None = None, *, out: str | os.PathLike[str] = "reports",
+                 progress: bool = True) -> list[ReportRun]:
+    """Run every report listed in the manifest (``notebooks/manifest.yaml`` by default)."""
+    from tqdm.auto import tqdm
+
+    path = Path(manifest) if manifest else notebooks_dir() / "manifest.yaml"
+    try:
+        spec = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"manifest: cannot read {path} ({exc})") from None
+    runs_spec = spec.get("runs", []) if isinstance(spec, dict) else []
+    if not runs_spec:
+        raise InputError(f"manifest: {path} lists no runs")
+    runs, failures = [], []
+    for item in tqdm(runs_spec, desc="reports", unit="report", disable=not progress):
+        try:
+            runs.append(run_report(item["report"], item.get("parameters") or {}, out=out,
+                                   folder=path.parent))
+        except ReportFailed as exc:
+            failures.append(str(exc))
+    if failures:
+        raise ReportFailed("; ".join(failures))
+    return runs
+
+
+def write_index(root: str | os.PathLike[str] = "reports") -> Path:
+    """Write ``reports/index.html``: every run with status, parameters, headline metrics and links."""
+    root = Path(root)
+    rows = []
+    for run_json in sorted(root.glob("*/*/run.json"), reverse=True):
+        folder = run_json.parent
+        try:
+            record = json.loads(run_json.read_text())
+            params = json.loads((folder / "params.json").read_text()) if (folder / "params.json").exists() else {}
+            metrics = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").exists() else {}
+        except (OSError, ValueError):
+            continue
+        rel = folder.relative_to(root).as_posix()
+        status = record.get("status", "?")
+        badge = {"ok": "#07C160", "failed": "#D4532B"}.get(status, "#999")
+        p = "<br>".join(f"{html.escape(k)} = {html.escape(repr(v))}" for k, v in params.items())
+        m = "<br>".join(f"{html.escape(k)}: {html.escape(_fmt(v))}" for k, v in list(metrics.items())[:8])
+        err = f"<br><small>{html.escape(record.get('error') or '')}</small>" if status != "ok" else ""
+        rows.append(f"<tr><td>{html.escape(record.get('report', folder.parent.name))}</td>"
+                    f"<td>{html.escape(folder.name)}</td><td style='color:{badge};font-weight:bold'>"
+                    f"{html.escape(status)}{err}</td><td>{p}</td><td>{m}</td>"
+                    f"<td><a href='{rel}/report.html'>report</a> · <a href='{rel}/report.ipynb'>notebook</a> · "
+                    f"<a href='{rel}/metrics.json'>metrics</a></td></tr>")
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>adoption reports</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border-bottom:1px solid #ddd;padding:.4em .8em;vertical-align:top;text-align:left}}</style></head>
+<body><h1>adoption reports</h1><p>{len(rows)} runs, newest first.</p>
+<table><tr><th>report</th><th>run</th><th>status</th><th>parameters</th><th>headline</th><th>files</th></tr>
+{''.join(rows)}</table></body></html>
+"""
+    root.mkdir(parents=True, exist_ok=True)
+    index = root / "index.html"
+    index.write_text(page)
+    return index

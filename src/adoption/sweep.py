@@ -1,0 +1,234 @@
+"""Parameter sweeps: simulate and measure over a grid, on local processes or a Dask cluster.
+
+A grid file (YAML) names a scenario, the parameters to vary and how many replicates to run::
+
+    scenario: default
+    base: {n_users: 3000, campaigns: false}     # fixed overrides
+    grid:
+      send_rate: [0.002, 0.006, 0.012]
+      merchant_user_effect: [0.005, 0.02]
+    replicates: 2
+    seed: 1
+    critical_share: 0.5                         # merchants share that counts as critical
+
+Every point runs the pure function :func:`measure` (simulate, then measure the 90-day activation, the days
+until merchants reach the critical share, the final shares of active users and merchants) through a
+``concurrent.futures`` executor — local processes by default, a Dask distributed cluster when given a
+scheduler address. Seeds come from ``SeedSequence(seed).spawn``, one per point, so the table does not
+depend on where or in what order points ran. Each finished point is written as it completes; an
+interrupted sweep skips the finished points when run again. The result is one Parquet file.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import itertools
+import json
+import multiprocessing
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+from tqdm.auto import tqdm
+
+from adoption.errors import InputError, ParameterError, UsageError
+from adoption.scenario import Scenario
+
+__all__ = ["SweepSpec", "measure", "read_results", "run_sweep"]
+
+_META_KEY = b"adoption_sweep"
+
+
+@dataclass
+class SweepSpec:
+    """A parsed grid file."""
+
+    grid: dict[str, list[Any]]
+    scenario: str = "default"
+    base: dict[str, Any] = field(default_factory=dict)
+    replicates: int = 1
+    seed: int = 0
+    critical_share: float = 0.5
+    out: Path | None = None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SweepSpec:
+        """Read and check a grid file; every problem is one line naming the key."""
+        path = Path(path)
+        try:
+            raw = yaml.safe_load(path.read_text())
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read the grid file ({exc.strerror})") from None
+        except yaml.YAMLError as exc:
+            raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(raw, dict) or not isinstance(raw.get("grid"), dict) or not raw["grid"]:
+            raise InputError(f"{path}: expected a mapping with a non-empty 'grid' of parameter: [values]")
+        known = {"grid", "scenario", "base", "replicates", "seed", "critical_share", "out"}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise InputError(f"{path}: unknown key {unknown[0]!r}; expected some of {', '.join(sorted(known))}")
+        grid = {k: (v if isinstance(v, list) else [v]) for k, v in raw["grid"].items()}
+        out = raw.get("out")
+        spec = cls(grid=grid, scenario=raw.get("scenario", "default"), base=raw.get("base") or {},
+                   replicates=int(raw.get("replicates", 1)), seed=int(raw.get("seed", 0)),
+                   critical_share=float(raw.get("critical_share", 0.5)),
+                   out=(path.parent / out) if out else path.with_suffix(".parquet"))
+        spec.check()
+        return spec
+
+    def check(self) -> None:
+        """Build one scenario per point now, so that a bad value fails before anything runs."""
+        if self.replicates < 1:
+            raise ParameterError(f"replicates: expected >= 1, got {self.replicates}")
+        if not 0 < self.critical_share <= 1:
+            raise ParameterError(f"critical_share: expected a share in (0, 1], got {self.critical_share}")
+        for point in self.points():
+            Scenario.named(self.scenario, **{**self.base, **point})
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every combination of the grid's values, in a fixed order."""
+        names = list(self.grid)
+        return [dict(zip(names, values, strict=True)) for values in itertools.product(*self.grid.values())]
+
+
+def measure(scenario: str, params: dict[str, Any], seed: int, critical_share: float = 0.5) -> dict[str, Any]:
+    """Simulate one point and measure it (a pure function: same arguments, same result).
+
+    Examples
+    --------
+    >>> row = measure("default", {"n_users": 600, "end": "2014-09-30", "campaigns": False}, seed=1)
+    >>> sorted(k for k in row if k.startswith("days_to"))
+    ['days_to_critical_merchants', 'days_to_half_users_active']
+    """
+    from adoption.activation import activation_table
+    from adoption.simulate import simulate
+    from adoption.survival import ActivationCurve
+    from adoption.timeline import adoption_curves, days_to_share
+
+    log = simulate(Scenario.named(scenario, **params), seed=seed)
+    curves = adoption_curves(log)
+    try:
+        headline = ActivationCurve(horizon=90).fit(activation_table(log)).headline_.iloc[0]
+        activation, low, high = (float(headline[c]) for c in ("cumulative_incidence", "ci_low", "ci_high"))
+    except InputError:
+        activation = low = high = float("nan")
+    return {
+        "seed": int(seed),
+        "activation_90d": activation, "activation_90d_ci_low": low, "activation_90d_ci_high": high,
+        "days_to_critical_merchants": days_to_share(curves, "merchants_accepting", critical_share),
+        "days_to_half_users_active": days_to_share(curves, "users_active", 0.5),
+        "users_active_end": float(curves["users_active"].iloc[-1]),
+        "merchants_accepting_end": float(curves["merchants_accepting"].iloc[-1]),
+        "red_packets": 0 if log.red_packets is None else int(len(log.red_packets)),
+    }
+
+
+def _key(index: int, params: dict[str, Any], replicate: int, seed: int) -> str:
+    text = json.dumps({"params": params, "replicate": replicate, "seed": seed}, sort_keys=True, default=str)
+    return f"{index:05d}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
+
+
+def _write_atomic(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+
+
+def run_sweep(spec: SweepSpec, *, workers: int | None = None, scheduler: str | None = None,
+              progress: bool = True, max_points: int | None = None) -> pd.DataFrame:
+    """Run (or resume) a sweep and return its table, also written to ``spec.out``.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    workers : int, optional
+        Local worker processes (default: the number of cores).
+    scheduler : str, optional
+        Address of a Dask distributed scheduler (``tcp://host:8786``) or a ``distributed.Client``; the
+        points then run on that cluster.
+    max_points : int, optional
+        Run at most this many new points and stop (the rest run when called again).
+
+    Returns
+    -------
+    DataFrame
+        One row per point and replicate: the grid parameters, ``replicate``, ``seed`` and the measures.
+    """
+    if workers is not None and scheduler is not None:
+        raise UsageError("sweep: give either --workers or --scheduler, not both")
+    out = Path(spec.out or "sweep.parquet")
+    parts = out.with_name(out.name + ".parts")
+    parts.mkdir(parents=True, exist_ok=True)
+    jobs = [(params, r) for params in spec.points() for r in range(spec.replicates)]
+    seeds = [int(s.generate_state(1, dtype=np.uint32)[0]) for s in np.random.SeedSequence(spec.seed).spawn(len(jobs))]
+    keys = [_key(i, {**spec.base, **p}, r, s) for i, ((p, r), s) in enumerate(zip(jobs, seeds, strict=True))]
+    done = {p.stem for p in parts.glob("*.parquet")}
+    todo = [i for i, k in enumerate(keys) if k not in done]
+    if max_points is not None:
+        todo = todo[:max_points]
+    client = None
+    if scheduler is not None:
+        from distributed import Client
+
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        executor: cf.Executor = client.get_executor()
+    else:
+        executor = cf.ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
+                                          mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = {executor.submit(measure, spec.scenario, {**spec.base, **jobs[i][0]}, seeds[i],
+                                   spec.critical_share): i for i in todo}
+        for future in tqdm(cf.as_completed(futures), total=len(futures), desc="sweep points", unit="point",
+                           disable=not progress):
+            i = futures[future]
+            row = {**jobs[i][0], "replicate": jobs[i][1], **future.result()}
+            _write_atomic(pa.Table.from_pylist([row]), parts / f"{keys[i]}.parquet")
+    finally:
+        if client is None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        elif not isinstance(scheduler, str):
+            pass
+        else:
+            client.close()
+    finished = [parts / f"{k}.parquet" for k in keys if (parts / f"{k}.parquet").exists()]
+    table = pd.concat([pd.read_parquet(p) for p in finished], ignore_index=True) if finished else pd.DataFrame()
+    self_meta = {"scenario": spec.scenario, "base": spec.base, "grid": spec.grid, "replicates": spec.replicates,
+                 "seed": spec.seed, "critical_share": spec.critical_share, "complete": len(finished) == len(keys)}
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
+                                           _META_KEY: json.dumps(self_meta, default=str).encode()})
+    _write_atomic(arrow, out)
+    table.attrs["sweep"] = self_meta
+    table.attrs["computed"] = len(todo)
+    return table
+
+
+def read_results(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A sweep's table and its specification (grid, scenario, seed) from the Parquet file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> spec = SweepSpec(grid={"send_rate": [0.0, 0.01]}, base={"n_users": 400, "end": "2014-04-30"},
+    ...                  out=pathlib.Path(tempfile.mkdtemp()) / "s.parquet")
+    >>> _ = run_sweep(spec, workers=1, progress=False)
+    >>> table, meta = read_results(spec.out)
+    >>> len(table), meta["grid"]
+    (2, {'send_rate': [0.0, 0.01]})
+    """
+    path = Path(path)
+    try:
+        arrow = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{path}: not a sweep result ({str(exc).splitlines()[0]})") from None
+    meta = (arrow.schema.metadata or {}).get(_META_KEY)
+    if meta is None:
+        raise InputError(f"{path}: not a sweep result (no sweep metadata)")
+    return arrow.to_pandas(), json.loads(meta)

@@ -1,0 +1,132 @@
+"""Report notebooks run by papermill: metrics, HTML, parameters, failures, the index, the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from adoption import Scenario
+from adoption.cli import main
+from adoption.errors import ParameterError
+from adoption.reports import Report, ReportFailed, list_reports, notebooks_dir, run_report
+from adoption.simulate import simulate_to
+
+
+@pytest.fixture(scope="module")
+def small_log(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("log") / "small"
+    simulate_to(folder, Scenario(n_users=3_000), seed=5)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def reports_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("reports")
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_notebooks_are_committed_clean_with_one_parameters_cell():
+    for name in list_reports():
+        nb = nbformat.read(notebooks_dir() / f"{name}.ipynb", as_version=4)
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, name
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+        logic = [[line for line in c.source.splitlines() if line.strip() and not line.startswith(("import ", "from "))]
+                 for c in nb.cells if c.cell_type == "code"]
+        assert max(len(lines) for lines in logic) <= 10, f"{name}: a cell this long belongs in src/adoption"
+
+
+def test_conversion_report(small_log, reports_dir):
+    run = run_report("conversion", {"events": small_log, "permutations": 2}, out=reports_dir)
+    assert run.status == "ok"
+    metrics = json.loads((run.folder / "metrics.json").read_text())
+    assert 0.72 <= metrics["cumulative_incidence_90d"] <= 0.88
+    assert metrics["ci_low"] < metrics["cumulative_incidence"] < metrics["ci_high"]
+    assert metrics["adjusted_hazard_ratio"] > 1
+    assert json.loads((run.folder / "params.json").read_text())["events"] == small_log
+    nb = nbformat.read(run.folder / "report.ipynb", as_version=4)
+    assert nb.metadata.papermill["parameters"]["permutations"] == 2
+    html = run.html.read_text()
+    assert html.count("data:image/png;base64") >= 6
+    assert 'class="jp-CodeMirrorEditor' not in html and 'class="jp-InputArea-editor' not in html and 'class="highlight' not in html and "ActivationCurve(horizon" not in html
+
+
+def test_cold_start_report(small_log, reports_dir):
+    run = run_report("cold_start", {"events": small_log, "users": 600, "scenarios": "default,no_red_packets"},
+                     out=reports_dir)
+    metrics = json.loads((run.folder / "metrics.json").read_text())
+    assert metrics["eve_growth_public"] == pytest.approx(63.125)
+    assert metrics["eve_growth_simulated"] > 5
+    assert metrics["users_active_end_default"] > metrics["users_active_end_no_red_packets"]
+
+
+def test_story_report_static_and_second_run_leaves_the_first_untouched(reports_dir):
+    first = run_report("story", {"users": 600, "interactive": False}, out=reports_dir)
+    before = _digest(first.folder)
+    second = run_report("story", {"users": 600, "interactive": False}, out=reports_dir)
+    assert second.folder != first.folder
+    assert _digest(first.folder) == before
+    metrics = json.loads((second.folder / "metrics.json").read_text())
+    assert metrics["selection_example_naive_hazard_ratio"] > 1.4
+    assert 0.8 < metrics["selection_example_adjusted_hazard_ratio"] < 1.2
+    index = (reports_dir / "index.html").read_text()
+    assert first.folder.name in index and second.folder.name in index
+
+
+def test_unknown_parameter_and_wrong_type_are_refused_before_running(reports_dir):
+    with pytest.raises(ParameterError, match="horizn: not a parameter of report conversion; expected one of"):
+        run_report("conversion", {"horizn": 30}, out=reports_dir)
+    with pytest.raises(ParameterError, match="horizon: expected float"):
+        run_report("conversion", {"horizon": "ninety"}, out=reports_dir)
+    assert not (reports_dir / "conversion").exists() or all(
+        json.loads((p / "params.json").read_text()).get("horizon") != "ninety"
+        for p in (reports_dir / "conversion").iterdir())
+
+
+def test_a_string_with_code_stays_a_string_and_a_failure_names_the_cell(tmp_path):
+    marker = tmp_path / "PWNED"
+    evil = f'default"; open(r"{marker}", "w"); "'
+    with pytest.raises(ReportFailed, match=r"cell \d+ failed: ParameterError"):
+        run_report("cold_start", {"scenarios": evil, "users": 300}, out=tmp_path / "reports")
+    assert not marker.exists()
+    (folder,) = (tmp_path / "reports" / "cold_start").iterdir()
+    record = json.loads((folder / "run.json").read_text())
+    assert record["status"] == "failed" and "cell" in record["error"]
+    assert json.loads((folder / "params.json").read_text())["scenarios"] == evil
+    nb = nbformat.read(folder / "report.ipynb", as_version=4)
+    assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")  # the partial notebook is kept
+    assert (folder / "report.html").exists()
+
+
+@pytest.mark.parametrize(("args", "code", "words"), [
+    (["report", "conversion", "-p", "horizn=3"], 2, "horizn: not a parameter of report conversion"),
+    (["report", "conversion", "-p", "horizon=abc"], 2, "horizon: expected float"),
+    (["report", "conversion", "-p", "events=/no/such/log"], 2, "/no/such/log: no such folder"),
+    (["report", "conversion", "-p", "events={empty}"], 1, "no event-log tables found"),
+    (["report", "nope"], 2, "unknown report 'nope'"),
+    (["report"], 2, "name a report"),
+])
+def test_cli_errors_are_one_line(tmp_path, capsys, args, code, words):
+    (tmp_path / "empty").mkdir()
+    args = [a.format(empty=tmp_path / "empty") for a in args] + ["--out", str(tmp_path / "r"), "--quiet"]
+    assert main(args) == code
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_list_shows_parameters_with_defaults(capsys):
+    assert main(["report", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "conversion:" in out and "horizon = 90.0" in out and "story:" in out
+
+
+def test_report_parameters_are_typed_from_the_notebook():
+    report = Report.load("conversion")
+    assert report.defaults()["horizon"] == 90.0 and report.defaults()["events"] == ""
