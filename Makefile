@@ -12,7 +12,7 @@ export MPLBACKEND := Agg
 export OMP_NUM_THREADS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install report test lint lab example lock bench clean
+.PHONY: help install report test chromium lint lab example lock bench clean
 
 help: ## list the targets
 	@echo "adoption — make targets:"
@@ -28,13 +28,20 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP) ## build .venv from requirements.lock (done by the other targets when needed)
 
-report: $(STAMP) ## the main job: run the default reports on the bundled example data into reports/
-	@if [ -f notebooks/manifest.yaml ]; then $(BIN)/adoption report --all; \
-	else echo "make report: there are no report notebooks yet (notebooks/manifest.yaml is missing): nothing to run"; fi
+report: $(STAMP) ## the main job: run the default reports (notebooks/manifest.yaml) on the bundled example data into reports/
+	$(BIN)/adoption report --all
+	@echo "open reports/index.html"
 
-test: $(STAMP) ## the whole suite: ruff, then pytest (unit, statistical, notebook, CLI, browser)
+test: $(STAMP) chromium ## the whole suite: ruff, then pytest (unit, statistical, notebook, CLI, browser)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/python -m pytest -n 2
+
+chromium: ## Debian's chromium for the browser test (installed when missing and we may use apt-get)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing and cannot be installed here: the browser test will be skipped"; fi; }
 
 lint: $(STAMP) ## ruff only
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
@@ -48,9 +55,13 @@ example: $(STAMP) ## regenerate data/example/ (identical each time)
 lock: ## re-resolve requirements.lock from pyproject.toml (needs uv)
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
-bench: $(STAMP) ## benchmarks against the peers (installs the bench extra); writes figures to stdout
+bench: $(STAMP) ## benchmarks against the peers (installs the bench extra); JSON lines into benchmarks/results/
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-bench.lock
-	$(BIN)/python benchmarks/run_all.py
+	mkdir -p benchmarks/results
+	$(BIN)/python benchmarks/peers.py --nodes 200000 | tee benchmarks/results/peers.jsonl
+	$(BIN)/python benchmarks/simulate_scale.py --users 100000 1000000 | tee benchmarks/results/scale.jsonl
+	$(BIN)/python benchmarks/activation.py headline --receivers 10000000 | tee benchmarks/results/headline.jsonl
+	$(BIN)/python benchmarks/activation.py table --users 1000000 | tee benchmarks/results/table.jsonl
 
 clean: ## remove the virtual environment and caches (never reports/ or data/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

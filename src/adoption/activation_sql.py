@@ -21,6 +21,8 @@ from adoption.eventlog import META_FILE, EventLog
 __all__ = ["activation_table_duckdb", "connect_log"]
 
 _DAY_US = "86400000000.0"
+#: DuckDB's memory budget for the activation table; it spills to disk beyond it.
+DEFAULT_MEMORY_LIMIT = "2GB"
 
 
 def _days(a: str, b: str) -> str:
@@ -37,8 +39,8 @@ def connect_log(log: EventLog | str | os.PathLike[str], *, memory_limit: str | N
     """
     con = duckdb.connect()
     con.execute("SET TimeZone = 'Asia/Shanghai'")
-    if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute(f"SET memory_limit = '{memory_limit or DEFAULT_MEMORY_LIMIT}'")
     columns: dict[str, set[str]] = {}
     if isinstance(log, EventLog):
         for name, frame in log.tables.items():
@@ -127,14 +129,17 @@ def activation_table_duckdb(log: EventLog | str | os.PathLike[str], definition: 
                 FROM transfers""")
         if not receipt_parts:
             raise InputError("activation: the log has no receipts (needs red_packet_claims or transfers)")
-        con.execute(f"CREATE TEMP TABLE receipts AS {' UNION ALL '.join(receipt_parts)}")
-        if con.execute("SELECT count(*) FROM receipts").fetchone()[0] == 0:
-            raise InputError("activation: the log has no receipts (red_packet_claims and transfers are empty)")
+        # receipts stay a view (streamed from the files); the first receipt per user is an aggregate, with
+        # the same tie-break as the pandas engine: time, red packet before transfer, larger amount, lower id
+        con.execute(f"CREATE TEMP VIEW receipts AS {' UNION ALL '.join(receipt_parts)}")
         con.execute("""
             CREATE TEMP TABLE first_receipt AS
-            SELECT user_id, t, kind, amount, grp FROM (
-                SELECT *, row_number() OVER (PARTITION BY user_id ORDER BY t, kind_order, amount DESC, ref) AS rn
-                FROM receipts) WHERE rn = 1""")
+            SELECT user_id, f.t AS t, f.kind AS kind, f.amount AS amount, f.grp AS grp FROM (
+                SELECT user_id, min({'t': t, 'ko': kind_order, 'na': -amount, 'ref': ref, 'kind': kind,
+                                     'amount': amount, 'grp': grp}) AS f
+                FROM receipts GROUP BY user_id)""")
+        if con.execute("SELECT count(*) FROM first_receipt").fetchone()[0] == 0:
+            raise InputError("activation: the log has no receipts (red_packet_claims and transfers are empty)")
         # activation times
         if definition == "card_binding":
             if not has("card_bindings"):
@@ -195,33 +200,53 @@ def activation_table_duckdb(log: EventLog | str | os.PathLike[str], definition: 
                    activated_at, first_kind, first_group, first_amount_cents, city, joined_at,
                    coalesce(exposed_at, activated_at) AS t_cov
             FROM ev WHERE at_risk OR organic""")
-        senders = "CAST(NULL AS BIGINT)"
-        if con.execute("SELECT count(sender) FROM receipts").fetchone()[0] > 0:
-            senders = """CASE WHEN b.exposed_at IS NULL THEN NULL ELSE coalesce((
-                SELECT count(DISTINCT r.sender) FROM receipts r
-                WHERE r.user_id = b.user_id AND r.sender IS NOT NULL
-                  AND r.t < b.exposed_at + INTERVAL 7 DAY), 0) END"""
-        friends = "CAST(NULL AS BIGINT)"
+        # covariates by joins and aggregates (no per-row subqueries), so big logs stream
+        joins, cols_sql = [], []
+        if con.execute("SELECT count(*) FROM (SELECT sender FROM receipts WHERE sender IS NOT NULL LIMIT 1)"
+                       ).fetchone()[0] > 0:
+            con.execute("""CREATE TEMP TABLE senders AS
+                SELECT r.user_id, count(DISTINCT r.sender) AS n FROM receipts r JOIN first_receipt f USING (user_id)
+                WHERE r.sender IS NOT NULL AND r.t < f.t + INTERVAL 7 DAY GROUP BY r.user_id""")
+            joins.append("LEFT JOIN senders s ON s.user_id = b.user_id")
+            cols_sql.append("CASE WHEN b.exposed_at IS NULL THEN NULL ELSE coalesce(s.n, 0) END AS senders_7d")
+        else:
+            cols_sql.append("CAST(NULL AS BIGINT) AS senders_7d")
         if has("friendships"):
             since = "since" if "since" in cols["friendships"] else "CAST(NULL AS TIMESTAMP)"
-            con.execute(f"""CREATE TEMP TABLE friend_ends AS
-                SELECT user_a AS user_id, {since} AS since FROM friendships
-                UNION ALL SELECT user_b, {since} FROM friendships""")
-            friends = """coalesce((SELECT count(*) FROM friend_ends f
-                WHERE f.user_id = b.user_id AND (f.since IS NULL OR f.since <= b.t_cov)), 0)"""
-        groups = ("coalesce((SELECT count(*) FROM group_members g WHERE g.user_id = b.user_id), 0)"
-                  if has("group_members") else "CAST(NULL AS BIGINT)")
-        merchants = "CAST(NULL AS BIGINT)"
+            con.execute(f"""CREATE TEMP TABLE friends AS
+                WITH ends AS (SELECT user_a AS user_id, {since} AS since FROM friendships
+                              UNION ALL SELECT user_b, {since} FROM friendships)
+                SELECT e.user_id, count(*) AS n FROM ends e JOIN base b USING (user_id)
+                WHERE e.since IS NULL OR e.since <= b.t_cov GROUP BY e.user_id""")
+            joins.append("LEFT JOIN friends fr ON fr.user_id = b.user_id")
+            cols_sql.append("coalesce(fr.n, 0) AS n_friends")
+        else:
+            cols_sql.append("CAST(NULL AS BIGINT) AS n_friends")
+        if has("group_members"):
+            con.execute("CREATE TEMP TABLE memberships AS SELECT user_id, count(*) AS n FROM group_members GROUP BY user_id")
+            joins.append("LEFT JOIN memberships gm ON gm.user_id = b.user_id")
+            cols_sql.append("coalesce(gm.n, 0) AS n_groups")
+        else:
+            cols_sql.append("CAST(NULL AS BIGINT) AS n_groups")
         if has("merchants") and "city" in cols["merchants"] and \
                 con.execute("SELECT count(city) FROM base").fetchone()[0] > 0:
-            merchants = """CASE WHEN b.city IS NULL THEN NULL ELSE coalesce((SELECT count(*) FROM merchants m
-                WHERE m.city = b.city AND m.accepts_from <= b.t_cov), 0) END"""
+            # accepting merchants in the city at time zero: the running count, found by an ASOF join
+            con.execute("""CREATE TEMP TABLE accepting AS
+                SELECT city, accepts_from, count(*) OVER (PARTITION BY city ORDER BY accepts_from
+                       RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n
+                FROM merchants WHERE city IS NOT NULL""")
+            con.execute("""CREATE TEMP TABLE nearby AS
+                SELECT b.user_id, a.n FROM base b ASOF JOIN accepting a
+                ON b.city = a.city AND b.t_cov >= a.accepts_from""")
+            joins.append("LEFT JOIN nearby nb ON nb.user_id = b.user_id")
+            cols_sql.append("CASE WHEN b.city IS NULL THEN NULL ELSE coalesce(nb.n, 0) END AS merchants_nearby")
+        else:
+            cols_sql.append("CAST(NULL AS BIGINT) AS merchants_nearby")
         result = con.execute(f"""
             SELECT b.user_id, b.cohort, b.exposed_at, b.entry, b.duration, b.event, b.event_type, b.activated_at,
-                   b.first_kind, b.first_group, b.first_amount_cents, {senders} AS senders_7d,
-                   {friends} AS n_friends, {groups} AS n_groups, b.city, {merchants} AS merchants_nearby,
-                   {_days('b.t_cov', 'b.joined_at')} AS tenure_days
-            FROM base b ORDER BY b.user_id""").df()
+                   b.first_kind, b.first_group, b.first_amount_cents, {cols_sql[0]}, {cols_sql[1]}, {cols_sql[2]},
+                   b.city, {cols_sql[3]}, {_days('b.t_cov', 'b.joined_at')} AS tenure_days
+            FROM base b {' '.join(joins)} ORDER BY b.user_id""").df()
     finally:
         con.close()
     return _typed(result[list(COLUMNS)])

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -96,6 +97,8 @@ def plot_hazard_ratios(summary: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.axvline(1.0, color="grey", ls="--", lw=1)
     ax.set_yticks(y, [str(i) for i in s.index])
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("hazard ratio of activation (95% CI, log scale)")
     return ax
 

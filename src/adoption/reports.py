@@ -55,7 +55,10 @@ def show_metrics(**metrics: Any) -> None:
 
     Examples
     --------
-    >>> show_metrics(cumulative_incidence_90d=0.8)  # doctest: +SKIP
+    Outside a notebook the display falls back to printing the bundle:
+
+    >>> show_metrics(cumulative_incidence_90d=0.8)
+    {'application/vnd.adoption.metrics+json': {'cumulative_incidence_90d': 0.8}, ...}
     """
     from IPython.display import display
 
