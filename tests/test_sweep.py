@@ -58,3 +58,32 @@ def test_bad_grid_files(tmp_path):
     bad.write_text("nothing: 1\n")
     with pytest.raises(InputError, match="non-empty 'grid'"):
         SweepSpec.load(bad)
+
+
+def test_sweep_command_renders_the_sweep_report(tmp_path, capsys):
+    import json
+
+    from adoption.cli import main
+
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(GRID.format(replicates=1, out="cli.parquet"))
+    assert main(["sweep", str(grid), "--workers", "2", "--reports", str(tmp_path / "reports"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "4 of 4 points" in out and "sweep report:" in out
+    (folder,) = (tmp_path / "reports" / "sweep").iterdir()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["points"] == 4 and metrics["complete"] is True
+    assert 0 <= metrics["mean_activation_90d"] <= 1
+    assert (folder / "report.html").read_text().count("data:image/png;base64") >= 2
+
+
+def test_workers_and_scheduler_are_exclusive(tmp_path, capsys):
+    from adoption.cli import main
+
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(GRID.format(replicates=1, out="x.parquet"))
+    try:
+        code = main(["sweep", str(grid), "--workers", "1", "--scheduler", "tcp://127.0.0.1:1"])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
