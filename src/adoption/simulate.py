@@ -79,6 +79,14 @@ WECHAT_LAUNCH = pd.Timestamp("2011-01-21")
 _INF = np.inf
 
 
+def _earliest_per_user(users: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each user once, with their earliest time."""
+    order = np.lexsort((times, users))
+    users, times = users[order], times[order]
+    first = np.r_[True, users[1:] != users[:-1]]
+    return users[first], times[first]
+
+
 class _Tables:
     """Append-only column buffers, one per output table."""
 
@@ -281,24 +289,12 @@ class _World:
         draw = np.round(self.rng.lognormal(np.log(median), self.s.amount_sigma, size)).astype(np.int64)
         return np.clip(draw, low, high)
 
-    def sample_weighted(self, candidates: np.ndarray, weights: np.ndarray, expected: float) -> np.ndarray:
-        """Poisson(expected) draws from candidates with probability proportional to weights."""
-        if len(candidates) == 0 or expected <= 0:
-            return np.zeros(0, dtype=np.int64)
-        k = self.rng.poisson(expected)
-        cum = np.cumsum(weights)
-        pos = np.searchsorted(cum, self.rng.random(k) * cum[-1], side="right")
-        return candidates[np.minimum(pos, len(candidates) - 1)]
-
     # ----------------------------------------------------------- receiving
     def receive(self, users: np.ndarray, times: np.ndarray, day: int) -> None:
         """Record receipts; at a user's first receipt, draw the time of their receipt-driven activation."""
         if len(users) == 0:
             return
-        order = np.lexsort((times, users))
-        users, times = users[order], times[order]
-        first = np.r_[True, users[1:] != users[:-1]]
-        users, times = users[first], times[first]
+        users, times = _earliest_per_user(users, times)
         new = self.reached[users] == _INF
         np.minimum.at(self.reached, users, times)
         users, times = users[new], times[new]
@@ -423,10 +419,7 @@ class _World:
         """Mark users active at ``times`` and write their first own payment action."""
         if len(users) == 0:
             return
-        order = np.lexsort((times, users))
-        users, times = users[order], times[order]
-        first = np.r_[True, users[1:] != users[:-1]]
-        users, times = users[first], times[first]
+        users, times = _earliest_per_user(users, times)
         ok = (self.active[users] == _INF) & self.present_at(users, times)
         users, times = users[ok], times[ok]
         rng, s = self.rng, self.s
