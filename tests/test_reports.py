@@ -130,3 +130,12 @@ def test_cli_list_shows_parameters_with_defaults(capsys):
 def test_report_parameters_are_typed_from_the_notebook():
     report = Report.load("conversion")
     assert report.defaults()["horizon"] == 90.0 and report.defaults()["events"] == ""
+
+
+def test_cli_report_with_a_parameters_file(tmp_path, capsys):
+    params = tmp_path / "params.yaml"
+    params.write_text("users: 400\ninteractive: false\n")
+    assert main(["report", "story", "-f", str(params), "-p", "seed=3", "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    assert "story: ok" in capsys.readouterr().out
+    (folder,) = (tmp_path / "r" / "story").iterdir()
+    assert json.loads((folder / "params.json").read_text()) == {"interactive": False, "seed": 3, "users": 400}
