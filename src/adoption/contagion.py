@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from adoption.errors import ParameterError
-from adoption.graph import SocialGraph
+from adoption.graph import SocialGraph, gather_rows
 from adoption.random import SeedLike, as_generator
 
 __all__ = ["ContagionResult", "independent_cascade", "sir", "threshold_cascade"]
@@ -59,10 +59,8 @@ def _initial(graph: SocialGraph, initial: np.ndarray) -> np.ndarray:
 
 def _expand(graph: SocialGraph, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All (node, neighbour) pairs for the given nodes, from the CSR arrays."""
-    deg = graph.degree[nodes]
-    owner = np.repeat(nodes, deg)
-    offsets = np.arange(len(owner)) - np.repeat(np.cumsum(deg) - deg, deg)
-    return owner, graph.indices[np.repeat(graph.indptr[nodes], deg) + offsets].astype(np.int64)
+    which, neighbour = gather_rows(graph.indptr, graph.indices, nodes)
+    return nodes[which], neighbour
 
 
 def sir(graph: SocialGraph, tau: float, gamma: float, initial: np.ndarray, seed: SeedLike = None) -> ContagionResult:

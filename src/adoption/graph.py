@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from adoption.errors import ParameterError
 from adoption.random import SeedLike, as_generator
 
-__all__ = ["GROUP_KINDS", "SocialGraph", "generate_graph"]
+__all__ = ["GROUP_KINDS", "SocialGraph", "gather_rows", "generate_graph"]
 
 #: Chat-group kinds, in the order of their integer codes.
 GROUP_KINDS: tuple[str, ...] = ("family", "work", "friends")
@@ -236,6 +236,22 @@ class SocialGraph:
 
 
 # ------------------------------------------------------------------ helpers
+def gather_rows(indptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The entries of several CSR rows at once: ``(which, entries)``, ``which`` indexing into ``rows``.
+
+    Examples
+    --------
+    >>> which, entries = gather_rows(np.array([0, 2, 3]), np.array([7, 8, 9]), np.array([1, 0]))
+    >>> which.tolist(), entries.tolist()
+    ([0, 1, 1], [9, 7, 8])
+    """
+    rows = np.asarray(rows)
+    sizes = indptr[rows + 1] - indptr[rows]
+    which = np.repeat(np.arange(len(rows)), sizes)
+    offsets = np.arange(len(which)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return which, values[indptr[rows][which] + offsets].astype(np.int64)
+
+
 def _csr_from_pairs(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric, deduplicated CSR from undirected pairs (self-loops dropped)."""
     a = np.asarray(a, dtype=np.int64)

@@ -53,7 +53,7 @@ from tqdm.auto import tqdm
 from adoption.calendar import DIURNAL, EVE_DIURNAL, daily_multipliers
 from adoption.errors import InvalidEventLog
 from adoption.eventlog import META_FILE, EventLog, coerce_tables, log_writer
-from adoption.graph import GROUP_KINDS, SocialGraph, generate_graph
+from adoption.graph import GROUP_KINDS, SocialGraph, gather_rows, generate_graph
 from adoption.random import SeedLike, as_generator
 from adoption.redpacket import MAX_PACKET_CENTS, REFUND_AFTER_HOURS, allocate_claims, split_lucky
 from adoption.scenario import Scenario
@@ -112,6 +112,14 @@ class _PacketBatch:
     time: np.ndarray
     group: np.ndarray       # -1 for a one-to-one packet chosen by the engine
     amount: np.ndarray      # 0: draw an amount
+
+    def take(self, mask: np.ndarray) -> _PacketBatch:
+        return _PacketBatch(self.sender[mask], self.time[mask], self.group[mask], self.amount[mask])
+
+    @staticmethod
+    def concat(batches: list[_PacketBatch]) -> _PacketBatch:
+        return _PacketBatch(*(np.concatenate([getattr(b, f) for b in batches])
+                              for f in ("sender", "time", "group", "amount")))
 
 
 class _World:
@@ -285,9 +293,10 @@ class _World:
         pick = self.ug_indptr[users] + (self.rng.random(len(users)) * n_groups).astype(np.int64)
         return np.where(n_groups > 0, self.ug_groups[np.minimum(pick, max(len(self.ug_groups) - 1, 0))], -1)
 
-    def amounts(self, median: float, size: int, low: np.ndarray | int = 1, high: int = MAX_PACKET_CENTS) -> np.ndarray:
+    def amounts(self, median: float | np.ndarray, size: int, high: int = MAX_PACKET_CENTS) -> np.ndarray:
+        """Lognormal amounts in whole cents around ``median``, between 1 cent and ``high``."""
         draw = np.round(self.rng.lognormal(np.log(median), self.s.amount_sigma, size)).astype(np.int64)
-        return np.clip(draw, low, high)
+        return np.clip(draw, 1, high)
 
     # ----------------------------------------------------------- receiving
     def receive(self, users: np.ndarray, times: np.ndarray, day: int) -> None:
@@ -343,8 +352,7 @@ class _World:
         eligible = np.where(direct, 1, self.g_size[np.maximum(group, 0)] - 1)
         shares = np.where(direct, 1, np.clip(1 + rng.poisson(s.mean_shares - 1, n), 1, np.minimum(eligible, MAX_SHARES)))
         shares = shares.astype(np.int64)
-        median = np.where(direct, s.direct_amount_median_cents, s.group_amount_median_cents)
-        drawn = np.clip(np.round(rng.lognormal(np.log(median), s.amount_sigma)).astype(np.int64), 1, MAX_PACKET_CENTS)
+        drawn = self.amounts(np.where(direct, s.direct_amount_median_cents, s.group_amount_median_cents), n)
         amount = np.where(given > 0, given, drawn)
         amount = np.clip(np.maximum(amount, shares), 1, MAX_PACKET_CENTS)
         shares = np.minimum(shares, amount)
@@ -357,10 +365,8 @@ class _World:
 
         # openings: group members (first come, first served) and one-to-one recipients
         g_idx = np.flatnonzero(~direct)
-        sizes = self.g_size[group[g_idx]]
-        rep = np.repeat(g_idx, sizes)
-        offsets = np.arange(len(rep)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        member = self.g.group_members[self.g.group_indptr[group[rep]] + offsets].astype(np.int64)
+        which, member = gather_rows(self.g.group_indptr, self.g.group_members, group[g_idx])
+        rep = g_idx[which]
         opens = (member != sender[rep]) & (rng.random(len(rep)) < s.open_prob)
         rep, member = rep[opens], member[opens]
         delay_h = rng.lognormal(np.log(s.group_claim_delay_minutes / 60.0), 1.5, len(rep))
@@ -402,8 +408,7 @@ class _World:
             weight = np.where(luckiest, s.luckiest_boost, 1.0)
             norm = total / np.maximum(total + (s.luckiest_boost - 1.0) * best, 1.0)
             expected_back = s.contagion_units_back * claim_amount * weight * norm[packet]
-            size = np.clip(np.round(rng.lognormal(np.log(s.group_amount_median_cents), s.amount_sigma,
-                                                  len(packet))), 1, MAX_PACKET_CENTS)
+            size = self.amounts(s.group_amount_median_cents, len(packet))
             prob = np.minimum(expected_back / size, 1.0)
             size = np.maximum(size, expected_back)
             back = in_group & (rng.random(len(packet)) < prob)
@@ -683,18 +688,16 @@ def _run(w: _World, progress: bool) -> None:
         for _round in range(100):
             if not w.pending:
                 break
-            batch = _PacketBatch(*(np.concatenate([getattr(b, f) for b in w.pending])
-                                   for f in ("sender", "time", "group", "amount")))
-            w.pending = []
+            batch = _PacketBatch.concat(w.pending)
             now = batch.time < day + 1
-            later = _PacketBatch(batch.sender[~now], batch.time[~now], batch.group[~now], batch.amount[~now])
-            w.send_packets(_PacketBatch(batch.sender[now], batch.time[now], batch.group[now], batch.amount[now]),
-                           day)
-            if len(later.sender):
-                if not np.any(now):
-                    w.pending.append(later)
-                    break
-                w.pending.append(later)
+            w.pending = []
+            if not now.any():  # everything left is sent after midnight: tomorrow's work
+                if len(batch.time):
+                    w.pending.append(batch)
+                break
+            w.send_packets(batch.take(now), day)
+            if not now.all():
+                w.pending.append(batch.take(~now))
         if s.campaigns and campaign_from <= day < campaign_to:
             w.campaign_day(day, merchants)
 
