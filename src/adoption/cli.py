@@ -36,13 +36,12 @@ def _print_json(obj: Any) -> None:
 
 # ------------------------------------------------------------------ validate
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from adoption.eventlog import EventLog, coerce_tables, read_tables
-    from adoption.validation import validate_tables
+    from adoption.eventlog import read_eventlog
 
-    raw, meta = read_tables(args.path)
-    tables, problems = coerce_tables(raw)
-    problems += validate_tables(tables)
-    if problems:
+    try:
+        log = read_eventlog(args.path)
+    except InvalidEventLog as err:
+        problems = err.problems
         if args.json:
             _print_json({"valid": False, "problems": [p.message() for p in problems]})
         else:
@@ -51,7 +50,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(f"{args.path}: invalid event log, {len(problems)} problem{'s' if len(problems) > 1 else ''}",
                   file=sys.stderr)
         return 1
-    summary = EventLog(**tables, meta=meta).summary()
+    summary = log.summary()
     if args.json:
         _print_json({"valid": True, **summary})
         return 0

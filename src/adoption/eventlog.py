@@ -32,7 +32,7 @@ from adoption.contract import ACTIVITY_TABLES, CST_OFFSET, TABLES, ColumnSpec, T
 from adoption.errors import InputError, InvalidEventLog, UsageError
 from adoption.validation import Problem, ValidationReport, validate_tables
 
-__all__ = ["EventLog", "coerce_tables", "log_writer", "read_eventlog", "read_tables"]
+__all__ = ["EventLog", "coerce_table", "coerce_tables", "log_writer", "read_eventlog", "read_tables"]
 
 META_FILE = "meta.json"
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
@@ -405,16 +405,27 @@ def coerce_tables(raw: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFra
             raise UsageError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
     if "users" not in raw:
         problems.append(Problem("users", None, "missing", 0, (), "required table is missing"))
-    for name, spec in TABLES.items():
+    for name in TABLES:
         if name not in raw:
             continue
-        df, table_problems = _coerce_table(spec, raw[name])
+        df, table_problems = coerce_table(name, raw[name])
         out[name] = df
         problems.extend(table_problems)
     return out, problems
 
 
-def _coerce_table(spec: TableSpec, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+def coerce_table(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    """Bring one table to the contract's column types; returns it and its problems.
+
+    Examples
+    --------
+    >>> typed, problems = coerce_table("users", pd.DataFrame({"user_id": ["1"], "joined_at": ["2014-01-01"]}))
+    >>> typed["user_id"].dtype, problems
+    (dtype('int64'), [])
+    """
+    if name not in TABLES:
+        raise UsageError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
+    spec = TABLES[name]
     if not isinstance(df, pd.DataFrame):
         raise UsageError(f"{spec.name}: expected a pandas DataFrame, got {type(df).__name__}")
     problems: list[Problem] = []
@@ -422,7 +433,7 @@ def _coerce_table(spec: TableSpec, df: pd.DataFrame) -> tuple[pd.DataFrame, list
     for col in missing:
         problems.append(Problem(spec.name, col, "missing", len(df), (), "required column is missing"))
     result = df.copy(deep=False)
-    if isinstance(result.index, pd.RangeIndex) is False:
+    if not isinstance(result.index, pd.RangeIndex):
         result = result.reset_index(drop=True)
     for col in spec.columns:
         if col.name not in result.columns:

@@ -52,7 +52,7 @@ from tqdm.auto import tqdm
 
 from adoption.calendar import DIURNAL, EVE_DIURNAL, daily_multipliers
 from adoption.errors import InvalidEventLog
-from adoption.eventlog import META_FILE, EventLog, coerce_tables, log_writer
+from adoption.eventlog import META_FILE, EventLog, coerce_table, log_writer
 from adoption.graph import GROUP_KINDS, SocialGraph, gather_rows, generate_graph
 from adoption.random import SeedLike, as_generator
 from adoption.redpacket import MAX_PACKET_CENTS, REFUND_AFTER_HOURS, allocate_claims, split_lucky
@@ -593,10 +593,10 @@ def simulate_to(path: str | os.PathLike[str], scenario: Scenario | str = "defaul
     rows: dict[str, int] = {}
     with log_writer(path, overwrite=overwrite, format=format) as write_table:
         for name, frame in _tables(world):
-            typed, problems = coerce_tables({"users": frame} if name == "users" else {name: frame})
-            if problems and name == "users":
+            typed, problems = coerce_table(name, frame)
+            if problems:
                 raise InvalidEventLog(problems)
-            write_table(name, typed[name])
+            write_table(name, typed)
             rows[name] = len(frame)
             del typed, frame
         write_table(META_FILE, _meta(world, seed))
