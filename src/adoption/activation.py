@@ -106,17 +106,11 @@ def _receipts(log: EventLog) -> pd.DataFrame:
         part = pd.DataFrame({"user_id": c["receiver_id"].to_numpy(), "t": c["claimed_at"].to_numpy(),
                              "kind": "red_packet", "amount": c["amount_cents"].to_numpy(),
                              "ref": c["packet_id"].to_numpy()})
-        if log.red_packets is not None and "group_id" in log.red_packets:
-            info = log.red_packets.set_index("packet_id")
-            part["group"] = c["packet_id"].map(info["group_id"].notna()).astype("boolean").to_numpy()
-            part["sender"] = c["packet_id"].map(info["sender_id"]).astype("Int64").to_numpy()
-        elif log.red_packets is not None:
-            info = log.red_packets.set_index("packet_id")
-            part["group"] = pd.array([pd.NA] * len(c), dtype="boolean")
-            part["sender"] = c["packet_id"].map(info["sender_id"]).astype("Int64").to_numpy()
-        else:
-            part["group"] = pd.array([pd.NA] * len(c), dtype="boolean")
-            part["sender"] = pd.array([pd.NA] * len(c), dtype="Int64")
+        info = log.red_packets.set_index("packet_id") if log.red_packets is not None else None
+        part["group"] = (c["packet_id"].map(info["group_id"].notna()).astype("boolean").to_numpy()
+                         if info is not None and "group_id" in info else pd.array([pd.NA] * len(c), dtype="boolean"))
+        part["sender"] = (c["packet_id"].map(info["sender_id"]).astype("Int64").to_numpy() if info is not None
+                          else pd.array([pd.NA] * len(c), dtype="Int64"))
         parts.append(part)
     if log.transfers is not None:
         tr = log.transfers

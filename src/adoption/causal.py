@@ -384,8 +384,7 @@ class ReceiptUplift:
         treated = (first[idx] <= landmark + pd.Timedelta(days=self.treat_days)).to_numpy(dtype=bool)
         y = (act[idx] <= landmark + pd.Timedelta(days=self.horizon)).to_numpy(dtype=int)
         X = pre_exposure_covariates(log, landmark, idx)
-        rng_state = self.seed
-        train, test = train_test_split(np.arange(len(idx)), test_size=0.5, random_state=rng_state,
+        train, test = train_test_split(np.arange(len(idx)), test_size=0.5, random_state=self.seed,
                                        stratify=treated * 2 + y)
         models = {}
         for arm in (True, False):

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import numpy as np
 import yaml
 
 from adoption.errors import AdoptionError, InputError, ParameterError, UsageError
@@ -70,13 +71,8 @@ def show_metrics(**metrics: Any) -> None:
 
 
 def _jsonable(value: Any) -> Any:
-    try:
-        import numpy as np
-
-        if isinstance(value, np.generic):
-            value = value.item()
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, float) and value != value:
         return None
     if isinstance(value, dict):

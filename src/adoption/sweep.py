@@ -193,19 +193,17 @@ def run_sweep(spec: SweepSpec, *, workers: int | None = None, scheduler: str | N
     finally:
         if client is None:
             executor.shutdown(wait=True, cancel_futures=True)
-        elif not isinstance(scheduler, str):
-            pass
-        else:
+        elif isinstance(scheduler, str):  # a client we opened; a caller's client stays open
             client.close()
     finished = [parts / f"{k}.parquet" for k in keys if (parts / f"{k}.parquet").exists()]
     table = pd.concat([pd.read_parquet(p) for p in finished], ignore_index=True) if finished else pd.DataFrame()
-    self_meta = {"scenario": spec.scenario, "base": spec.base, "grid": spec.grid, "replicates": spec.replicates,
+    meta = {"scenario": spec.scenario, "base": spec.base, "grid": spec.grid, "replicates": spec.replicates,
                  "seed": spec.seed, "critical_share": spec.critical_share, "complete": len(finished) == len(keys)}
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
-                                           _META_KEY: json.dumps(self_meta, default=str).encode()})
+                                           _META_KEY: json.dumps(meta, default=str).encode()})
     _write_atomic(arrow, out)
-    table.attrs["sweep"] = self_meta
+    table.attrs["sweep"] = meta
     table.attrs["computed"] = len(todo)
     return table
 
