@@ -321,9 +321,78 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_sweep)
 
 
+# -------------------------------------------------------------------- market
+def _cmd_market_frontier(args: argparse.Namespace) -> int:
+    from adoption.market import NoCriticalMass, TwoSidedMarket
+
+    market = TwoSidedMarket(b_users=args.b_users, b_merchants=args.b_merchants, p_users=args.p_users,
+                            p_merchants=args.p_merchants, l_users=args.l_users, l_merchants=args.l_merchants,
+                            tastes=args.tastes, taste_spread=args.taste_spread)
+    eq = market.equilibria()
+    try:
+        saddle: tuple[float, float] | None = market.saddle()
+        reason = None
+    except NoCriticalMass as err:
+        saddle, reason = None, str(err)
+    result: dict[str, Any] = {
+        "parameters": {k: getattr(market, k) for k in ("b_users", "b_merchants", "p_users", "p_merchants",
+                                                        "l_users", "l_merchants", "tastes", "taste_spread")},
+        "equilibria": [{"users": float(r.users), "merchants": float(r.merchants), "kind": r.kind,
+                        "eigenvalues": [float(r.eigenvalue_1), float(r.eigenvalue_2)]} for r in eq.itertuples()],
+        "saddle_users": None if saddle is None else saddle[0],
+        "saddle_merchants": None if saddle is None else saddle[1],
+        "zero_stable": market.is_stable(0.0, 0.0),
+        "full_stable": market.is_stable(1.0, 1.0),
+        "no_saddle_reason": reason,
+    }
+    if saddle is not None and args.points:
+        front = market.frontier(args.points)
+        result["frontier"] = front.round(6).to_dict(orient="records")
+    if args.json:
+        _print_json(result)
+    else:
+        print("equilibria (users, merchants):")
+        for r in result["equilibria"]:
+            print(f"  ({r['users']:.6g}, {r['merchants']:.6g})  {r['kind']:<8} eigenvalues "
+                  f"{r['eigenvalues'][0]:.4g}, {r['eigenvalues'][1]:.4g}")
+        print(f"(0, 0) {'is' if result['zero_stable'] else 'is not'} stable; "
+              f"(1, 1) {'is' if result['full_stable'] else 'is not'} stable")
+        if saddle is not None:
+            print(f"critical mass (saddle): users {saddle[0]:.6g}, merchants {saddle[1]:.6g}")
+            for row in result.get("frontier", []):
+                print(f"  frontier  users {row['users']:.4f}  merchants {row['merchants']:.4f}")
+    if reason is not None:
+        print(f"adoption: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_market(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("market", help="the two-sided cold start (mean-field critical mass)",
+                       description="Mean-field two-sided adoption (Evans & Schmalensee): equilibria, the "
+                                   "critical-mass saddle and its frontier.")
+    msub = p.add_subparsers(dest="market_command", metavar="WHAT", parser_class=_Parser)
+    msub.required = True
+    f = msub.add_parser("frontier", help="equilibria, their stability and the critical-mass saddle",
+                        description="Prints the equilibria, the interior saddle (the critical mass) and whether "
+                                    "(0, 0) and (1, 1) are stable. Exits 1 with the reason when there is no "
+                                    "interior saddle.")
+    f.add_argument("--b-users", type=float, required=True, help="users' benefit from all merchants accepting")
+    f.add_argument("--b-merchants", type=float, required=True, help="merchants' benefit from all users paying")
+    f.add_argument("--p-users", type=float, required=True, help="users' effective price (negative: cash, subsidy)")
+    f.add_argument("--p-merchants", type=float, required=True, help="merchants' effective price")
+    f.add_argument("--l-users", type=float, default=1.0, help="users' adjustment speed (default 1)")
+    f.add_argument("--l-merchants", type=float, default=1.0, help="merchants' adjustment speed (default 1)")
+    f.add_argument("--tastes", choices=["uniform", "normal", "logistic"], default="uniform")
+    f.add_argument("--taste-spread", type=float, default=0.2, help="spread of normal/logistic tastes")
+    f.add_argument("--points", type=int, default=0, help="also print this many points of the frontier")
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(handler=_cmd_market_frontier)
+
+
 #: Functions that add a subcommand to the parser; later modules append theirs here.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_validate, _add_simulate, _add_analysis,
-                                                                _add_report, _add_sweep]
+                                                                _add_report, _add_sweep, _add_market]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -58,7 +58,7 @@ from adoption.random import SeedLike, as_generator
 from adoption.redpacket import MAX_PACKET_CENTS, REFUND_AFTER_HOURS, allocate_claims, split_lucky
 from adoption.scenario import Scenario
 
-__all__ = ["CAMPAIGN_CHANNELS", "simulate", "simulate_to"]
+__all__ = ["CAMPAIGN_CHANNELS", "simulate", "simulate_states", "simulate_to"]
 
 #: The QR campaign's channels: (channel, placement, share of direct scans, scan-to-purchase rate).
 CAMPAIGN_CHANNELS: tuple[tuple[str, str | None, float, float], ...] = (
@@ -601,6 +601,37 @@ def simulate_to(path: str | os.PathLike[str], scenario: Scenario | str = "defaul
             del typed, frame
         write_table(META_FILE, _meta(world, seed))
     return rows
+
+
+def simulate_states(scenario: Scenario | str = "default", *, graph: SocialGraph | None = None,
+                    seed: SeedLike = None) -> pd.DataFrame:
+    """The simulator's true daily state: shares of users active and reached, merchants accepting.
+
+    Unlike curves read from the event log, this counts users who were paying before the period (they have
+    no first action in the log) and is exact at the start of each day. It is what a mean-field model
+    (:mod:`adoption.meanfield`) should reproduce.
+
+    Returns
+    -------
+    DataFrame indexed by day number (0 = the scenario's start) with ``users_active``, ``users_reached``
+    (received money, or active) and ``merchants_accepting``, each as a share of all users/merchants.
+
+    Examples
+    --------
+    >>> states = simulate_states(Scenario(n_users=500, end="2014-03-31", campaigns=False), seed=1)
+    >>> bool(states["users_active"].is_monotonic_increasing)
+    True
+    """
+    w = _run_world(scenario, graph, seed, progress=False)
+    days = np.arange(w.n_days + 1, dtype=float)
+    active = np.sort(w.active)
+    reached = np.sort(np.minimum(w.active, w.reached))
+    merchants = np.sort(w.m_accept[np.arange(len(w.m_accept)) != w.campaign_merchant])
+    return pd.DataFrame({
+        "users_active": np.searchsorted(active, days, side="left") / max(w.n, 1),
+        "users_reached": np.searchsorted(reached, days, side="left") / max(w.n, 1),
+        "merchants_accepting": np.searchsorted(merchants, days, side="left") / max(len(merchants), 1),
+    }, index=pd.Index(days.astype(int), name="day"))
 
 
 def _run_world(scenario: Scenario | str, graph: SocialGraph | None, seed: SeedLike, progress: bool) -> _World:
