@@ -323,28 +323,18 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
 
 # -------------------------------------------------------------------- market
 def _cmd_market_frontier(args: argparse.Namespace) -> int:
-    from adoption.market import NoCriticalMass, TwoSidedMarket
+    from adoption.market import TwoSidedMarket
 
     market = TwoSidedMarket(b_users=args.b_users, b_merchants=args.b_merchants, p_users=args.p_users,
                             p_merchants=args.p_merchants, l_users=args.l_users, l_merchants=args.l_merchants,
                             tastes=args.tastes, taste_spread=args.taste_spread)
-    eq = market.equilibria()
-    try:
-        saddle: tuple[float, float] | None = market.saddle()
-        reason = None
-    except NoCriticalMass as err:
-        saddle, reason = None, str(err)
     result: dict[str, Any] = {
         "parameters": {k: getattr(market, k) for k in ("b_users", "b_merchants", "p_users", "p_merchants",
                                                         "l_users", "l_merchants", "tastes", "taste_spread")},
-        "equilibria": [{"users": float(r.users), "merchants": float(r.merchants), "kind": r.kind,
-                        "eigenvalues": [float(r.eigenvalue_1), float(r.eigenvalue_2)]} for r in eq.itertuples()],
-        "saddle_users": None if saddle is None else saddle[0],
-        "saddle_merchants": None if saddle is None else saddle[1],
-        "zero_stable": market.is_stable(0.0, 0.0),
-        "full_stable": market.is_stable(1.0, 1.0),
-        "no_saddle_reason": reason,
+        **market.summary(),
     }
+    reason = result["no_saddle_reason"]
+    saddle = None if reason is not None else (result["saddle_users"], result["saddle_merchants"])
     if saddle is not None and args.points:
         front = market.frontier(args.points)
         result["frontier"] = front.round(6).to_dict(orient="records")

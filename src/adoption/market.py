@@ -46,6 +46,7 @@ __all__ = [
     "phase_diagram",
     "public_race",
     "race",
+    "scenario_starts",
     "seeding_comparison",
     "smallest_push",
     "smallest_subsidy",
@@ -249,6 +250,30 @@ class TwoSidedMarket:
         eq = self.equilibria()
         return eq[eq["kind"] == "stable"].reset_index(drop=True)
 
+    def summary(self) -> dict[str, object]:
+        """Equilibria, the saddle (or why there is none) and the stability of (0, 0) and (1, 1), as plain data.
+
+        Examples
+        --------
+        >>> TwoSidedMarket(2.0, 1.5, 0.3, 0.2).summary()["saddle_users"]
+        0.35
+        """
+        eq = self.equilibria()
+        try:
+            saddle: tuple[float, float] | None = self.saddle()
+            reason = None
+        except NoCriticalMass as err:
+            saddle, reason = None, str(err)
+        return {
+            "equilibria": [{"users": float(r.users), "merchants": float(r.merchants), "kind": r.kind,
+                            "eigenvalues": [float(r.eigenvalue_1), float(r.eigenvalue_2)]} for r in eq.itertuples()],
+            "saddle_users": None if saddle is None else saddle[0],
+            "saddle_merchants": None if saddle is None else saddle[1],
+            "zero_stable": self.is_stable(0.0, 0.0),
+            "full_stable": self.is_stable(1.0, 1.0),
+            "no_saddle_reason": reason,
+        }
+
     # ---------------------------------------------------------- trajectories
     def trajectory(self, u0: float, m0: float, t_max: float = 50.0, n_points: int = 201,
                    subsidy_users: float = 0.0, subsidy_merchants: float = 0.0,
@@ -370,9 +395,9 @@ def phase_diagram(market: TwoSidedMarket, x: str, x_values: Sequence[float], y: 
                   y_values: Sequence[float]) -> pd.DataFrame:
     """Classify the market over a grid of two parameters.
 
-    ``regime`` is ``takes off`` (one stable equilibrium, with adoption), ``critical mass`` (zero and a
-    high equilibrium are both stable: a tipping point in between), or ``stalls`` (only zero adoption is
-    stable). ``saddle_users``/``saddle_merchants`` locate the critical mass where there is one.
+    ``regime`` is ``takes off`` (one stable equilibrium, with at least half the users adopting),
+    ``critical mass`` (a low and a high equilibrium are both stable: a tipping point in between), or
+    ``stalls`` (one stable equilibrium with less than half the users, often none). ``saddle_users``/``saddle_merchants`` locate the critical mass where there is one.
 
     Examples
     --------
@@ -392,7 +417,7 @@ def phase_diagram(market: TwoSidedMarket, x: str, x_values: Sequence[float], y: 
             high = stable["users"].max() if len(stable) else np.nan
             if len(stable) >= 2:
                 regime = "critical mass"
-            elif len(stable) == 1 and high > 1e-9:
+            elif len(stable) == 1 and high >= 0.5:
                 regime = "takes off"
             else:
                 regime = "stalls"
@@ -568,3 +593,21 @@ def public_race(launch: str = "2013-08-05") -> pd.DataFrame:
     cols = ["wallet", "date", "months_since_launch", "value", "metric_definition", "ratio_to_alipay",
             "alipay_figure_used", "source"]
     return fig[cols].sort_values(["date", "wallet"]).reset_index(drop=True)
+
+
+def scenario_starts(names: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """Where named simulator scenarios start in (users, merchants) space: their initial adopting shares.
+
+    Examples
+    --------
+    >>> [round(x, 3) for x in scenario_starts(["default", "festival_2015"])["festival_2015"]]
+    [0.2, 0.2]
+    """
+    from adoption.scenario import Scenario
+
+    out = {}
+    for name in names:
+        s = Scenario.named(name)
+        # only users on WeChat before the start can already pay
+        out[name] = (float(s.initial_active_share * s.joined_before_share), float(s.initial_merchant_share))
+    return out

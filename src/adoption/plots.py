@@ -21,22 +21,30 @@ import matplotlib.ticker as ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.colors import ListedColormap
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
     from adoption.causal import ActivationPredictor, ReceiptEffect, ReceiptUplift
+    from adoption.diffusion import BassModel
+    from adoption.market import TwoSidedMarket
     from adoption.survival import ActivationCurve, CompetingRisks
 
 __all__ = [
     "PALETTE",
     "plot_activation_curves",
     "plot_balance",
+    "plot_bass_fit",
     "plot_calibration",
     "plot_competing_risks",
     "plot_effects",
     "plot_hazard_ratios",
+    "plot_mean_field",
+    "plot_phase_diagram",
+    "plot_phase_portrait",
     "plot_qini",
+    "plot_race",
     "plot_sweep",
     "set_theme",
 ]
@@ -164,4 +172,116 @@ def plot_sweep(table: pd.DataFrame, x: str, y: str, value: str, ax: Axes | None 
     sns.heatmap(finite, annot=True, fmt=fmt, cmap="Greens" if "activ" in value else "viridis_r", ax=ax,
                 cbar_kws={"label": value})
     ax.set_title(value)
+    return ax
+
+
+# ------------------------------------------------------------------ the two-sided market
+def plot_phase_portrait(market: TwoSidedMarket, starts: dict[str, tuple[float, float]] | None = None,
+                        push: dict[str, tuple[float, float]] | None = None, ax: Axes | None = None,
+                        t_max: float = 60.0) -> Axes:
+    """Flow of (users, merchants) with the critical-mass frontier, the equilibria and paths from ``starts``.
+
+    ``push`` maps a label to a start that a red-packet push moved (drawn as an arrow from the matching
+    start).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from adoption.market import TwoSidedMarket
+    >>> ax = plot_phase_portrait(TwoSidedMarket(2.0, 1.5, 0.3, 0.2), starts={"launch": (0.02, 0.03)})
+    >>> ax.get_xlabel()
+    'users adopting (share)'
+    """
+    from adoption.market import NoCriticalMass
+
+    ax = _ax(ax)
+    grid = np.linspace(0, 1, 25)
+    U, M = np.meshgrid(grid, grid)
+    dU, dM = market.flow(U, M)
+    ax.streamplot(U, M, dU, dM, color="#BBBBBB", density=1.1, linewidth=0.7, arrowsize=0.8)
+    try:
+        front = market.frontier(200)
+        ax.plot(front["users"], front["merchants"], color=PALETTE[1], lw=2.2, label="critical-mass frontier")
+        ax.fill_between(front["users"], front["merchants"], 0, color=PALETTE[1], alpha=0.06, lw=0)
+    except NoCriticalMass:
+        pass
+    eq = market.equilibria()
+    for kind, marker in (("stable", "o"), ("saddle", "X"), ("unstable", "s")):
+        pts = eq[eq["kind"] == kind]
+        if len(pts):
+            ax.scatter(pts["users"], pts["merchants"], marker=marker, s=70, color="black", zorder=5, label=kind)
+    same_start: dict[tuple[float, float], list[str]] = {}
+    for name, (u0, m0) in (starts or {}).items():  # scenarios that start at one point share one marker
+        same_start.setdefault((float(u0), float(m0)), []).append(name)
+    for i, ((u0, m0), names) in enumerate(same_start.items()):
+        color = PALETTE[(i + 2) % len(PALETTE)]
+        path = market.trajectory(u0, m0, t_max=t_max)
+        ax.plot(path["users"], path["merchants"], color=color, lw=1.6)
+        ax.scatter([u0], [m0], color=color, s=45, zorder=6, label="start: " + ", ".join(names))
+        pushed_to = [push[n] for n in names if push and n in push]
+        if pushed_to:
+            u1, m1 = pushed_to[0]
+            ax.annotate("", xy=(u1, m1), xytext=(u0, m0),
+                        arrowprops={"arrowstyle": "->", "color": color, "lw": 1.8, "ls": "--"})
+            pushed = market.trajectory(u1, m1, t_max=t_max)
+            ax.plot(pushed["users"], pushed["merchants"], color=color, lw=1.6, ls="--",
+                    label="after the smallest red-packet push")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="users adopting (share)", ylabel="merchants accepting (share)")
+    ax.set_aspect("equal")
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    return ax
+
+
+def plot_phase_diagram(grid: pd.DataFrame, x: str, y: str, ax: Axes | None = None) -> Axes:
+    """Regimes (takes off / critical mass / stalls) over two market parameters, from ``phase_diagram``."""
+    ax = _ax(ax)
+    order = ["stalls", "critical mass", "takes off"]
+    codes = grid.assign(code=grid["regime"].map({r: i for i, r in enumerate(order)}))
+    table = codes.pivot_table(index=y, columns=x, values="code").sort_index(ascending=False)
+    cmap = ListedColormap([PALETTE[5], PALETTE[4], PALETTE[0]])
+    sns.heatmap(table, cmap=cmap, vmin=-0.5, vmax=2.5, ax=ax, cbar_kws={"ticks": [0, 1, 2]},
+                xticklabels=[f"{v:.2g}" for v in np.round(table.columns, 9)],
+                yticklabels=[f"{v:.2g}" for v in np.round(table.index, 9)])
+    ax.collections[0].colorbar.set_ticklabels(order)
+    ax.set(xlabel=x, ylabel=y)
+    ax.set_title("where the market ends up")
+    return ax
+
+
+def plot_race(path: pd.DataFrame, ax: Axes | None = None, unit: str = "months") -> Axes:
+    """Entrant against incumbent users and merchants over time (from ``market.race``)."""
+    ax = _ax(ax)
+    ax.plot(path["t"], path["incumbent_users"], color=PALETTE[2], lw=2, label="incumbent users")
+    ax.plot(path["t"], path["incumbent_merchants"], color=PALETTE[2], lw=1.2, ls="--", label="incumbent merchants")
+    ax.plot(path["t"], path["entrant_users"], color=PALETTE[0], lw=2, label="entrant users")
+    ax.plot(path["t"], path["entrant_merchants"], color=PALETTE[0], lw=1.2, ls="--", label="entrant merchants")
+    ax.set(xlabel=unit, ylabel="share adopting", ylim=(0, 1.02))
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_mean_field(paths: dict[str, pd.DataFrame], columns: tuple[str, ...] = ("users_active", "merchants_accepting"),
+                    ax: Axes | None = None) -> Axes:
+    """Daily shares of several paths (mean field, well-mixed and clustered simulations) on one Axes."""
+    ax = _ax(ax)
+    styles = ["-", "--", ":"]
+    for i, (name, path) in enumerate(paths.items()):
+        for j, col in enumerate(columns):
+            ax.plot(path.index, path[col], color=PALETTE[i % len(PALETTE)], ls=styles[j % 3], lw=1.8,
+                    label=f"{name}: {col.replace('_', ' ')}")
+    ax.set(xlabel="day", ylabel="share", ylim=(0, 1.02))
+    ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
+def plot_bass_fit(t: np.ndarray, adopters: np.ndarray, fit: BassModel, ax: Axes | None = None,
+                  label: str = "observed") -> Axes:
+    """An adoption series with its fitted Bass curve."""
+    ax = _ax(ax)
+    ax.plot(t, adopters, "o", ms=3, color=PALETTE[5], label=label)
+    grid = np.linspace(np.min(t), np.max(t), 300)
+    ax.plot(grid, fit.predict(grid), color=PALETTE[0], lw=2,
+            label=f"Bass fit: p = {fit.p_:.2g}, q = {fit.q_:.2g}")
+    ax.legend(frameon=False)
     return ax
