@@ -380,9 +380,87 @@ def _add_market(sub: argparse._SubParsersAction) -> None:
     f.set_defaults(handler=_cmd_market_frontier)
 
 
+# -------------------------------------------------------------------- funnel
+def _cmd_funnel(args: argparse.Namespace) -> int:
+    from adoption.funnel import (
+        channel_funnel,
+        compare_channels,
+        follow_up_lift,
+        rank_channels,
+        return_visits,
+        sharing,
+    )
+
+    log = _read_for_analysis(args)
+    funnel = rank_channels(channel_funnel(log, args.campaign, method=args.interval), seed=args.seed)
+    shares = sharing(log, args.campaign, seed=args.seed)
+    pairs = compare_channels(funnel, correction=args.correction)
+
+    def number(x: Any) -> Any:
+        return None if x is None or (isinstance(x, float) and not np.isfinite(x)) else x
+
+    channels = [{"campaign": r.campaign, "channel": r.channel, "placement": r.placement or None,
+                 "scans": int(r.scans), "unique_scanners": int(r.unique_scanners),
+                 "anonymous_scans": int(r.anonymous_scans), "conversions": int(r.conversions),
+                 "rate": float(r.rate), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high),
+                 "median_minutes_to_pay": number(float(r.median_minutes_to_pay)),
+                 "prob_best": float(r.prob_best), "expected_rank": float(r.expected_rank)}
+                for r in funnel.itertuples()]
+    result: dict[str, Any] = {
+        "campaign": args.campaign, "interval": args.interval, "channels": channels,
+        "referred_conversions_per_conversion": number(shares.viral_coefficient),
+        "viral_ci": [number(shares.ci_low), number(shares.ci_high)],
+        "conversions": shares.conversions, "referred_conversions": shares.referred_conversions,
+        "reach": shares.reach.to_dict(orient="records"),
+        "generations": shares.generations.to_dict(orient="records"),
+        "comparisons": pairs.to_dict(orient="records"),
+        "payments_without_scan": int(log.payments["scan_id"].isna().sum())
+        if log.payments is not None and "scan_id" in log.payments else None,
+    }
+    visits = return_visits(log, args.campaign) if log.payments is not None else None
+    if visits is not None and len(visits):
+        result["returned_share"] = float(visits["returned"].mean())
+        lift = follow_up_lift(visits)
+        result["follow_up"] = None if lift.empty else {k: number(float(v)) for k, v in lift.iloc[0].items()}
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"channel funnel{' of ' + args.campaign if args.campaign else ''} "
+          f"({args.interval} 95% intervals; P(best) from Jeffreys posteriors)")
+    for c in channels:
+        name = c["channel"] + (f":{c['placement']}" if c["placement"] else "")
+        print(f"  {c['campaign']:<14} {name:<22} scans {c['scans']:>7,}  conversions {c['conversions']:>6,}  "
+              f"rate {c['rate']:.3f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}]  P(best) {c['prob_best']:.2f}")
+    print(f"referred conversions per conversion: {shares.viral_coefficient:.3f} "
+          f"[{shares.ci_low:.3f}, {shares.ci_high:.3f}] ({shares.referred_conversions} of {shares.conversions})")
+    for r in shares.reach.itertuples():
+        print(f"  reach {r.reach:<13} {r.people:>8,} people  {r.conversions:>6,} conversions")
+    significant = pairs[pairs["significant"]]
+    print(f"{len(significant)} of {len(pairs)} channel pairs differ ({args.correction}-corrected p < 0.05)")
+    if "follow_up" in result and result["follow_up"]:
+        f = result["follow_up"]
+        print(f"follow-up message: return hazard ratio {f['hazard_ratio']:.2f} [{f['ci_low']:.2f}, {f['ci_high']:.2f}]")
+    return 0
+
+
+def _add_funnel(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("funnel", help="QR campaign channels: scans, conversions, sharing, returns",
+                       description="Per campaign, channel and placement: scans, conversions and the conversion rate "
+                                   "with its 95% interval, pairwise channel comparisons, an uncertainty-aware ranking, "
+                                   "the viral coefficient of sharing and the follow-up lift in return visits.")
+    p.add_argument("log", help="event-log folder (needs scans; payments for conversions)")
+    p.add_argument("--campaign", help="only this campaign")
+    p.add_argument("--interval", choices=["wilson", "jeffreys"], default="wilson")
+    p.add_argument("--correction", choices=["holm", "bh"], default="holm", help="multiple-testing correction")
+    p.add_argument("--seed", type=int, default=0, help="for the ranking draws and the bootstrap")
+    p.add_argument("--skip-validation", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_funnel)
+
+
 #: Functions that add a subcommand to the parser; later modules append theirs here.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_validate, _add_simulate, _add_analysis,
-                                                                _add_report, _add_sweep, _add_market]
+                                                                _add_report, _add_sweep, _add_market, _add_funnel]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -136,6 +136,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("scans", (_c("scan_id", "id"), _c("campaign", "text"), _c("channel", "text"),
                             _c("scanned_at", "time"), _c("user_id", "id", False), _c("placement", "text", False),
                             _c("referrer_id", "id", False)), key=("scan_id",)),
+        TableSpec("messages", (_c("message_id", "id"), _c("user_id", "id"), _c("merchant_id", "id"),
+                               _c("sent_at", "time"), _c("campaign", "text", False)), key=("message_id",)),
     )
 }
 
@@ -164,6 +166,8 @@ FOREIGN_KEYS: dict[tuple[str, str], tuple[str, str]] = {
     ("payments", "scan_id"): ("scans", "scan_id"),
     ("scans", "user_id"): ("users", "user_id"),
     ("scans", "referrer_id"): ("users", "user_id"),
+    ("messages", "user_id"): ("users", "user_id"),
+    ("messages", "merchant_id"): ("merchants", "merchant_id"),
 }
 
 #: Columns holding money; must be > 0.

@@ -47,7 +47,7 @@ class EventLog:
     users : DataFrame
         One row per user: ``user_id``, ``joined_at`` (``city``, ``left_at`` optional).
     merchants, friendships, groups, group_members, red_packets, red_packet_claims, transfers, \
-card_bindings, payments, scans : DataFrame, optional
+card_bindings, payments, scans, messages : DataFrame, optional
         The other contract tables; any may be absent (None).
     meta : dict, optional
         Free-form facts about the log: ``window_start`` and ``window_end`` (the observation window,
@@ -84,6 +84,7 @@ card_bindings, payments, scans : DataFrame, optional
     card_bindings: pd.DataFrame | None = None
     payments: pd.DataFrame | None = None
     scans: pd.DataFrame | None = None
+    messages: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

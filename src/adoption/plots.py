@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from adoption.causal import ActivationPredictor, ReceiptEffect, ReceiptUplift
     from adoption.diffusion import BassModel
+    from adoption.funnel import ReturnVisits, Sharing
     from adoption.market import TwoSidedMarket
     from adoption.survival import ActivationCurve, CompetingRisks
 
@@ -38,13 +39,17 @@ __all__ = [
     "plot_bass_fit",
     "plot_calibration",
     "plot_competing_risks",
+    "plot_conversion_rates",
     "plot_effects",
+    "plot_funnel",
     "plot_hazard_ratios",
     "plot_mean_field",
     "plot_phase_diagram",
     "plot_phase_portrait",
     "plot_qini",
     "plot_race",
+    "plot_referrals",
+    "plot_return_curves",
     "plot_sweep",
     "set_theme",
 ]
@@ -284,4 +289,85 @@ def plot_bass_fit(t: np.ndarray, adopters: np.ndarray, fit: BassModel, ax: Axes 
     ax.plot(grid, fit.predict(grid), color=PALETTE[0], lw=2,
             label=f"Bass fit: p = {fit.p_:.2g}, q = {fit.q_:.2g}")
     ax.legend(frameon=False)
+    return ax
+
+
+# ------------------------------------------------------------------ channel conversion and the O2O loop
+def _channel_labels(funnel: pd.DataFrame) -> list[str]:
+    place = funnel["placement"].fillna("").astype(str)
+    return [c + (f": {p}" if p else "") for c, p in zip(funnel["channel"].astype(str), place, strict=True)]
+
+
+def plot_funnel(funnel: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Scans, unique scanners and conversions per channel (log scale), with the rate and its interval.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from adoption import load_example
+    >>> from adoption.funnel import channel_funnel
+    >>> plot_funnel(channel_funnel(load_example())).get_xscale()
+    'log'
+    """
+    ax = _ax(ax)
+    funnel = funnel.sort_values("rate").reset_index(drop=True)
+    y = np.arange(len(funnel))
+    stages = [("scans", "scans", 0.28), ("unique_scanners", "unique scanners", 0.0), ("conversions", "conversions", -0.28)]
+    for (col, label, offset), color in zip(stages, ["#C8E6C9", "#66BB6A", PALETTE[0]], strict=True):
+        ax.barh(y + offset, funnel[col].clip(lower=0.8), height=0.27, color=color, label=label)
+    for yi, row in zip(y, funnel.itertuples(), strict=True):
+        ax.text(row.scans * 1.15, yi, f"{row.rate:.1%} [{row.ci_low:.1%}, {row.ci_high:.1%}]", va="center", fontsize=9)
+    ax.set_xscale("log")
+    ax.set_xlim(0.8, funnel["scans"].max() * 12)
+    ax.set_yticks(y, _channel_labels(funnel))
+    ax.set_xlabel("count (log scale); text: conversion rate per scan [95% CI]")
+    ax.legend(frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8)
+    return ax
+
+
+def plot_conversion_rates(funnel: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Conversion rate per channel with its 95% interval; labelled with P(best) when ranked."""
+    ax = _ax(ax)
+    funnel = funnel.sort_values("rate").reset_index(drop=True)
+    y = np.arange(len(funnel))
+    err = np.vstack([funnel["rate"] - funnel["ci_low"], funnel["ci_high"] - funnel["rate"]])
+    ax.errorbar(funnel["rate"], y, xerr=err, fmt="o", color=PALETTE[0], capsize=4, lw=2)
+    labels = _channel_labels(funnel)
+    if "prob_best" in funnel:
+        labels = [f"{lab}  (P(best) {p:.2f})" for lab, p in zip(labels, funnel["prob_best"], strict=True)]
+    ax.set_yticks(y, labels)
+    ax.xaxis.set_major_formatter(ticker.PercentFormatter(1.0))
+    ax.set_xlabel("conversion rate per scan (95% CI)")
+    return ax
+
+
+def plot_referrals(shares: Sharing, ax: Axes | None = None) -> Axes:
+    """The referral tree by generation: scans and conversions, with the viral coefficient and reach."""
+    ax = _ax(ax)
+    gen = shares.generations
+    x = gen["generation"].to_numpy()
+    ax.bar(x - 0.2, gen["scans"], width=0.4, color="#C8E6C9", label="scans")
+    ax.bar(x + 0.2, gen["conversions"], width=0.4, color=PALETTE[0], label="conversions")
+    ax.set_yscale("log")
+    ax.set_xticks(x, ["direct" if g == 0 else f"share {g}" for g in x])
+    reach = shares.reach.set_index("reach")
+    gain = reach.loc["with sharing", "conversions"] / max(reach.loc["direct only", "conversions"], 1) - 1
+    ax.set_title(f"referred conversions per conversion {shares.viral_coefficient:.3f} "
+                 f"[{shares.ci_low:.3f}, {shares.ci_high:.3f}]; sharing added {gain:.1%} conversions", fontsize=10)
+    ax.set_ylabel("count (log scale)")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_return_curves(returns: ReturnVisits, ax: Axes | None = None, max_groups: int = 8) -> Axes:
+    """Share of customers back at the same merchant, by days since the first visit, per cohort."""
+    ax = _ax(ax)
+    curves = returns.curves
+    for i, col in enumerate(curves.columns[:max_groups]):
+        ax.step(curves.index, curves[col], where="post", color=sns.color_palette("viridis", len(curves.columns))[i]
+                if len(curves.columns) > 2 else PALETTE[i], label=str(col))
+    ax.yaxis.set_major_formatter(ticker.PercentFormatter(1.0))
+    ax.set(xlabel="days since the first visit", ylabel="returned (1 - Kaplan-Meier)")
+    ax.legend(frameon=False, fontsize=8, title="first visit" if len(curves.columns) > 2 else None)
     return ax

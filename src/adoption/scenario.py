@@ -105,6 +105,10 @@ class Scenario:
     campaign_scans_per_1000_users: float = _p(2.0, "scans per day per 1000 users", 0, 10_000, "direct scans of the posters and account")
     share_prob: float = _p(0.3, "probability", 0, 1, "chance that a buyer shares the campaign to Moments")
     referred_scans_per_share: float = _p(2.0, "scans", 0, 100, "mean scans by friends per share")
+    # --- the O2O loop: follow-up messages and return visits to the campaign's merchant
+    follow_up_share: float = _p(0.5, "share", 0, 1, "share of campaign buyers sent a follow-up message (at random) a day after buying")
+    return_rate: float = _p(0.01, "visits per day", 0, 10, "rate at which campaign buyers come back to buy again")
+    follow_up_lift: float = _p(1.5, "x return rate", 0, 100, "return rate after a follow-up message, relative to none")
 
     def __post_init__(self) -> None:
         for f in fields(self):

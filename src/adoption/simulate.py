@@ -100,6 +100,11 @@ class _Tables:
                 values = values.astype(np.int32)
             self.cols[table][name].append(values)
 
+    def peek(self, table: str, name: str, dtype: type | str) -> np.ndarray:
+        """The column, concatenated; its buffers are kept."""
+        parts = self.cols[table].get(name, [])
+        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
     def get(self, table: str, name: str, dtype: type | str) -> np.ndarray:
         """The column, concatenated; its buffers are released."""
         parts = self.cols[table].pop(name, [])
@@ -534,6 +539,42 @@ class _World:
                                                                   gen_conv[keep], gen_channel[keep])
 
 
+    def follow_up(self) -> None:
+        """The O2O loop after the campaign: follow-up messages to a random share of buyers, return visits.
+
+        Runs after the last day (it only appends rows, so every earlier event is unchanged). Each buyer
+        comes back to the campaign's merchant as a Poisson process at ``return_rate``, multiplied by
+        ``follow_up_lift`` from the moment a follow-up message reaches them.
+        """
+        s, rng, merchant = self.s, self.rng, self.campaign_merchant
+        pay_merchant = self.out.peek("payments", "merchant", np.int64)
+        pay_scan = self.out.peek("payments", "scan", np.int64)
+        bought = (pay_merchant == merchant) & (pay_scan >= 0)
+        users, first = _earliest_per_user(self.out.peek("payments", "user", np.int64)[bought],
+                                          self.out.peek("payments", "time", np.float64)[bought])
+        if len(users) == 0 or s.return_rate <= 0:
+            return
+        message_at = first + 1.0 + rng.random(len(users)) / 24.0
+        messaged = (rng.random(len(users)) < s.follow_up_share) & (message_at < self.n_days)
+        n_msg = int(messaged.sum())
+        self.out.add("messages", message_id=np.arange(1, n_msg + 1, dtype=np.int64), user=users[messaged],
+                     time=message_at[messaged])
+        lift_from = np.where(messaged, message_at, _INF)
+        now = first.copy()
+        for _visit in range(200):
+            rate_now = np.where(now >= lift_from, s.return_rate * s.follow_up_lift, s.return_rate)
+            nxt = now + rng.exponential(1.0, len(users)) / rate_now
+            # a wait that crosses the message restarts at the message with the higher rate (memoryless)
+            crosses = (now < lift_from) & (nxt > lift_from)
+            nxt[crosses] = lift_from[crosses] + rng.exponential(1.0, int(crosses.sum())) / (s.return_rate * s.follow_up_lift)
+            back = (nxt < self.n_days) & (self.left[users] > nxt)
+            if not back.any():
+                break
+            self.pay(users[back], nxt[back], (np.zeros(0), np.zeros(0), np.zeros(0)),
+                     merchant=np.full(int(back.sum()), merchant))
+            users, now, lift_from = users[back], nxt[back], lift_from[back]
+
+
 def simulate(scenario: Scenario | str = "default", *, graph: SocialGraph | None = None, seed: SeedLike = None,
              progress: bool = False) -> EventLog:
     """Simulate the red-packet world and return its event log.
@@ -553,7 +594,7 @@ def simulate(scenario: Scenario | str = "default", *, graph: SocialGraph | None 
     Returns
     -------
     EventLog
-        All eleven tables, valid under the contract; ``meta`` holds the window, scenario and seed.
+        All twelve tables, valid under the contract; ``meta`` holds the window, scenario and seed.
 
     Examples
     --------
@@ -731,6 +772,8 @@ def _run(w: _World, progress: bool) -> None:
                 w.pending.append(batch.take(~now))
         if s.campaigns and campaign_from <= day < campaign_to:
             w.campaign_day(day, merchants)
+    if s.campaigns and campaign_from < w.n_days:
+        w.follow_up()
 
 
 def _frame(columns: dict[str, object]) -> pd.DataFrame:
@@ -819,6 +862,15 @@ def _tables(w: _World) -> Iterator[tuple[str, pd.DataFrame]]:
             "user_id": nullable(col("scans", "user")),
             "placement": pd.array(placement_names[channel_code], dtype="string"),
             "referrer_id": nullable(col("scans", "referrer")),
+        })
+    message_ids = col("messages", "message_id")
+    if s.campaigns and len(message_ids):
+        yield "messages", _frame({
+            "message_id": message_ids,
+            "user_id": col("messages", "user") + 1,
+            "merchant_id": np.full(len(message_ids), w.campaign_merchant + 1, dtype=np.int64),
+            "sent_at": ts(col("messages", "time", np.float64)),
+            "campaign": pd.array(np.full(len(message_ids), f"concert_{s.campaign_start[:4]}"), dtype="string"),
         })
 
 

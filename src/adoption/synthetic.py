@@ -24,7 +24,7 @@ from adoption.errors import ParameterError
 from adoption.eventlog import EventLog
 from adoption.random import SeedLike, as_generator
 
-__all__ = ["Truth", "selection_log", "weibull_activation_log", "weibull_scale"]
+__all__ = ["Truth", "campaign_log", "selection_log", "weibull_activation_log", "weibull_scale"]
 
 _START = pd.Timestamp("2015-01-01")
 
@@ -171,3 +171,111 @@ def selection_log(n_users: int = 20_000, *, effect: float = 1.0, homophily: floa
             "source": "adoption.synthetic.selection_log"}
     log = EventLog(users=users, friendships=friendships, transfers=transfers, payments=payments, meta=meta)
     return log, Truth(hazard_ratio=effect)
+
+
+def campaign_log(rates: dict[tuple[str, str], float] | None = None, scans_per_channel: int = 2000, *,
+                 anonymous_share: float = 0.1, share_prob: float = 0.3, referred_per_share: float = 2.0,
+                 referred_rate: float = 0.12, return_rate: float = 0.02, follow_up_share: float = 0.5,
+                 follow_up_lift: float = 1.5, days: float = 120.0, seed: SeedLike = None) -> EventLog:
+    """A QR-code campaign with known per-channel conversion rates, sharing and follow-up lift.
+
+    Each (channel, placement) gets ``scans_per_channel`` direct scans in the first 30 days; a logged-in
+    scan converts with the channel's rate (anonymous scans never do); a buyer shares to Moments with
+    ``share_prob``, bringing Poisson(``referred_per_share``) referred scans that convert at
+    ``referred_rate`` and share in turn, so the viral coefficient (referred conversions per conversion) is
+    ``share_prob * referred_per_share * referred_rate * (1 - anonymous_share)``. Buyers come back to the
+    merchant at ``return_rate`` per day, ``follow_up_lift`` times faster after a follow-up message sent one
+    day after buying to a random ``follow_up_share`` of them. The log ends ``days`` after the start.
+
+    Rates are per scan, anonymous scans included in the denominator: the truth of a channel's observed
+    rate is ``rate * (1 - anonymous_share)``.
+
+    Examples
+    --------
+    >>> log = campaign_log(seed=1)
+    >>> sorted(log.scans["channel"].unique())
+    ['moments', 'official_account', 'poster']
+    """
+    rng = as_generator(seed)
+    if rates is None:
+        rates = {("poster", "metro"): 0.06, ("poster", "campus"): 0.10, ("poster", "mall"): 0.04,
+                 ("official_account", ""): 0.15}
+    for key, rate in rates.items():
+        if not 0 <= rate <= 1:
+            raise ParameterError(f"rates[{key}]: expected a probability, got {rate}")
+    n_users = max(10 * scans_per_channel * len(rates), 1000)
+    channel, placement, user, time, referrer, conv = [], [], [], [], [], []
+    for (ch, pl), rate in rates.items():
+        channel += [ch] * scans_per_channel
+        placement += [pl] * scans_per_channel
+        user.append(rng.integers(1, n_users + 1, scans_per_channel))
+        time.append(rng.uniform(0, 30, scans_per_channel))
+        referrer.append(np.zeros(scans_per_channel, dtype=np.int64))
+        conv.append(np.full(scans_per_channel, rate))
+    g_user, g_time, g_ref, g_conv = (np.concatenate(x) for x in (user, time, referrer, conv))
+    g_channel, g_place = np.array(channel, dtype=object), np.array(placement, dtype=object)
+    scans, pays = [], []
+    next_id = 1
+    for _generation in range(100):
+        n = len(g_user)
+        if n == 0:
+            break
+        anonymous = rng.random(n) < anonymous_share
+        ids = np.arange(next_id, next_id + n)
+        next_id += n
+        buys = ~anonymous & (rng.random(n) < g_conv)
+        scans.append(pd.DataFrame({"scan_id": ids, "channel": g_channel, "placement": g_place,
+                                   "scanned_at": g_time, "user_id": np.where(anonymous, 0, g_user),
+                                   "referrer_id": g_ref}))
+        paid = g_time[buys] + rng.exponential(10 / 1440, int(buys.sum()))
+        pays.append(pd.DataFrame({"user_id": g_user[buys], "paid_at": paid, "scan_id": ids[buys]}))
+        sharer = rng.random(int(buys.sum())) < share_prob
+        counts = rng.poisson(referred_per_share, int(sharer.sum()))
+        g_ref = np.repeat(g_user[buys][sharer], counts)
+        g_user = rng.integers(1, n_users + 1, len(g_ref))
+        g_time = np.repeat(paid[sharer], counts) + rng.exponential(0.3, len(g_ref))
+        g_conv = np.full(len(g_ref), referred_rate)
+        g_channel = np.full(len(g_ref), "moments", dtype=object)
+        g_place = np.full(len(g_ref), "", dtype=object)
+    scan = pd.concat(scans, ignore_index=True)
+    pay = pd.concat(pays, ignore_index=True)
+    # the O2O loop: follow-up messages and return visits, as a piecewise-constant hazard
+    buyers = pay.sort_values("paid_at").drop_duplicates("user_id")
+    first = buyers["paid_at"].to_numpy()
+    msg_at = first + 1.0
+    messaged = rng.random(len(first)) < follow_up_share
+    visits = []
+    sent = messaged & (msg_at < days)
+    for u, t0, m, tm in zip(buyers["user_id"].to_numpy(), first, messaged, msg_at, strict=True):
+        t = t0
+        while True:
+            rate_now = return_rate * (follow_up_lift if m and t >= tm else 1.0)
+            nxt = t + rng.exponential(1.0 / rate_now)
+            if m and t < tm < nxt:  # memoryless: restart at the message with the higher rate
+                nxt = tm + rng.exponential(1.0 / (return_rate * follow_up_lift))
+            if nxt >= days:
+                break
+            visits.append((u, nxt))
+            t = nxt
+    ret = pd.DataFrame(visits, columns=["user_id", "paid_at"]).assign(scan_id=pd.NA)
+    payments = pd.concat([pay, ret], ignore_index=True)
+    payments = payments[payments["paid_at"] < days].reset_index(drop=True)
+    keep = scan["scanned_at"] < days
+    users = pd.DataFrame({"user_id": np.arange(1, n_users + 1), "joined_at": _START - pd.Timedelta(days=365)})
+    return EventLog(
+        users=users,
+        merchants=pd.DataFrame({"merchant_id": [1], "accepts_from": [_START - pd.Timedelta(days=1)]}),
+        payments=pd.DataFrame({"payment_id": np.arange(1, len(payments) + 1), "user_id": payments["user_id"],
+                               "merchant_id": 1, "paid_at": _timestamps(payments["paid_at"].to_numpy(float)),
+                               "amount_cents": 5000, "scan_id": pd.array(payments["scan_id"], dtype="Int64")}),
+        scans=pd.DataFrame({"scan_id": scan["scan_id"][keep], "campaign": "concert",
+                            "channel": scan["channel"][keep], "scanned_at": _timestamps(scan["scanned_at"][keep].to_numpy()),
+                            "user_id": pd.array(scan["user_id"][keep].where(scan["user_id"][keep] > 0), dtype="Int64"),
+                            "placement": scan["placement"][keep].replace("", None),
+                            "referrer_id": pd.array(scan["referrer_id"][keep].where(scan["referrer_id"][keep] > 0),
+                                                    dtype="Int64")}),
+        messages=pd.DataFrame({"message_id": np.arange(1, int(sent.sum()) + 1),
+                               "user_id": buyers["user_id"].to_numpy()[sent], "merchant_id": 1,
+                               "sent_at": _timestamps(msg_at[sent])}),
+        meta={"window_start": str(_START), "window_end": str(_START + pd.Timedelta(days=days)), "source": "campaign_log"},
+    )
