@@ -335,6 +335,9 @@ def return_visits(log: EventLog, campaign: str | None = None, scan_only: bool = 
         Only customers whose first visit to the merchant was a payment tied to a scan (campaign customers);
         False takes every payer and merchant.
 
+    A return is a later payment at the same merchant; more payments tied to the first visit's scan are the
+    same visit.
+
     Returns
     -------
     DataFrame: user_id, merchant_id, first_visit_at, cohort (week of the first visit), returned, days
@@ -355,8 +358,14 @@ def return_visits(log: EventLog, campaign: str | None = None, scan_only: bool = 
             camp = scan_table(log, campaign)["scan_id"]
             first = first[first["scan_id"].isin(camp)]
     keys = ["user_id", "merchant_id"]
-    pay = pay.merge(first[keys + ["paid_at"]].rename(columns={"paid_at": "first_visit_at"}), on=keys)
-    later = pay[pay["paid_at"] > pay["first_visit_at"]]
+    has_scan = "scan_id" in pay
+    firsts = first[keys + ["paid_at"] + (["scan_id"] if has_scan else [])].rename(
+        columns={"paid_at": "first_visit_at", "scan_id": "first_scan_id"})
+    pay = pay.merge(firsts, on=keys)
+    later = pay["paid_at"] > pay["first_visit_at"]
+    if has_scan:  # more payments on the first visit's scan are the same visit (two tickets), not a return
+        later &= ~(pay["scan_id"] == pay["first_scan_id"]).fillna(False).astype(bool)
+    later = pay[later]
     nxt = later.groupby(keys).agg(return_at=("paid_at", "min"), visits=("payment_id", "size"))
     out = first[keys + ["paid_at"]].rename(columns={"paid_at": "first_visit_at"}).join(nxt, on=keys)
     _, end = log.window
