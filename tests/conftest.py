@@ -11,7 +11,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def full_tables() -> dict[str, pd.DataFrame]:
-    """A valid log with all eleven tables, small enough to reason about by hand."""
+    """A valid log with all twelve tables, small enough to reason about by hand."""
     t = pd.to_datetime
     return {
         "users": pd.DataFrame({
@@ -66,6 +66,8 @@ def full_tables() -> dict[str, pd.DataFrame]:
             "placement": ["metro", None],
             "referrer_id": pd.array([None, 2], dtype="Int64"),
         }),
+        "messages": pd.DataFrame({"message_id": [900], "user_id": [2], "merchant_id": [100],
+                                  "sent_at": t(["2014-02-07 10:00"]), "campaign": ["concert"]}),
     }
 
 

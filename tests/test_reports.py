@@ -56,6 +56,10 @@ def test_conversion_report(small_log, reports_dir):
     assert nb.metadata.papermill["parameters"]["permutations"] == 2
     html = run.html.read_text()
     assert html.count("data:image/png;base64") >= 6
+    # the second stage: the channel funnel (the log is a simulated one with its QR campaign)
+    assert "which QR channel converts" in html and "Closing the loop" in html
+    assert metrics["scans"] > 0 and 0 <= metrics["best_channel_rate"] <= 1
+    assert "referred_conversions_per_conversion" in metrics
     assert 'class="jp-CodeMirrorEditor' not in html and 'class="jp-InputArea-editor' not in html and 'class="highlight' not in html and "ActivationCurve(horizon" not in html
 
 

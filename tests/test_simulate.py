@@ -46,7 +46,7 @@ def test_simulated_log_validates(default_log):
     assert report.ok, report.lines()
     assert set(default_log.tables) == {"users", "merchants", "friendships", "groups", "group_members",
                                        "red_packets", "red_packet_claims", "transfers", "card_bindings",
-                                       "payments", "scans"}
+                                       "payments", "scans", "messages"}
     start, end = default_log.window
     assert (start, end) == (pd.Timestamp("2014-01-01"), pd.Timestamp("2016-01-01"))
     assert default_log.red_packets["sent_at"].min() >= pd.Timestamp("2014-01-27")

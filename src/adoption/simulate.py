@@ -550,10 +550,10 @@ class _World:
         pay_merchant = self.out.peek("payments", "merchant", np.int64)
         pay_scan = self.out.peek("payments", "scan", np.int64)
         bought = (pay_merchant == merchant) & (pay_scan >= 0)
+        if not bought.any() or s.return_rate <= 0:
+            return
         users, first = _earliest_per_user(self.out.peek("payments", "user", np.int64)[bought],
                                           self.out.peek("payments", "time", np.float64)[bought])
-        if len(users) == 0 or s.return_rate <= 0:
-            return
         message_at = first + 1.0 + rng.random(len(users)) / 24.0
         messaged = (rng.random(len(users)) < s.follow_up_share) & (message_at < self.n_days)
         n_msg = int(messaged.sum())
