@@ -213,3 +213,11 @@ def test_cli_funnel_json(capsys):
 def test_cli_funnel_unknown_campaign(capsys):
     assert main(["funnel", str(example_path()), "--campaign", "opera"]) == 2
     assert "concert_2015" in capsys.readouterr().err
+
+
+def test_messages_table_is_checked_like_every_table():
+    log = tiny_log()
+    tables = log.tables
+    tables["messages"] = tables["messages"].assign(merchant_id=77)
+    lines = EventLog(**tables, meta=log.meta).validate().lines()
+    assert lines == ["messages.merchant_id: 1 row not found in merchants.merchant_id (examples: message_id=1)"]

@@ -12,7 +12,9 @@ from __future__ import annotations
 from adoption.errors import AdoptionError, InputError, InvalidEventLog, ParameterError, UsageError
 from adoption.eventlog import EventLog, read_eventlog
 from adoption.example import load_example
+from adoption.funnel import campaign_report, channel_funnel
 from adoption.graph import SocialGraph, generate_graph
+from adoption.market import TwoSidedMarket
 from adoption.scenario import Scenario
 from adoption.simulate import simulate
 from adoption.validation import Problem, ValidationReport
@@ -28,9 +30,12 @@ __all__ = [
     "Problem",
     "Scenario",
     "SocialGraph",
+    "TwoSidedMarket",
     "UsageError",
     "ValidationReport",
     "__version__",
+    "campaign_report",
+    "channel_funnel",
     "generate_graph",
     "load_example",
     "read_eventlog",
