@@ -84,7 +84,8 @@ def test_frontier_passes_through_the_saddle_and_splits_the_square():
 
 
 def test_time_to_tip_and_push():
-    assert BASE.time_to_tip(0.9, 0.9) == 0.0 or BASE.time_to_tip(0.9, 0.9) < 1
+    assert BASE.time_to_tip(0.9, 0.9) == 0.0  # already past the level
+    assert 0 < BASE.time_to_tip(0.5, 0.45) < BASE.time_to_tip(0.45, 0.4) < 50  # closer to the frontier: slower
     assert np.isinf(BASE.time_to_tip(0.1, 0.1))
     push = smallest_push(BASE, (0.0, 0.0))
     # the frontier crosses m = 0 at the smallest push

@@ -470,12 +470,15 @@ class _World:
         self.out.add("transfers", transfer_id=ids, sender=senders, receiver=receivers, time=times, amount=amount)
         self.receive(receivers, times, day)
 
-    def pay(self, users: np.ndarray, times: np.ndarray, merchants_by_city: tuple[np.ndarray, np.ndarray, np.ndarray],
+    def pay(self, users: np.ndarray, times: np.ndarray,
+            merchants_by_city: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
             merchant: np.ndarray | None = None, scan: np.ndarray | None = None) -> None:
+        """Write payments; each at ``merchant``, or at a random accepting merchant in the user's city."""
         n = len(users)
         if n == 0:
             return
         if merchant is None:
+            assert merchants_by_city is not None
             merchant = self.local_merchant(users, merchants_by_city)
         amount = self.amounts(self.s.payment_amount_median_cents, n, high=10_000_000)
         ids = np.arange(self.next_payment, self.next_payment + n, dtype=np.int64)
@@ -538,11 +541,10 @@ class _World:
             gen_user, gen_time, gen_ref, gen_conv, gen_channel = (gen_user[keep], gen_time[keep], gen_ref[keep],
                                                                   gen_conv[keep], gen_channel[keep])
 
-
     def follow_up(self) -> None:
         """The O2O loop after the campaign: follow-up messages to a random share of buyers, return visits.
 
-        Runs after the last day (it only appends rows, so every earlier event is unchanged). Each buyer
+        Runs after the last day: it appends rows and leaves every earlier event as it was. Each buyer
         comes back to the campaign's merchant as a Poisson process at ``return_rate``, multiplied by
         ``follow_up_lift`` from the moment a follow-up message reaches them.
         """
@@ -555,7 +557,8 @@ class _World:
         users, first = _earliest_per_user(self.out.peek("payments", "user", np.int64)[bought],
                                           self.out.peek("payments", "time", np.float64)[bought])
         message_at = first + 1.0 + rng.random(len(users)) / 24.0
-        messaged = (rng.random(len(users)) < s.follow_up_share) & (message_at < self.n_days)
+        messaged = ((rng.random(len(users)) < s.follow_up_share) & (message_at < self.n_days)
+                    & (self.left[users] > message_at))
         n_msg = int(messaged.sum())
         self.out.add("messages", message_id=np.arange(1, n_msg + 1, dtype=np.int64), user=users[messaged],
                      time=message_at[messaged])
@@ -570,8 +573,7 @@ class _World:
             back = (nxt < self.n_days) & (self.left[users] > nxt)
             if not back.any():
                 break
-            self.pay(users[back], nxt[back], (np.zeros(0), np.zeros(0), np.zeros(0)),
-                     merchant=np.full(int(back.sum()), merchant))
+            self.pay(users[back], nxt[back], None, merchant=np.full(int(back.sum()), merchant))
             users, now, lift_from = users[back], nxt[back], lift_from[back]
 
 
