@@ -55,3 +55,33 @@ def test_plots_return_axes(table, effect):
     ax = plot_effects(effect, truth=1.0)
     assert ax.get_legend() is not None
     plt.close("all")
+
+
+def test_market_and_funnel_plots_return_axes():
+    import numpy as np
+
+    from adoption import plots
+    from adoption.diffusion import BassModel, bass_cdf
+    from adoption.funnel import campaign_report
+    from adoption.market import TwoSidedMarket, phase_diagram, public_race, race
+
+    set_theme()
+    market = TwoSidedMarket(2.0, 1.5, 0.3, 0.2)
+    t = np.arange(30.0)
+    report = campaign_report(load_example())
+    duel = race(market.replace(p_users=-0.05), market, social_benefit=1.0)
+    paths = {"a": market.trajectory(0.5, 0.5).rename(columns={"users": "users_active",
+                                                              "merchants": "merchants_accepting"})}
+    drawn = [
+        plots.plot_phase_portrait(market, {"launch": (0.02, 0.03)}, push={"launch": (0.8, 0.03)}),
+        plots.plot_phase_diagram(phase_diagram(market, "p_users", [-0.2, 0.3, 1.5], "b_users", [1.0, 2.0]),
+                                 "p_users", "b_users"),
+        plots.plot_race(duel), plots.plot_race_ratio(duel, public_race()), plots.plot_mean_field(paths),
+        plots.plot_bass_fit(t, bass_cdf(t, 0.03, 0.4), BassModel().fit(t, bass_cdf(t, 0.03, 0.4))),
+        plots.plot_funnel(report.funnel), plots.plot_conversion_rates(report.funnel),
+        plots.plot_referrals(report.sharing), plots.plot_return_curves(report.returns),
+    ]
+    for ax in drawn:
+        assert ax.has_data()
+    assert "critical-mass frontier" in [t.get_text() for t in drawn[0].get_legend().get_texts()]
+    plt.close("all")

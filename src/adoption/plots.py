@@ -48,6 +48,7 @@ __all__ = [
     "plot_phase_portrait",
     "plot_qini",
     "plot_race",
+    "plot_race_ratio",
     "plot_referrals",
     "plot_return_curves",
     "plot_sweep",
@@ -263,6 +264,30 @@ def plot_race(path: pd.DataFrame, ax: Axes | None = None, unit: str = "months") 
     ax.plot(path["t"], path["entrant_merchants"], color=PALETTE[0], lw=1.2, ls="--", label="entrant merchants")
     ax.set(xlabel=unit, ylabel="share adopting", ylim=(0, 1.02))
     ax.legend(frameon=False)
+    return ax
+
+
+def plot_race_ratio(path: pd.DataFrame, public: pd.DataFrame | None = None, ax: Axes | None = None) -> Axes:
+    """The entrant's users as a share of the incumbent's, against the public WeChat Pay / Alipay ratios.
+
+    ``public`` is :func:`adoption.market.public_race`; each dot is labelled with what WeChat Pay's figure
+    counts, since the two wallets' definitions differ.
+    """
+    ax = _ax(ax)
+    ratio = path["entrant_users"] / path["incumbent_users"].clip(lower=1e-12)
+    ax.plot(path["t"], ratio, color=PALETTE[0], lw=2, label="model: entrant / incumbent users")
+    ax.axhline(0.1, color="grey", ls=":", lw=1)
+    ax.text(path["t"].iloc[-1], 0.1, "same order of magnitude ", ha="right", va="bottom", fontsize=8, color="grey")
+    if public is not None:
+        pts = public.dropna(subset=["ratio_to_alipay"])
+        ax.scatter(pts["months_since_launch"], pts["ratio_to_alipay"], color=PALETTE[1], zorder=5,
+                   label="public: WeChat Pay / Alipay")
+        for row in pts.itertuples():
+            ax.annotate(row.metric_definition.split("(")[0].strip(), (row.months_since_launch, row.ratio_to_alipay),
+                        xytext=(4, -10), textcoords="offset points", fontsize=7)
+    ax.set_yscale("log")
+    ax.set(xlabel="months since the entrant's launch", ylabel="users relative to the incumbent (log)")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
     return ax
 
 
