@@ -26,6 +26,7 @@ network simulator.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -187,6 +188,11 @@ class TwoSidedMarket:
         -------
         DataFrame with columns users, merchants, kind, eigenvalue_1, eigenvalue_2 (sorted by users).
         """
+        return self._equilibria.copy()
+
+    @functools.cached_property
+    def _equilibria(self) -> pd.DataFrame:
+        """The equilibria, found once per market (the parameters are frozen); read-only inside the class."""
         F = self._taste.cdf
 
         def gap(u: float | np.ndarray) -> float | np.ndarray:
@@ -210,7 +216,7 @@ class TwoSidedMarket:
 
     def is_stable(self, u: float, m: float, tol: float = 1e-9) -> bool:
         """Whether (u, m) is a stable equilibrium."""
-        eq = self.equilibria()
+        eq = self._equilibria
         near = (eq["users"] - u).abs().lt(tol) & (eq["merchants"] - m).abs().lt(tol)
         return bool((near & eq["kind"].eq("stable")).any())
 
@@ -222,7 +228,7 @@ class TwoSidedMarket:
         >>> TwoSidedMarket(2.0, 1.5, 0.3, 0.2).saddle()[0]
         0.35
         """
-        eq = self.equilibria()
+        eq = self._equilibria
         interior = eq[(eq["kind"] == "saddle") & eq["users"].between(0, 1, inclusive="neither")
                       & eq["merchants"].between(0, 1, inclusive="neither")]
         if len(interior):
@@ -247,7 +253,7 @@ class TwoSidedMarket:
 
     def stable_equilibria(self) -> pd.DataFrame:
         """The stable equilibria (low to high)."""
-        eq = self.equilibria()
+        eq = self._equilibria
         return eq[eq["kind"] == "stable"].reset_index(drop=True)
 
     def summary(self) -> dict[str, object]:
@@ -258,7 +264,7 @@ class TwoSidedMarket:
         >>> TwoSidedMarket(2.0, 1.5, 0.3, 0.2).summary()["saddle_users"]
         0.35
         """
-        eq = self.equilibria()
+        eq = self._equilibria
         try:
             saddle: tuple[float, float] | None = self.saddle()
             reason = None
@@ -318,7 +324,7 @@ class TwoSidedMarket:
         The path is followed (after any subsidy ends) until it comes close to a stable equilibrium,
         closer than a quarter of that equilibrium's distance to any other equilibrium.
         """
-        eq = self.equilibria()
+        eq = self._equilibria
         stable = eq[eq["kind"] == "stable"]
         if len(stable) <= 1:
             return bool(len(stable) == 1 and stable["users"].iloc[0] > 0.5)
