@@ -382,19 +382,14 @@ def _add_market(sub: argparse._SubParsersAction) -> None:
 
 # -------------------------------------------------------------------- funnel
 def _cmd_funnel(args: argparse.Namespace) -> int:
-    from adoption.funnel import (
-        channel_funnel,
-        compare_channels,
-        follow_up_lift,
-        rank_channels,
-        return_visits,
-        sharing,
-    )
+    from adoption.errors import InputError
+    from adoption.funnel import NO_SCANS, campaign_report
 
     log = _read_for_analysis(args)
-    funnel = rank_channels(channel_funnel(log, args.campaign, method=args.interval), seed=args.seed)
-    shares = sharing(log, args.campaign, seed=args.seed)
-    pairs = compare_channels(funnel, correction=args.correction)
+    report = campaign_report(log, args.campaign, method=args.interval, correction=args.correction, seed=args.seed)
+    if report is None:
+        raise InputError(NO_SCANS)
+    funnel, shares, pairs = report.funnel, report.sharing, report.comparisons
 
     def number(x: Any) -> Any:
         return None if x is None or (isinstance(x, float) and not np.isfinite(x)) else x
@@ -417,10 +412,9 @@ def _cmd_funnel(args: argparse.Namespace) -> int:
         "payments_without_scan": int(log.payments["scan_id"].isna().sum())
         if log.payments is not None and "scan_id" in log.payments else None,
     }
-    visits = return_visits(log, args.campaign) if log.payments is not None else None
-    if visits is not None and len(visits):
-        result["returned_share"] = float(visits["returned"].mean())
-        lift = follow_up_lift(visits)
+    if len(report.visits):
+        result["returned_share"] = float(report.visits["returned"].mean())
+        lift = report.follow_up
         result["follow_up"] = None if lift.empty else {k: number(float(v)) for k, v in lift.iloc[0].items()}
     if args.json:
         _print_json(result)

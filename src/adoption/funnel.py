@@ -48,6 +48,9 @@ __all__ = [
 
 Interval = Literal["wilson", "jeffreys"]
 GROUP = ["campaign", "channel", "placement"]
+#: The one-line error for a log that has no scans.
+NO_SCANS = ("scans: the log has no scans table (or it is empty); the funnel needs QR-code scans "
+            "(scan_id, campaign, channel, scanned_at)")
 
 
 def proportion_interval(successes: np.ndarray | int, trials: np.ndarray | int, method: Interval = "wilson",
@@ -92,8 +95,7 @@ def scan_table(log: EventLog, campaign: str | None = None) -> pd.DataFrame:
     ``minutes_to_pay``, ``referred`` and ``anonymous``.
     """
     if log.scans is None or len(log.scans) == 0:
-        raise InputError("scans: the log has no scans table (or it is empty); the funnel needs QR-code scans "
-                         "(scan_id, campaign, channel, scanned_at)")
+        raise InputError(NO_SCANS)
     scans = log.scans.copy()
     for col in ("user_id", "placement", "referrer_id"):
         if col not in scans:
@@ -298,14 +300,16 @@ def sharing(log: EventLog, campaign: str | None = None, n_boot: int = 1000, seed
     >>> bool(0 <= s.viral_coefficient < 1), list(s.reach["reach"])
     (True, ['direct only', 'with sharing'])
     """
-    scans = scan_table(log, campaign)
+    return _sharing(scan_table(log, campaign), n_boot, seed)
+
+
+def _sharing(scans: pd.DataFrame, n_boot: int, seed: SeedLike) -> Sharing:
     gen, root = _generations(scans)
-    scans = scans.assign(generation=gen, root=root)
+    scans = scans.assign(generation=gen, root=root, referred_conversion=scans["converted"] & scans["referred"])
     conversions = int(scans["converted"].sum())
-    referred_conv = int((scans["converted"] & scans["referred"]).sum())
+    referred_conv = int(scans["referred_conversion"].sum())
     k = referred_conv / conversions if conversions else float("nan")
-    trees = scans.groupby("root").agg(c=("converted", "sum"),
-                                      r=("converted", lambda s: int((s & scans.loc[s.index, "referred"]).sum())))
+    trees = scans.groupby("root").agg(c=("converted", "sum"), r=("referred_conversion", "sum"))
     trees = trees[trees["c"] > 0]
     low = high = float("nan")
     if len(trees) > 1:
@@ -349,18 +353,22 @@ def return_visits(log: EventLog, campaign: str | None = None, scan_only: bool = 
     the first), messaged (a follow-up message from that merchant reached the user after the first visit),
     messaged_at.
     """
+    campaign_scans = scan_table(log, campaign)["scan_id"] if campaign is not None else None
+    return _return_visits(log, campaign_scans, scan_only)
+
+
+def _return_visits(log: EventLog, campaign_scans: pd.Series | None, scan_only: bool) -> pd.DataFrame:
     pay = log.payments
     if pay is None or len(pay) == 0:
         raise InputError("payments: the log has no payments; return visits need payments")
     pay = pay.sort_values(["user_id", "merchant_id", "paid_at", "payment_id"])
     first = pay.drop_duplicates(["user_id", "merchant_id"])
-    if scan_only or campaign is not None:
+    if scan_only or campaign_scans is not None:
         if "scan_id" not in first:
             raise InputError("payments.scan_id: missing; campaign customers are payments tied to a scan")
         first = first[first["scan_id"].notna()]
-        if campaign is not None:
-            camp = scan_table(log, campaign)["scan_id"]
-            first = first[first["scan_id"].isin(camp)]
+        if campaign_scans is not None:
+            first = first[first["scan_id"].isin(campaign_scans)]
     keys = ["user_id", "merchant_id"]
     has_scan = "scan_id" in pay
     firsts = first[keys + ["paid_at"] + (["scan_id"] if has_scan else [])].rename(
@@ -484,7 +492,7 @@ class CampaignReport:
 
 
 def campaign_report(log: EventLog, campaign: str | None = None, method: Interval = "wilson",
-                    seed: SeedLike = 0) -> CampaignReport | None:
+                    correction: Literal["holm", "bh"] = "holm", seed: SeedLike = 0) -> CampaignReport | None:
     """Funnel, comparisons, ranking, sharing, return visits and follow-up lift; None when the log has no scans.
 
     Examples
@@ -496,9 +504,11 @@ def campaign_report(log: EventLog, campaign: str | None = None, method: Interval
     """
     if log.scans is None or len(log.scans) == 0:
         return None
-    funnel = rank_channels(channel_funnel(log, campaign, method), seed=seed)
-    visits = return_visits(log, campaign) if log.payments is not None else pd.DataFrame()
+    scans = scan_table(log, campaign)
+    funnel = rank_channels(_summarise(scans, GROUP, method), seed=seed)
+    campaign_scans = scans["scan_id"] if campaign is not None else None
+    visits = _return_visits(log, campaign_scans, True) if log.payments is not None else pd.DataFrame()
     has_visits = len(visits) > 1
-    return CampaignReport(funnel, compare_channels(funnel), sharing(log, campaign, seed=seed), visits,
+    return CampaignReport(funnel, compare_channels(funnel, correction), _sharing(scans, 1000, seed), visits,
                           return_curves(visits) if has_visits else None,
                           follow_up_lift(visits) if has_visits else pd.DataFrame())
