@@ -54,7 +54,7 @@ from adoption.calendar import DIURNAL, EVE_DIURNAL, daily_multipliers
 from adoption.errors import InvalidEventLog
 from adoption.eventlog import META_FILE, EventLog, coerce_table, log_writer
 from adoption.graph import GROUP_KINDS, SocialGraph, gather_rows, generate_graph
-from adoption.random import SeedLike, as_generator
+from adoption.random import SeedLike, as_generator, stepped_poisson
 from adoption.redpacket import MAX_PACKET_CENTS, REFUND_AFTER_HOURS, allocate_claims, split_lucky
 from adoption.scenario import Scenario
 
@@ -563,18 +563,9 @@ class _World:
         self.out.add("messages", message_id=np.arange(1, n_msg + 1, dtype=np.int64), user=users[messaged],
                      time=message_at[messaged])
         lift_from = np.where(messaged, message_at, _INF)
-        now = first.copy()
-        for _visit in range(200):
-            rate_now = np.where(now >= lift_from, s.return_rate * s.follow_up_lift, s.return_rate)
-            nxt = now + rng.exponential(1.0, len(users)) / rate_now
-            # a wait that crosses the message restarts at the message with the higher rate (memoryless)
-            crosses = (now < lift_from) & (nxt > lift_from)
-            nxt[crosses] = lift_from[crosses] + rng.exponential(1.0, int(crosses.sum())) / (s.return_rate * s.follow_up_lift)
-            back = (nxt < self.n_days) & (self.left[users] > nxt)
-            if not back.any():
-                break
-            self.pay(users[back], nxt[back], None, merchant=np.full(int(back.sum()), merchant))
-            users, now, lift_from = users[back], nxt[back], lift_from[back]
+        end = np.minimum(float(self.n_days), self.left[users])
+        for back, when in stepped_poisson(first, lift_from, s.return_rate, s.follow_up_lift, end, rng):
+            self.pay(users[back], when, None, merchant=np.full(len(back), merchant))
 
 
 def simulate(scenario: Scenario | str = "default", *, graph: SocialGraph | None = None, seed: SeedLike = None,

@@ -22,7 +22,7 @@ import pandas as pd
 
 from adoption.errors import ParameterError
 from adoption.eventlog import EventLog
-from adoption.random import SeedLike, as_generator
+from adoption.random import SeedLike, as_generator, stepped_poisson
 
 __all__ = ["Truth", "campaign_log", "selection_log", "weibull_activation_log", "weibull_scale"]
 
@@ -244,20 +244,11 @@ def campaign_log(rates: dict[tuple[str, str], float] | None = None, scans_per_ch
     first = buyers["paid_at"].to_numpy()
     msg_at = first + 1.0
     messaged = rng.random(len(first)) < follow_up_share
-    visits = []
     sent = messaged & (msg_at < days)
-    for u, t0, m, tm in zip(buyers["user_id"].to_numpy(), first, messaged, msg_at, strict=True):
-        t = t0
-        while True:
-            rate_now = return_rate * (follow_up_lift if m and t >= tm else 1.0)
-            nxt = t + rng.exponential(1.0 / rate_now)
-            if m and t < tm < nxt:  # memoryless: restart at the message with the higher rate
-                nxt = tm + rng.exponential(1.0 / (return_rate * follow_up_lift))
-            if nxt >= days:
-                break
-            visits.append((u, nxt))
-            t = nxt
-    ret = pd.DataFrame(visits, columns=["user_id", "paid_at"]).assign(scan_id=pd.NA)
+    buyer_ids = buyers["user_id"].to_numpy()
+    rounds = list(stepped_poisson(first, np.where(messaged, msg_at, np.inf), return_rate, follow_up_lift, days, rng))
+    ret = pd.DataFrame({"user_id": np.concatenate([buyer_ids[u] for u, _ in rounds] or [np.zeros(0, np.int64)]),
+                        "paid_at": np.concatenate([t for _, t in rounds] or [np.zeros(0)])}).assign(scan_id=pd.NA)
     payments = pd.concat([pay, ret], ignore_index=True)
     payments = payments[payments["paid_at"] < days].reset_index(drop=True)
     keep = scan["scanned_at"] < days
