@@ -80,6 +80,15 @@ def pre_exposure_covariates(log: EventLog, at: pd.Timestamp | pd.Series, users: 
     return out.astype(float)
 
 
+def _user_times(log: EventLog, definition: str) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series]:
+    """Users (indexed by user_id) with each one's first receipt, activation and leaving time (NaT: none)."""
+    users = log.users.set_index("user_id")
+    first = _receipts(log).groupby("user_id")["t"].min().reindex(users.index)
+    act = _activation_times(log, definition, 3, 30.0).reindex(users.index)
+    left = users["left_at"] if "left_at" in users else pd.Series(pd.NaT, index=users.index)
+    return users, first, act, left
+
+
 def exposure_episodes(log: EventLog, definition: str = "first_action") -> pd.DataFrame:
     """Users at risk at the window start, split at their first receipt (receipt as a time-varying exposure).
 
@@ -98,11 +107,7 @@ def exposure_episodes(log: EventLog, definition: str = "first_action") -> pd.Dat
     True
     """
     w0, w1 = log.window
-    users = log.users.set_index("user_id")
-    receipts = _receipts(log)
-    first = receipts.groupby("user_id")["t"].min().reindex(users.index)
-    act = _activation_times(log, definition, 3, 30.0).reindex(users.index)
-    left = users["left_at"] if "left_at" in users else pd.Series(pd.NaT, index=users.index)
+    users, first, act, left = _user_times(log, definition)
     begin = users["joined_at"].where(users["joined_at"] > w0, w0)
     end = left.where(left < w1, w1)
     at_risk = ~(act <= begin) & ~(first <= begin) & (end > begin)
@@ -373,10 +378,7 @@ class ReceiptUplift:
             raise ParameterError("treat_days, horizon: expected 0 < treat_days < horizon")
         w0, _ = log.window
         landmark = w0 + pd.Timedelta(days=self.landmark_days)
-        users = log.users.set_index("user_id")
-        first = _receipts(log).groupby("user_id")["t"].min().reindex(users.index)
-        act = _activation_times(log, definition, 3, 30.0).reindex(users.index)
-        left = users["left_at"] if "left_at" in users else pd.Series(pd.NaT, index=users.index)
+        users, first, act, left = _user_times(log, definition)
         pool = ~(act <= landmark) & ~(first <= landmark) & ~(left <= landmark) & (users["joined_at"] <= landmark)
         idx = users.index[pool.to_numpy(dtype=bool)]
         if len(idx) < 200:
