@@ -389,10 +389,11 @@ def plot_return_curves(returns: ReturnVisits, ax: Axes | None = None, max_groups
     """Share of customers back at the same merchant, by days since the first visit, per cohort."""
     ax = _ax(ax)
     curves = returns.curves
-    for i, col in enumerate(curves.columns[:max_groups]):
-        ax.step(curves.index, curves[col], where="post", color=sns.color_palette("viridis", len(curves.columns))[i]
-                if len(curves.columns) > 2 else PALETTE[i], label=str(col))
+    many = len(curves.columns) > 2
+    colors = sns.color_palette("viridis", len(curves.columns)) if many else PALETTE
+    for col, color in zip(curves.columns[:max_groups], colors, strict=False):
+        ax.step(curves.index, curves[col], where="post", color=color, label=str(col))
     ax.yaxis.set_major_formatter(ticker.PercentFormatter(1.0))
     ax.set(xlabel="days since the first visit", ylabel="returned (1 - Kaplan-Meier)")
-    ax.legend(frameon=False, fontsize=8, title="first visit" if len(curves.columns) > 2 else None)
+    ax.legend(frameon=False, fontsize=8, title="first visit" if many else None)
     return ax
