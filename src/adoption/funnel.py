@@ -247,13 +247,6 @@ class Sharing:
     generations: pd.DataFrame
     reach: pd.DataFrame
 
-    def to_dict(self) -> dict[str, object]:
-        return {"referred_conversions_per_conversion": self.viral_coefficient,
-                "referred_conversions_per_conversion_ci": [self.ci_low, self.ci_high],
-                "conversions": self.conversions, "referred_conversions": self.referred_conversions,
-                "generations": self.generations.to_dict(orient="records"),
-                "reach": self.reach.to_dict(orient="records")}
-
 
 def _generations(scans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Referral generation of each scan (0 = direct) and the root scan of its referral tree.
