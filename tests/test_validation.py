@@ -57,7 +57,8 @@ CASES = [
     # (id, mutation, table, column, words in the message, rows)
     ("required column", _drop_column("transfers", "amount_cents"), "transfers", "amount_cents", "required column", 1),
     ("required value", _set("users", "joined_at", 1, None), "users", "joined_at", "missing", 1),
-    ("text in id", _set("payments", "user_id", 0, "abc"), "payments", "user_id", "integer id", 1),
+    ("text id not in users", _set("payments", "user_id", 0, "abc"), "payments", "user_id", "not found in users", 1),
+    ("boolean id", _set("payments", "user_id", 0, True), "payments", "user_id", "an id", 1),
     ("fractional cents", _set("transfers", "amount_cents", 0, 12.5), "transfers", "amount_cents", "whole cents", 1),
     ("garbage timestamp", _set("red_packet_claims", "claimed_at", 0, "yesterday"), "red_packet_claims",
      "claimed_at", "timestamp", 1),
@@ -188,9 +189,22 @@ def test_at_most_five_examples():
 
 def test_type_problem_shows_the_bad_values():
     tables = full_tables()
-    _set("payments", "user_id", 0, "abc")(tables)
+    _set("payments", "amount_cents", 0, "abc")(tables)
     problem = coerce_tables(tables)[1][0]
-    assert problem.message() == "payments.user_id: 1 row expected an integer id (examples: 'abc')"
+    assert problem.message() == "payments.amount_cents: 1 row expected whole cents (an integer) (examples: 'abc')"
+
+
+def test_text_ids_are_shown_as_written_in_problems():
+    tables = full_tables()
+    _set("payments", "user_id", 0, "user-9f")(tables)
+    typed, problems = coerce_tables(tables)  # the reader's path: coerce, encode, validate with labels
+    from adoption.eventlog import encode_ids
+
+    typed, labels = encode_ids(typed)
+    problems += validate_tables(typed, labels=labels)
+    assert [p.message() for p in problems] == ["payments.user_id: 1 row not found in users.user_id "
+                                               "(examples: payment_id=700)"]
+    assert "user" in labels and "user-9f" in list(labels["user"])
 
 
 def test_constructor_raises_on_type_problems():

@@ -49,7 +49,7 @@ COLUMNS: tuple[str, ...] = (
 def _check(definition: str, k: int, d: float) -> None:
     if definition not in DEFINITIONS:
         raise ParameterError(f"definition: expected one of {', '.join(DEFINITIONS)}, got {definition!r}")
-    if definition == "k_payments" and (int(k) != k or k < 1 or d <= 0):
+    if not (isinstance(k, int | np.integer) or float(k).is_integer()) or k < 1 or not (np.isfinite(d) and d > 0):
         raise ParameterError(f"k, d: expected k >= 1 payments within d > 0 days, got k={k}, d={d}")
 
 
@@ -89,7 +89,7 @@ def activation_table(log: EventLog | str | os.PathLike[str], definition: Definit
     if engine == "duckdb":
         from adoption.activation_sql import activation_table_duckdb
 
-        return activation_table_duckdb(log, definition, k=k, d=d)
+        return activation_table_duckdb(log, definition, k=int(k), d=float(d))
     if engine != "pandas":
         raise ParameterError(f"engine: expected 'pandas' or 'duckdb', got {engine!r}")
     if not isinstance(log, EventLog):
@@ -216,7 +216,7 @@ def _pandas_table(log: EventLog, definition: str, k: int, d: float) -> pd.DataFr
     table["tenure_days"] = _days(t_cov - users["joined_at"].reindex(table.index))
     table = table.reset_index().rename(columns={"index": "user_id"})
     table = table.sort_values("user_id", ignore_index=True)
-    return _typed(table[list(COLUMNS)])
+    return typed_table(table[list(COLUMNS)])
 
 
 def _friends_at(log: EventLog, t0: pd.Series) -> pd.Series:
@@ -250,7 +250,7 @@ def _merchants_at(log: EventLog, t0: pd.Series, city: pd.Series) -> pd.Series:
     return out
 
 
-def _typed(table: pd.DataFrame) -> pd.DataFrame:
+def typed_table(table: pd.DataFrame) -> pd.DataFrame:
     """The same dtypes from both engines."""
     return table.astype({
         "user_id": "int64", "cohort": "string", "exposed_at": "datetime64[ns]", "entry": "float64",

@@ -7,7 +7,9 @@ from here.
 Column kinds
 ------------
 ``id``
-    int64 identifier.
+    identifier: integers, or any strings (UUIDs, account numbers). Each id belongs to an id space
+    (users, merchants, packets ...); string ids are mapped to dense int64 codes on reading and shown as
+    the user wrote them in every message.
 ``cents``
     int64 amount of money in cents (fen).
 ``count``
@@ -45,12 +47,16 @@ class ColumnSpec:
         Whether the column must be present.
     nullable : bool
         Whether missing values are allowed in it.
+    space : str or None
+        For id columns, the id space the value belongs to (``user``, ``merchant``, ``packet`` ...): ids
+        of one space are comparable across tables.
     """
 
     name: str
     kind: ColumnKind
     required: bool = True
     nullable: bool = False
+    space: str | None = None
 
     @property
     def dtype(self) -> str:
@@ -106,8 +112,18 @@ class TableSpec:
         return [c.name for c in self.columns if c.kind == "time"]
 
 
+#: The id space of each id column name (a column's space is found by its name).
+_SPACES: dict[str, str] = {
+    "user_id": "user", "user_a": "user", "user_b": "user", "sender_id": "user", "receiver_id": "user",
+    "recipient_id": "user", "referrer_id": "user", "merchant_id": "merchant", "group_id": "group",
+    "packet_id": "packet", "transfer_id": "transfer", "payment_id": "payment", "scan_id": "scan",
+    "message_id": "message",
+}
+
+
 def _c(name: str, kind: ColumnKind, required: bool = True, nullable: bool | None = None) -> ColumnSpec:
-    return ColumnSpec(name, kind, required, (not required) if nullable is None else nullable)
+    return ColumnSpec(name, kind, required, (not required) if nullable is None else nullable,
+                      _SPACES[name] if kind == "id" else None)
 
 
 TABLES: dict[str, TableSpec] = {
@@ -178,5 +194,27 @@ POSITIVE_AMOUNTS: tuple[tuple[str, str], ...] = (
     ("payments", "amount_cents"),
 )
 
-#: The numpy dtype of every id after reading.
+#: The numpy dtype of every id after reading (string ids are mapped to dense codes of this dtype).
 ID_DTYPE = np.dtype("int64")
+
+#: Money columns: amounts in cents, or in yuan when read with ``amount_unit="yuan"``.
+AMOUNT_UNITS: tuple[str, ...] = ("cents", "yuan")
+
+#: Timestamps outside these years are refused (pandas' nanosecond range is 1677-2262; a payment log
+#: outside 1970-2200 is an export error, not data).
+TIME_RANGE: tuple[str, str] = ("1970-01-01", "2200-01-01")
+
+
+def id_columns(space: str) -> list[tuple[str, str]]:
+    """Every (table, column) holding ids of ``space``.
+
+    Examples
+    --------
+    >>> id_columns("merchant")
+    [('merchants', 'merchant_id'), ('payments', 'merchant_id'), ('messages', 'merchant_id')]
+    """
+    return [(t.name, c.name) for t in TABLES.values() for c in t.columns if c.space == space]
+
+
+#: Every id space, in a fixed order.
+ID_SPACES: tuple[str, ...] = tuple(dict.fromkeys(_SPACES.values()))

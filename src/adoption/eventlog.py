@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -28,14 +29,24 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from adoption.contract import ACTIVITY_TABLES, CST_OFFSET, TABLES, ColumnSpec, TableSpec
+from adoption.contract import (
+    ACTIVITY_TABLES,
+    AMOUNT_UNITS,
+    CST_OFFSET,
+    ID_SPACES,
+    TABLES,
+    TIME_RANGE,
+    ColumnSpec,
+    TableSpec,
+    id_columns,
+)
 from adoption.errors import InputError, InvalidEventLog, UsageError
-from adoption.validation import Problem, ValidationReport, validate_tables
+from adoption.validation import Problem, ValidationReport, validate_meta, validate_tables
 
-__all__ = ["EventLog", "coerce_table", "coerce_tables", "log_writer", "read_eventlog", "read_tables"]
+__all__ = ["AmountUnitWarning", "EventLog", "canonical_columns", "coerce_table", "coerce_tables", "decode_ids",
+           "encode_ids", "log_writer", "read_eventlog", "read_tables"]
 
 META_FILE = "meta.json"
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 
 
 @dataclass(eq=False)
@@ -52,6 +63,10 @@ card_bindings, payments, scans, messages : DataFrame, optional
     meta : dict, optional
         Free-form facts about the log: ``window_start`` and ``window_end`` (the observation window,
         ISO timestamps), ``source``, ``scenario``, ``seed``.
+    labels : dict of str to Index, optional
+        For id spaces given as text (UUIDs, account numbers), the user's ids in code order: the
+        tables hold dense int64 codes and ``labels["user"][code]`` is the id as the user wrote it
+        (see :meth:`ids`). Filled in when text ids are passed.
 
     Raises
     ------
@@ -86,14 +101,34 @@ card_bindings, payments, scans, messages : DataFrame, optional
     scans: pd.DataFrame | None = None
     messages: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, pd.Index] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         raw = {name: df for name, df in self._iter_fields() if df is not None}
         coerced, problems = coerce_tables(raw)
         if problems:
             raise InvalidEventLog(problems)
+        coerced, labels = encode_ids(coerced)
+        self.labels = {**self.labels, **labels}
         for name, df in coerced.items():
             setattr(self, name, df)
+
+    def ids(self, space: str, codes: Any) -> Any:
+        """The user's own ids for ``codes`` of an id space (``user``, ``merchant`` ...).
+
+        Integer id spaces are returned unchanged; text id spaces are looked up in :attr:`labels`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> log = EventLog(users=pd.DataFrame({"user_id": ["b7", "a3"], "joined_at": ["2014-01-01"] * 2}))
+        >>> log.users["user_id"].tolist(), list(log.ids("user", log.users["user_id"]))
+        ([1, 0], ['b7', 'a3'])
+        """
+        index = self.labels.get(space)
+        if index is None:
+            return codes
+        return index.take(np.asarray(codes, dtype="int64"))
 
     def _iter_fields(self) -> Iterator[tuple[str, pd.DataFrame | None]]:
         for f in fields(self):
@@ -158,7 +193,7 @@ card_bindings, payments, scans, messages : DataFrame, optional
         users.user_id: 2 rows not unique (examples: user_id=1, user_id=1)
         payments.amount_cents: 1 row must be > 0 (examples: payment_id=5)
         """
-        return ValidationReport(validate_tables(self.tables))
+        return ValidationReport(validate_tables(self.tables, labels=self.labels) + validate_meta(self.meta))
 
     def check(self) -> EventLog:
         """Raise :class:`InvalidEventLog` if any rule is broken; return ``self`` otherwise."""
@@ -219,8 +254,9 @@ card_bindings, payments, scans, messages : DataFrame, optional
         >>> sorted(p.name for p in out.iterdir())
         ['users.parquet']
         """
+        tables = decode_ids(self.tables, self.labels) if self.labels else self.tables
         with log_writer(path, overwrite=overwrite, format=format) as write_table:
-            for name, df in self.tables.items():
+            for name, df in tables.items():
                 write_table(name, df)
             if self.meta:
                 write_table(META_FILE, self.meta)
@@ -230,19 +266,28 @@ card_bindings, payments, scans, messages : DataFrame, optional
 @contextmanager
 def log_writer(path: str | os.PathLike[str], *, overwrite: bool = False,
                format: Literal["parquet", "csv"] = "parquet") -> Iterator[Callable[[str, Any], None]]:
-    """Write a log folder table by table, atomically: a temporary folder, renamed on success.
+    """Write a log folder table by table, atomically: a temporary folder, published on success.
 
     Yields a function ``write_table(name, frame)`` (or ``write_table("meta.json", dict)``), so that big
-    logs can be written one table at a time without holding all of them in memory. On any error the
-    temporary folder is removed and an existing folder at ``path`` is left as it was.
+    logs can be written one table at a time without holding all of them in memory.
+
+    The tables go into a hidden temporary folder beside ``path`` (named with this process's id, so that a
+    later run removes what a killed run left). Publishing is one atomic step: without ``overwrite`` it
+    refuses, removing nothing, when ``path`` appeared meanwhile (another run, another program); with
+    ``overwrite`` it swaps the new log with an existing *log folder* and only then removes the old one.
+    A file, or a folder that is not an event log, is never replaced. On any error or interruption the
+    temporary folder is removed and whatever is at ``path`` is left as it was.
     """
     if format not in ("parquet", "csv"):
         raise UsageError(f"format: expected 'parquet' or 'csv', got {format!r}")
     dest = Path(path)
-    if dest.exists() and not overwrite:
-        raise InputError(f"{dest}: already exists; refusing to overwrite an event log (pass overwrite=True)")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex[:8]}"
+    _check_destination(dest, overwrite)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(f"{dest.parent}: is a file, not a folder (cannot write the log inside it)") from None
+    remove_stale_temporaries(dest)
+    tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
 
     def write_table(name: str, data: Any) -> None:
@@ -256,15 +301,110 @@ def log_writer(path: str | os.PathLike[str], *, overwrite: bool = False,
 
     try:
         yield write_table
-        if dest.exists():
-            old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex[:8]}"
-            dest.rename(old)
-            tmp.rename(dest)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(dest)
+        _publish(tmp, dest, overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _is_log_folder(folder: Path) -> bool:
+    """A folder that holds only event-log tables and meta.json (what ``overwrite`` may replace)."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return False
+    names = {e.stem if e.is_file() else e.name for e in entries}
+    return bool(entries) and names <= {*TABLES, Path(META_FILE).stem}
+
+
+def _check_destination(dest: Path, overwrite: bool) -> None:
+    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+        raise InputError(f"{dest}: exists and is not a folder; refusing to replace it (choose a new folder)")
+    if dest.exists() and not overwrite:
+        raise InputError(f"{dest}: already exists; refusing to overwrite an event log (pass overwrite=True)")
+    if dest.exists() and not _is_log_folder(dest):
+        raise InputError(f"{dest}: exists and holds files that are not event-log tables; refusing to replace it")
+
+
+def remove_stale_temporaries(dest: Path) -> list[Path]:
+    """Remove the temporary folders that killed writers of ``dest`` left behind; return them.
+
+    A temporary folder is named ``.<name>.tmp-<pid>-<random>``; it is stale when no process with that
+    id is running.
+    """
+    removed = []
+    for tmp in dest.parent.glob(f".{glob_escape(dest.name)}.tmp-*"):
+        pid_text = tmp.name.rsplit(".tmp-", 1)[1].split("-", 1)[0]
+        if not pid_text.isdigit() or _process_alive(int(pid_text)):
+            continue
+        shutil.rmtree(tmp, ignore_errors=True)
+        removed.append(tmp)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob wildcards escaped, for :meth:`Path.glob`."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
+
+
+def _renameat2(src: Path, dst: Path, flags: int) -> bool:
+    """Linux renameat2(2); False when the system has none (then the caller falls back)."""
+    import ctypes
+    import errno
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    func = getattr(libc, "renameat2", None)
+    if func is None:
+        return False
+    at_fdcwd = -100
+    if func(at_fdcwd, os.fsencode(src), at_fdcwd, os.fsencode(dst), flags) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL):
+        return False
+    raise OSError(err, os.strerror(err), str(dst))
+
+
+def _publish(tmp: Path, dest: Path, overwrite: bool) -> None:
+    """Move the finished temporary folder to ``dest`` in one atomic step (see :func:`log_writer`)."""
+    import errno
+
+    try:
+        if overwrite and dest.exists():
+            _check_destination(dest, overwrite)
+            if _renameat2(tmp, dest, _RENAME_EXCHANGE):
+                shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the old log
+                return
+            old = dest.parent / f".{dest.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            dest.rename(old)
+            tmp.rename(dest)
+            shutil.rmtree(old, ignore_errors=True)
+            return
+        if _renameat2(tmp, dest, _RENAME_NOREPLACE):
+            return
+        if dest.exists():
+            raise FileExistsError(errno.EEXIST, "exists", str(dest))
+        tmp.rename(dest)
+    except FileExistsError:
+        raise InputError(f"{dest}: appeared while this run was writing (another run?); nothing was replaced "
+                         "and this run's log was discarded") from None
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            raise InputError(f"{dest}: appeared while this run was writing (another run?); nothing was "
+                             "replaced and this run's log was discarded") from None
         raise
 
 
@@ -294,8 +434,7 @@ def _read_one(name: str, source: Path) -> pd.DataFrame:
                 raise InputError(f"{name}: folder {source} holds no .parquet files")
             return pads.dataset(parts, format="parquet").to_table().to_pandas()
         if source.suffix.lower() == ".csv":
-            text_cols = {c.name: "string" for c in spec.columns}
-            return pd.read_csv(source, dtype=text_cols, keep_default_na=True, na_values=[""])
+            return pd.read_csv(source, dtype="string", keep_default_na=True, na_values=[""])
         return pq.read_table(source).to_pandas()
     except InputError:
         raise
@@ -345,7 +484,7 @@ def read_tables(path: str | os.PathLike[str]) -> tuple[dict[str, pd.DataFrame], 
     return raw, meta
 
 
-def read_eventlog(path: str | os.PathLike[str], *, validate: bool = True) -> EventLog:
+def read_eventlog(path: str | os.PathLike[str], *, validate: bool = True, amount_unit: str = "cents") -> EventLog:
     """Read an event log from a folder of Parquet or CSV files.
 
     Each table is a file ``<table>.parquet`` (or a folder ``<table>/`` of Parquet parts) or
@@ -359,6 +498,8 @@ def read_eventlog(path: str | os.PathLike[str], *, validate: bool = True) -> Eve
     validate : bool, default True
         Check every contract rule and raise if any is broken. Column presence and types are always
         checked.
+    amount_unit : {"cents", "yuan"}, default "cents"
+        The unit of the money columns in the files; yuan are converted to whole cents.
 
     Returns
     -------
@@ -384,21 +525,61 @@ def read_eventlog(path: str | os.PathLike[str], *, validate: bool = True) -> Eve
     dtype('int64')
     """
     raw, meta = read_tables(path)
-    tables, problems = coerce_tables(raw)
+    tables, problems = coerce_tables(raw, amount_unit=amount_unit, warn_units=amount_unit == "cents")
+    tables, labels = encode_ids(tables)
     if validate:
-        problems = problems + validate_tables(tables)
+        problems = problems + validate_tables(tables, labels=labels) + validate_meta(meta)
     if problems:
         raise InvalidEventLog(problems)
-    return EventLog(**tables, meta=meta)
+    return EventLog(**tables, meta=meta, labels=labels)
 
 
 # --------------------------------------------------------------------- coercion
-def coerce_tables(raw: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+class AmountUnitWarning(UserWarning):
+    """Money columns that look like they hold yuan where the contract expects cents (or the reverse)."""
+
+
+def canonical_columns(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Match headers to the contract case-insensitively, with surrounding spaces trimmed.
+
+    Returns the frame with contract columns renamed to their contract names and the names of the
+    columns that are not in the contract (kept, ignored by every analysis).
+
+    Examples
+    --------
+    >>> df, unknown = canonical_columns("users", pd.DataFrame(columns=[" USER_ID", "Joined_At", "note"]))
+    >>> list(df.columns), unknown
+    (['user_id', 'joined_at', 'note'], ['note'])
+    """
+    spec = TABLES[name]
+    wanted = {c.lower(): c for c in spec.column_names}
+    rename: dict[Any, str] = {}
+    unknown: list[str] = []
+    seen: set[str] = set()
+    for col in df.columns:
+        key = str(col).strip().lower()
+        target = wanted.get(key)
+        if target is None or target in seen:
+            unknown.append(str(col))
+            continue
+        seen.add(target)
+        if col != target:
+            rename[col] = target
+    return (df.rename(columns=rename) if rename else df), unknown
+
+
+def coerce_tables(raw: Mapping[str, pd.DataFrame], *, amount_unit: str = "cents", warn_units: bool = False
+                  ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Bring raw tables to the contract's column types.
 
-    Values that cannot be coerced become missing and are reported; missing required tables and
-    columns are reported. Returns the coerced tables and the problems. Unknown columns are kept.
+    Headers are matched case-insensitively. Values that cannot be coerced become missing and are
+    reported; missing required tables and columns are reported. Ids stay integers when every id of
+    their space (users, merchants, ...) is an integer; otherwise the whole space is text (see
+    :func:`encode_ids`). Returns the coerced tables and the problems. Unknown columns are kept.
+    With ``warn_units``, money columns that look like yuan raise an :class:`AmountUnitWarning`.
     """
+    if amount_unit not in AMOUNT_UNITS:
+        raise UsageError(f"amount_unit: expected one of {', '.join(AMOUNT_UNITS)}, got {amount_unit!r}")
     problems: list[Problem] = []
     out: dict[str, pd.DataFrame] = {}
     for name in raw:
@@ -409,13 +590,15 @@ def coerce_tables(raw: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFra
     for name in TABLES:
         if name not in raw:
             continue
-        df, table_problems = coerce_table(name, raw[name])
+        df, table_problems = coerce_table(name, raw[name], amount_unit=amount_unit, warn_units=warn_units)
         out[name] = df
         problems.extend(table_problems)
+    _harmonize_id_spaces(out)
     return out, problems
 
 
-def coerce_table(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+def coerce_table(name: str, df: pd.DataFrame, *, amount_unit: str = "cents", warn_units: bool = False
+                 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Bring one table to the contract's column types; returns it and its problems.
 
     Examples
@@ -423,16 +606,23 @@ def coerce_table(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Proble
     >>> typed, problems = coerce_table("users", pd.DataFrame({"user_id": ["1"], "joined_at": ["2014-01-01"]}))
     >>> typed["user_id"].dtype, problems
     (dtype('int64'), [])
+    >>> typed, _ = coerce_table("users", pd.DataFrame({"USER_ID": ["a7"], "joined_at": ["2014-01-01 08:00+00"]}))
+    >>> typed["user_id"].tolist(), typed["joined_at"].tolist()
+    (['a7'], [Timestamp('2014-01-01 16:00:00')])
     """
     if name not in TABLES:
         raise UsageError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
     spec = TABLES[name]
     if not isinstance(df, pd.DataFrame):
         raise UsageError(f"{spec.name}: expected a pandas DataFrame, got {type(df).__name__}")
+    df, _ = canonical_columns(name, df)
     problems: list[Problem] = []
     missing = [c for c in spec.required_columns if c not in df.columns]
-    for col in missing:
-        problems.append(Problem(spec.name, col, "missing", len(df), (), "required column is missing"))
+    if missing:
+        found = ", ".join(map(str, df.columns)) or "none"
+        for col in missing:
+            problems.append(Problem(spec.name, col, "missing", len(df), (),
+                                    f"required column is missing (found columns: {found})"))
     result = df.copy(deep=False)
     if not isinstance(result.index, pd.RangeIndex):
         result = result.reset_index(drop=True)
@@ -440,7 +630,7 @@ def coerce_table(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Proble
         if col.name not in result.columns:
             continue
         original = result[col.name]
-        series, problem = _coerce_column(spec, col, original)
+        series, problem = _coerce_column(spec, col, original, amount_unit, warn_units)
         if series is not original:  # assigning an unchanged column would copy the table
             result[col.name] = series
         if problem is not None:
@@ -456,23 +646,38 @@ def _examples_of(values: pd.Series, limit: int = 5) -> tuple[str, ...]:
     return tuple(repr(v) if isinstance(v, str) else str(v) for v in values.head(limit).tolist())
 
 
-def _coerce_column(spec: TableSpec, col: ColumnSpec, s: pd.Series) -> tuple[pd.Series, Problem | None]:
+def _coerce_column(spec: TableSpec, col: ColumnSpec, s: pd.Series, amount_unit: str = "cents",
+                   warn_units: bool = False) -> tuple[pd.Series, Problem | None]:
     was_missing = s.isna()
     if col.kind == "time":
-        out, bad = _coerce_time(s)
+        out, bad, outside = _coerce_time(s)
+        if outside.any():
+            examples = _examples_of(s[outside])
+            return out, Problem(spec.name, col.name, "type", int(outside.sum()), examples,
+                                f"is outside the supported years {TIME_RANGE[0][:4]}-{TIME_RANGE[1][:4]}",
+                                examples_are_values=True)
         expected = "a timestamp (e.g. 2015-02-18 20:00:00)"
     elif col.kind == "text":
         out = s if isinstance(s.dtype, pd.StringDtype) else s.astype("string")
         return out, _missing_problem(spec, col, was_missing)
+    elif col.kind == "id":
+        out, bad = _coerce_id(s)
+        expected = "an id (an integer or a string)"
     else:
-        out, bad = _coerce_integer(s)
-        expected = {"id": "an integer id", "cents": "whole cents (an integer)", "count": "an integer"}[col.kind]
+        if col.kind == "cents" and amount_unit == "yuan":
+            out, bad = _coerce_yuan(s)
+            expected = "an amount in yuan with at most two decimals"
+        else:
+            if col.kind == "cents" and warn_units:
+                _warn_if_yuan(spec, col, s)
+            out, bad = _coerce_integer(s)
+            expected = {"cents": "whole cents (an integer)", "count": "an integer"}[col.kind]
     bad = bad & ~was_missing
     if bad.any():
         examples = _examples_of(s[bad])
         return out, Problem(spec.name, col.name, "type", int(bad.sum()), examples,
                             f"expected {expected}", examples_are_values=True)
-    if col.kind != "time":
+    if col.kind != "time" and pd.api.types.is_integer_dtype(out.dtype):
         dtype = "int64" if not out.isna().any() and not col.nullable else "Int64"
         out = out if out.dtype == dtype else out.astype(dtype)
     return out, _missing_problem(spec, col, was_missing)
@@ -486,6 +691,25 @@ def _missing_problem(spec: TableSpec, col: ColumnSpec, was_missing: pd.Series) -
                    tuple(f"row {r + 1}" for r in rows[:5]), "required value is missing", examples_are_values=True)
 
 
+_INTEGER_TEXT = re.compile(r"^\s*[+-]?\d{1,18}\s*$")
+
+
+def _coerce_id(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Integer ids stay integers; text ids that are all integers become integers; others stay text."""
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return s, pd.Series(False, index=s.index)
+    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return pd.Series(pd.NA, index=s.index, dtype="Int64"), s.notna()
+    if pd.api.types.is_numeric_dtype(s.dtype):  # floats: integral values only (NaN is a missing id)
+        return _coerce_integer(s)
+    text = s.astype("string").str.strip()
+    text = text.mask(text == "")
+    present = text.notna()
+    if bool(text[present].str.fullmatch(_INTEGER_TEXT.pattern).all()):
+        return _coerce_integer(text)
+    return text, pd.Series(False, index=s.index)
+
+
 def _coerce_integer(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_integer_dtype(s.dtype):
         return s, pd.Series(False, index=s.index)
@@ -494,32 +718,158 @@ def _coerce_integer(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     num = pd.to_numeric(s.astype("string").str.strip() if not pd.api.types.is_numeric_dtype(s.dtype) else s,
                         errors="coerce")
     num = num.astype("float64")
-    finite = np.isfinite(num.to_numpy(na_value=np.nan))
-    integral = finite & (np.mod(num.to_numpy(na_value=np.nan), 1.0) == 0) & (np.abs(num.to_numpy(na_value=np.nan)) < 2**62)
+    values = num.to_numpy(na_value=np.nan)
+    finite = np.isfinite(values)
+    with np.errstate(invalid="ignore"):
+        integral = finite & (np.mod(values, 1.0) == 0) & (np.abs(values) < 2**62)
     bad = pd.Series(~integral, index=s.index)
-    values = pd.array(np.where(integral, num.to_numpy(na_value=0.0), 0).astype("int64"), dtype="Int64")
-    out = pd.Series(values, index=s.index)
+    out = pd.Series(pd.array(np.where(integral, values, 0).astype("int64"), dtype="Int64"), index=s.index)
     out[~integral] = pd.NA
     return out, bad
 
 
-def _coerce_time(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _coerce_yuan(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Amounts in yuan (``12.5``) to whole cents (``1250``); more than two decimals is a problem."""
+    num = pd.to_numeric(s.astype("string").str.strip() if not pd.api.types.is_numeric_dtype(s.dtype) else s,
+                        errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+    cents = np.round(num * 100.0)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(num) & (np.abs(num * 100.0 - cents) < 1e-6) & (np.abs(cents) < 2**62)
+    out = pd.Series(pd.array(np.where(ok, cents, 0).astype("int64"), dtype="Int64"), index=s.index)
+    out[~ok] = pd.NA
+    return out, pd.Series(~ok, index=s.index)
+
+
+def _warn_if_yuan(spec: TableSpec, col: ColumnSpec, s: pd.Series) -> None:
+    """Warn when a cents column carries decimals or holds only whole multiples of 100."""
+    values = s.dropna()
+    if values.empty:
+        return
+    if not pd.api.types.is_numeric_dtype(values.dtype):
+        text = values.astype("string").str.strip()
+        if bool(text.str.contains(".", regex=False).any()):
+            warnings.warn(f"{spec.name}.{col.name}: amounts carry decimals ({text.iloc[0]!s}); the contract expects "
+                          "whole cents (fen) - if they are yuan, read with amount_unit='yuan' (--amount-unit yuan)",
+                          AmountUnitWarning, stacklevel=4)
+        values = pd.to_numeric(text, errors="coerce").dropna()
+    elif pd.api.types.is_float_dtype(values.dtype):
+        warnings.warn(f"{spec.name}.{col.name}: amounts are stored as decimals; the contract expects whole cents "
+                      "(fen) - if they are yuan, read with amount_unit='yuan' (--amount-unit yuan)",
+                      AmountUnitWarning, stacklevel=4)
+    if len(values) >= 20 and bool((np.mod(values.to_numpy(dtype=float), 100.0) == 0).all()):
+        warnings.warn(f"{spec.name}.{col.name}: every amount is a whole multiple of 100 cents; if they are yuan, "
+                      "read with amount_unit='yuan' (--amount-unit yuan)", AmountUnitWarning, stacklevel=4)
+
+
+_TZ_SUFFIX = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|z|UTC|[+-]\d{2}(?::?\d{2})?)$")
+_NS_LOW, _NS_HIGH = (pd.Timestamp(t) for t in TIME_RANGE)
+
+
+def _coerce_time(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Timestamps as naive CST ``datetime64[ns]``; returns (values, unparseable, outside the range)."""
     dtype = s.dtype
+    none = pd.Series(False, index=s.index)
     if isinstance(dtype, pd.DatetimeTZDtype):
-        out = s.dt.tz_convert(CST_OFFSET).dt.tz_localize(None).astype("datetime64[ns]")
-        return out, pd.Series(False, index=s.index)
+        s = s.dt.tz_convert(CST_OFFSET).dt.tz_localize(None)
+        dtype = s.dtype
     if pd.api.types.is_datetime64_dtype(dtype):
-        out = s if s.dtype == np.dtype("datetime64[ns]") else s.astype("datetime64[ns]")
-        return out, pd.Series(False, index=s.index)
+        if s.dtype == np.dtype("datetime64[ns]"):
+            outside = s.notna() & ((s < _NS_LOW) | (s >= _NS_HIGH))
+            return s, none, outside
+        outside = s.notna() & ((s < _NS_LOW.to_datetime64()) | (s >= _NS_HIGH.to_datetime64()))
+        out = s.where(~outside).astype("datetime64[ns]")
+        return out, none, outside
     if not (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
-        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), s.notna()
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), s.notna(), none
     text = s.astype("string").str.strip()
+    text = text.mask(text == "")
     aware = text.str.contains(_TZ_SUFFIX, na=False).to_numpy(dtype=bool)
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-    if (~aware).any():
-        out[~aware] = pd.to_datetime(text[~aware], errors="coerce", format="ISO8601").astype("datetime64[ns]")
-    if aware.any():
-        parsed = pd.to_datetime(text[aware], errors="coerce", format="ISO8601", utc=True)
-        out[aware] = parsed.dt.tz_convert(CST_OFFSET).dt.tz_localize(None).astype("datetime64[ns]")
-    bad = out.isna() & s.notna()
-    return out, bad
+    parsed = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    outside = np.zeros(len(s), dtype=bool)
+    for subset, utc in ((~aware, False), (aware, True)):
+        if not subset.any():
+            continue
+        part = text[subset]
+        if utc:
+            part = part.str.replace(r"(?i)\s*UTC$", "+00:00", regex=True)
+        values = pd.to_datetime(part, errors="coerce", format="ISO8601", utc=utc)
+        if utc:
+            values = values.dt.tz_convert(CST_OFFSET).dt.tz_localize(None)
+        # years pandas cannot hold in nanoseconds parse to NaT: find them by their year
+        years = pd.to_numeric(part.str.extract(r"^\s*(\d{4})-", expand=False), errors="coerce")
+        far = (values.isna() & part.notna() & ((years < 1678) | (years > 2261))).to_numpy(dtype=bool, na_value=False)
+        outside[np.flatnonzero(subset)[far]] = True
+        parsed[subset] = values.astype("datetime64[ns]")
+    outside |= (parsed.notna() & ((parsed < _NS_LOW) | (parsed >= _NS_HIGH))).to_numpy(dtype=bool)
+    outside_s = pd.Series(outside, index=s.index)
+    parsed = parsed.mask(outside_s)
+    bad = pd.Series(parsed.isna().to_numpy() & text.notna().to_numpy(dtype=bool, na_value=False) & ~outside,
+                    index=s.index)
+    return parsed, bad, outside_s
+
+
+# ------------------------------------------------------------------ id spaces
+def _harmonize_id_spaces(tables: dict[str, pd.DataFrame]) -> None:
+    """Make every column of an id space the same kind: text for all when any is text."""
+    for space in ID_SPACES:
+        present = [(t, c) for t, c in id_columns(space) if t in tables and c in tables[t].columns]
+        if any(isinstance(tables[t][c].dtype, pd.StringDtype) for t, c in present):
+            for t, c in present:
+                col = tables[t][c]
+                if not isinstance(col.dtype, pd.StringDtype):
+                    tables[t] = tables[t].assign(**{c: col.astype("Int64").astype("string")})
+
+
+def encode_ids(tables: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], dict[str, pd.Index]]:
+    """Map text ids to dense int64 codes, one sorted dictionary per id space.
+
+    Integer id spaces are left as they are. A code is the position of the id in its space's sorted
+    labels, so codes keep the order of the ids and ``labels[space][code]`` gives the id back.
+
+    Returns
+    -------
+    tables : dict
+        The tables with every id column as ``int64`` (``Int64`` where missing values are allowed).
+    labels : dict of str to Index
+        For each encoded space, the ids in code order.
+
+    Examples
+    --------
+    >>> users = pd.DataFrame({"user_id": pd.array(["u-b", "u-a"], dtype="string")})
+    >>> out, labels = encode_ids({"users": users})
+    >>> out["users"]["user_id"].tolist(), list(labels["user"])
+    ([1, 0], ['u-a', 'u-b'])
+    """
+    out = dict(tables)
+    labels: dict[str, pd.Index] = {}
+    for space in ID_SPACES:
+        present = [(t, c) for t, c in id_columns(space) if t in out and c in out[t].columns]
+        if not any(isinstance(out[t][c].dtype, pd.StringDtype) for t, c in present):
+            continue
+        values = pd.concat([out[t][c].dropna().astype("string") for t, c in present], ignore_index=True)
+        index = pd.Index(pd.unique(values.to_numpy(dtype=object)), dtype=object).sort_values()
+        labels[space] = index
+        for t, c in present:
+            col = out[t][c]
+            codes = index.get_indexer(col.astype(object).where(col.notna(), None))
+            nullable = TABLES[t].column(c).nullable or bool((codes < 0).any())
+            coded = pd.array(np.where(codes < 0, 0, codes), dtype="Int64") if nullable else codes.astype("int64")
+            series = pd.Series(coded, index=col.index, name=c)
+            if nullable:
+                series[codes < 0] = pd.NA
+            out[t] = out[t].assign(**{c: series})
+    return out, labels
+
+
+def decode_ids(tables: Mapping[str, pd.DataFrame], labels: Mapping[str, pd.Index]) -> dict[str, pd.DataFrame]:
+    """The inverse of :func:`encode_ids`: codes back to the user's own ids."""
+    out = dict(tables)
+    for space, index in labels.items():
+        for t, c in id_columns(space):
+            if t in out and c in out[t].columns:
+                col = out[t][c]
+                ids = pd.Series(pd.array([None] * len(col), dtype="string"), index=col.index)
+                present = col.notna().to_numpy()
+                ids[present] = index.take(col[present].astype("int64").to_numpy())
+                out[t] = out[t].assign(**{c: ids})
+    return out

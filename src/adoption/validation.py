@@ -12,7 +12,9 @@ five example ids, and prints as one line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,9 +22,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from adoption.contract import FOREIGN_KEYS, POSITIVE_AMOUNTS, TABLES, TableSpec
+from adoption.contract import CST_OFFSET, FOREIGN_KEYS, POSITIVE_AMOUNTS, TABLES, TIME_RANGE, TableSpec
 
-__all__ = ["Problem", "ValidationReport", "validate_tables"]
+__all__ = ["Problem", "ValidationReport", "id_text", "strip_controls", "validate_meta", "validate_tables"]
 
 MAX_EXAMPLES = 5
 
@@ -64,15 +66,13 @@ class Problem:
         'transfers.amount_cents: 1 row must be > 0 (examples: transfer_id=7)'
         """
         where = self.table if self.column is None else f"{self.table}.{self.column}"
-        if self.rule == "missing" and self.rows == 0:
-            return f"{where}: {self.detail}"
-        if self.rule == "missing" and not self.examples:
-            return f"{where}: {self.detail}"
+        if self.rows == 0 or (self.rule == "missing" and not self.examples):
+            return strip_controls(f"{where}: {self.detail}")
         count = f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
         text = f"{where}: {count} {self.detail}"
         if self.examples:
             text += f" (examples: {', '.join(self.examples)})"
-        return text
+        return strip_controls(text)
 
     def __str__(self) -> str:
         return self.message()
@@ -106,12 +106,39 @@ class ValidationReport:
 
 
 # ------------------------------------------------------------------ helpers
+#: The id labels of the log being validated (text ids), so examples show the user's own ids.
+_LABELS: ContextVar[Mapping[str, pd.Index] | None] = ContextVar("labels", default=None)
+
+
+def id_text(spec: TableSpec, column: str, value: object) -> str:
+    """An id as the user wrote it (text ids are looked up in the log's labels)."""
+    col = next((c for c in spec.columns if c.name == column), None)
+    index = (_LABELS.get() or {}).get(col.space) if col is not None and col.space else None
+    if index is not None and value is not None and value is not pd.NA and 0 <= int(value) < len(index):
+        return strip_controls(str(index[int(value)]))
+    return strip_controls(str(value))
+
+
+def strip_controls(text: str) -> str:
+    """Remove control characters (terminal escape sequences among them) from text shown to a person.
+
+    Examples
+    --------
+    >>> strip_controls("poster\x1b[2J\x07:campus")
+    'poster[2J:campus'
+    """
+    return _CONTROLS.sub("", text)
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _key_examples(df: pd.DataFrame, spec: TableSpec, mask: np.ndarray | pd.Series) -> tuple[str, ...]:
     rows = df.loc[np.asarray(mask, dtype=bool), [c for c in spec.key if c in df.columns]].head(MAX_EXAMPLES)
     if len(spec.key) == 1:
         key = spec.key[0]
-        return tuple(f"{key}={v}" for v in rows[key].tolist()) if key in rows else ()
-    return tuple("(" + ", ".join(f"{k}={v}" for k, v in zip(rows.columns, rec, strict=True)) + ")"
+        return tuple(f"{key}={id_text(spec, key, v)}" for v in rows[key].tolist()) if key in rows else ()
+    return tuple("(" + ", ".join(f"{k}={id_text(spec, k, v)}" for k, v in zip(rows.columns, rec, strict=True)) + ")"
                  for rec in rows.itertuples(index=False))
 
 
@@ -238,18 +265,24 @@ def _rule_claims(t: Mapping[str, pd.DataFrame]) -> list[Problem | None]:
         out.append(_problem(claims, cspec, "receiver_id", "target",
                             ok & (merged["receiver_id"] != merged["recipient_id"]).to_numpy(),
                             "claimed a one-to-one packet addressed to someone else (red_packets.recipient_id)"))
-    per_packet = claims.groupby("packet_id", dropna=True).agg(n=("receiver_id", "size"),
-                                                              total=("amount_cents", "sum"))
+    amounts = claims["amount_cents"].astype("float64")
+    per_packet = claims.assign(amount_float=amounts).groupby("packet_id", dropna=True).agg(
+        n=("receiver_id", "size"), total=("amount_cents", "sum"), total_float=("amount_float", "sum"))
     per_packet = per_packet.join(ref.set_index("packet_id")[["shares", "packet_amount"]], how="inner")
+    # an int64 sum wraps around past 2**63: trust it only where the float sum shows it cannot have
+    exact = per_packet["total_float"].abs() < 2.0**53
+    over_amount = np.where(exact, per_packet["total"] > per_packet["packet_amount"],
+                           per_packet["total_float"] > per_packet["packet_amount"].astype("float64"))
     checks = (("packet_id", per_packet["n"] > per_packet["shares"], "more claims than red_packets.shares"),
-              ("amount_cents", per_packet["total"] > per_packet["packet_amount"],
+              ("amount_cents", pd.Series(over_amount, index=per_packet.index),
                "claims summing to more than red_packets.amount_cents"))
+    spec = TABLES["red_packet_claims"]
     for column, over, detail in checks:
         ids = per_packet.index[over.to_numpy(dtype=bool)]
         if len(ids):
             rows = int(claims["packet_id"].isin(ids).sum())
             out.append(Problem("red_packet_claims", column, "claims", rows,
-                               tuple(f"packet_id={i}" for i in ids[:MAX_EXAMPLES]),
+                               tuple(f"packet_id={id_text(spec, 'packet_id', i)}" for i in ids[:MAX_EXAMPLES]),
                                f"in {len(ids):,} packet{'s' if len(ids) > 1 else ''} with {detail}"))
     return out
 
@@ -296,13 +329,51 @@ _RULES = (
 )
 
 
-def validate_tables(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
+def validate_meta(meta: Mapping[str, object]) -> list[Problem]:
+    """Check the observation window in ``meta.json``: parseable, in range, start before end.
+
+    Examples
+    --------
+    >>> [p.message() for p in validate_meta({"window_start": "2015-03-01", "window_end": "2015-01-01"})]
+    ['meta.json.window_end: must be after window_start (found 2015-03-01 .. 2015-01-01)']
+    """
+    problems: list[Problem] = []
+    parsed: dict[str, pd.Timestamp] = {}
+    low, high = (pd.Timestamp(t) for t in TIME_RANGE)
+    for key in ("window_start", "window_end"):
+        value = meta.get(key)
+        if value is None:
+            continue
+        try:
+            stamp = pd.Timestamp(str(value))
+            if stamp.tzinfo is not None:
+                stamp = stamp.tz_convert(CST_OFFSET).tz_localize(None)
+        except (ValueError, TypeError, OverflowError):
+            problems.append(Problem("meta.json", key, "type", 0, (),
+                                    f"expected an ISO timestamp such as 2015-01-01, found {strip_controls(str(value))[:40]!r}"))
+            continue
+        if stamp is pd.NaT or not low <= stamp < high:
+            problems.append(Problem("meta.json", key, "range", 0, (),
+                                    f"expected a date in {TIME_RANGE[0][:4]}-{TIME_RANGE[1][:4]}, found {value}"))
+            continue
+        parsed[key] = stamp
+    if len(parsed) == 2 and parsed["window_end"] <= parsed["window_start"]:
+        problems.append(Problem("meta.json", "window_end", "order", 0, (),
+                                f"must be after window_start (found {meta['window_start']} .. {meta['window_end']})"))
+    return problems
+
+
+def validate_tables(tables: Mapping[str, pd.DataFrame], *, labels: Mapping[str, pd.Index] | None = None
+                    ) -> list[Problem]:
     """Check every contract rule on typed tables and return all problems.
 
     Parameters
     ----------
     tables : mapping of str to DataFrame
         Tables already coerced to the contract's types (see :func:`adoption.eventlog.coerce_tables`).
+    labels : mapping of str to Index, optional
+        The id labels of text id spaces (see :func:`adoption.eventlog.encode_ids`), so that examples
+        show the user's own ids.
 
     Returns
     -------
@@ -318,6 +389,14 @@ def validate_tables(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
     >>> [p.message() for p in validate_tables({"users": users, "transfers": transfers})]
     ['transfers.amount_cents: 1 row must be > 0 (examples: transfer_id=1)']
     """
+    token = _LABELS.set(labels or {})
+    try:
+        return _validate_tables(tables)
+    finally:
+        _LABELS.reset(token)
+
+
+def _validate_tables(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
     problems: list[Problem] = []
     if "users" in tables and not any(name in tables for name in
                                      ("red_packets", "red_packet_claims", "transfers", "payments", "scans")):
