@@ -58,7 +58,6 @@ CASES = [
     ("required column", _drop_column("transfers", "amount_cents"), "transfers", "amount_cents", "required column", 1),
     ("required value", _set("users", "joined_at", 1, None), "users", "joined_at", "missing", 1),
     ("text id not in users", _set("payments", "user_id", 0, "abc"), "payments", "user_id", "not found in users", 1),
-    ("boolean id", _set("payments", "user_id", 0, True), "payments", "user_id", "an id", 1),
     ("fractional cents", _set("transfers", "amount_cents", 0, 12.5), "transfers", "amount_cents", "whole cents", 1),
     ("garbage timestamp", _set("red_packet_claims", "claimed_at", 0, "yesterday"), "red_packet_claims",
      "claimed_at", "timestamp", 1),

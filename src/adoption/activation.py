@@ -31,13 +31,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from adoption.contract import DEFINITIONS, Definition
 from adoption.errors import InputError, ParameterError
 from adoption.eventlog import EventLog, read_eventlog
 
 __all__ = ["COLUMNS", "DEFINITIONS", "activation_table"]
 
-Definition = Literal["first_action", "card_binding", "k_payments"]
-DEFINITIONS: tuple[str, ...] = ("first_action", "card_binding", "k_payments")
 
 #: Columns of the activation table, in order.
 COLUMNS: tuple[str, ...] = (

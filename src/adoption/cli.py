@@ -8,19 +8,68 @@ standard error; ``--debug`` shows the traceback of an unexpected failure.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import math
+import re
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import Any, TextIO
 
 from adoption import __version__
-from adoption.errors import AdoptionError, InvalidEventLog
+from adoption.errors import AdoptionError, InputError, InvalidEventLog, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class _Printable:
+    """A text stream that drops control characters (terminal escape sequences) from what is written.
+
+    Log strings (channel names, campaign names, ids) reach the terminal through the CLI's output; an
+    escape sequence in them must not reach the terminal raw. Newlines, tabs and carriage returns (the
+    progress bars) are kept.
+    """
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(_CONTROLS.sub("", text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def _amount_unit_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--amount-unit", choices=["cents", "yuan"], default="cents",
+                   help="unit of the money columns in the files (default cents, the contract's unit)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,7 +88,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from adoption.eventlog import read_eventlog
 
     try:
-        log = read_eventlog(args.path)
+        log = read_eventlog(args.path, amount_unit=args.amount_unit)
     except InvalidEventLog as err:
         problems = err.problems
         if args.json:
@@ -68,18 +117,22 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
                                    "(data/README.md). Exit 0 when valid, 1 when not.")
     p.add_argument("path", help="folder holding users.parquet (or .csv) and activity tables")
     p.add_argument("--json", action="store_true", help="print the summary or problems as JSON")
+    _amount_unit_option(p)
     p.set_defaults(handler=_cmd_validate)
 
 
 # ------------------------------------------------------------------ simulate
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from adoption.errors import UsageError
+    from adoption.eventlog import check_destination
     from adoption.scenario import Scenario
     from adoption.simulate import simulate_to
 
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: {out} is a file, not a folder; choose a new folder")
     if out.exists() and not args.overwrite:
         raise UsageError(f"--out: {out} already exists; choose a new folder or pass --overwrite")
+    check_destination(out, args.overwrite)
     overrides = {} if args.users is None else {"n_users": args.users}
     scenario = Scenario.named(args.scenario, **overrides).set_from_strings(args.set or [])
     rows = simulate_to(out, scenario, seed=args.seed, progress=not args.quiet, overwrite=args.overwrite,
@@ -90,14 +143,14 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
-    from adoption.scenario import Scenario, _named_table
+    from adoption.scenario import Scenario, named_scenarios
 
     if args.parameters:
         table = Scenario.describe()
         with _wide_pandas():
             print(table.to_string(index=False))
         return 0
-    for name, spec in _named_table().items():
+    for name, spec in named_scenarios().items():
         params = spec.get("parameters") or {}
         changes = ", ".join(f"{k}={v}" for k, v in params.items()) or "the defaults"
         print(f"{name}: {' '.join(str(spec.get('description', '')).split())}\n    ({changes})")
@@ -114,8 +167,8 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="simulate the red-packet world and write its event log",
                        description="Run the day-stepped simulator and write an event log folder (Parquet).")
     p.add_argument("--scenario", default="default", help="named scenario (see `adoption scenarios`)")
-    p.add_argument("--users", type=int, help="number of users (overrides the scenario's n_users)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same log")
+    p.add_argument("--users", type=_count(1), help="number of users (overrides the scenario's n_users)")
+    p.add_argument("--seed", type=_count(0), default=0, help="random seed (default 0); same seed, same log")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="change a scenario parameter (repeatable); `adoption scenarios --parameters` lists them")
     p.add_argument("--out", required=True, help="folder to write (must not exist unless --overwrite)")
@@ -132,18 +185,23 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
 def _read_for_analysis(args: argparse.Namespace):
     from adoption.eventlog import read_eventlog
 
-    return read_eventlog(args.log, validate=not args.skip_validation)
+    return read_eventlog(args.log, validate=not args.skip_validation, amount_unit=args.amount_unit)
 
 
 def _cmd_activation(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
     from adoption.activation import activation_table
-    from adoption.errors import ParameterError
     from adoption.survival import ActivationCurve
 
-    if not args.horizon > 0:
-        raise ParameterError(f"--horizon: expected a number of days > 0, got {args.horizon:g}")
-    source = args.log if args.engine == "duckdb" else _read_for_analysis(args)
-    table = activation_table(source, args.definition, k=args.k, d=args.d, engine=args.engine)
+    if args.engine == "duckdb":
+        from adoption.activation_sql import activation_table_duckdb
+
+        table = activation_table_duckdb(args.log, args.definition, k=args.k, d=args.d,
+                                        validate=not args.skip_validation, amount_unit=args.amount_unit)
+    else:
+        table = activation_table(_read_for_analysis(args), args.definition, k=args.k, d=args.d)
     overall = ActivationCurve(horizon=args.horizon).fit(table).headline_.iloc[0]
     by_kind = ActivationCurve(horizon=args.horizon).fit(table, by="first_kind").headline_
     by_group = ActivationCurve(horizon=args.horizon).fit(table, by="first_group").headline_
@@ -176,6 +234,8 @@ def _cmd_activation(args: argparse.Namespace) -> int:
 
 
 def _cmd_effect(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from adoption.causal import ReceiptEffect
 
     log = _read_for_analysis(args)
@@ -205,30 +265,32 @@ def _cmd_effect(args: argparse.Namespace) -> int:
 
 
 def _add_analysis(sub: argparse._SubParsersAction) -> None:
-    from adoption.activation import DEFINITIONS
+    from adoption.contract import DEFINITIONS
 
     p = sub.add_parser("activation", help="the 90-day activation headline after the first receipt",
                        description="Cumulative incidence of activation after the first receipt (Kaplan-Meier with "
                                    "delayed entry), overall, by first receipt kind and by group vs one-to-one.")
     p.add_argument("log", help="event-log folder")
-    p.add_argument("--horizon", type=float, default=90.0, help="days after the first receipt (default 90)")
+    p.add_argument("--horizon", type=_positive, default=90.0, help="days after the first receipt (default 90)")
     p.add_argument("--definition", choices=DEFINITIONS, default="first_action", help="what counts as activation")
-    p.add_argument("--k", type=int, default=3, help="for k_payments: payments needed")
-    p.add_argument("--d", type=float, default=30.0, help="for k_payments: within this many days")
+    p.add_argument("--k", type=_count(1), default=3, help="for k_payments: payments needed")
+    p.add_argument("--d", type=_positive, default=30.0, help="for k_payments: within this many days")
     p.add_argument("--engine", choices=["pandas", "duckdb"], default="pandas",
                    help="duckdb reads the Parquet files directly (for logs bigger than memory)")
     p.add_argument("--skip-validation", action="store_true", help="check types only, not every contract rule")
     p.add_argument("--json", action="store_true")
+    _amount_unit_option(p)
     p.set_defaults(handler=_cmd_activation)
     q = sub.add_parser("effect", help="naive vs adjusted effect of receiving, as hazard ratios",
                        description="Hazard ratios of activation for receiving money: naive, receipt as a "
                                    "time-varying exposure, adjusted for pre-exposure covariates.")
     q.add_argument("log", help="event-log folder")
     q.add_argument("--definition", choices=DEFINITIONS, default="first_action")
-    q.add_argument("--permutations", type=int, default=20, help="receipt-timing shuffles (0 to skip)")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--permutations", type=_count(0), default=20, help="receipt-timing shuffles (0 to skip)")
+    q.add_argument("--seed", type=_count(0), default=0)
     q.add_argument("--skip-validation", action="store_true")
     q.add_argument("--json", action="store_true")
+    _amount_unit_option(q)
     q.set_defaults(handler=_cmd_effect)
 
 
@@ -236,26 +298,27 @@ def _add_analysis(sub: argparse._SubParsersAction) -> None:
 def _cmd_report(args: argparse.Namespace) -> int:
     import yaml
 
-    from adoption.errors import UsageError
     from adoption.reports import Report, list_reports, parse_assignments, run_manifest, run_report
 
+    folder = Path(args.notebooks).resolve() if args.notebooks else None
     if args.list:
-        for name in list_reports():
-            report = Report.load(name)
+        for name in list_reports(folder):
+            report = Report.load(name, folder)
             print(f"{name}:")
             for key, spec in report.parameters.items():
                 help_text = f"  # {spec['help']}" if spec.get("help") else ""
                 print(f"    {key} = {spec['default']}{help_text}")
         return 0
     if args.all:
-        runs = run_manifest(out=args.out, progress=not args.quiet)
+        manifest = folder / "manifest.yaml" if folder else None
+        runs = run_manifest(manifest, out=args.out, progress=not args.quiet)
         for run in runs:
             print(f"{run.report}: {run.status} -> {run.html}")
         print(f"index: {Path(args.out) / 'index.html'}")
         return 0
     if not args.name:
         raise UsageError("report: name a report (see `adoption report --list`), or pass --all")
-    report = Report.load(args.name)
+    report = Report.load(args.name, folder)
     params: dict = {}
     if args.file:
         try:
@@ -266,11 +329,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
             raise UsageError(f"-f: {args.file} must hold a mapping of parameter names to values")
         params.update(loaded)
     params.update(parse_assignments(args.param, report))
-    if "events" in params and params["events"]:
-        from adoption.eventlog import read_tables
+    if params.get("events"):
+        # a bad log fails here, in a second, with the validator's lines, before any kernel starts
+        from adoption.eventlog import read_eventlog
 
-        read_tables(params["events"])  # a path that is not a log fails here, in one line, before any run
-    run = run_report(args.name, params, out=args.out, progress=not args.quiet)
+        read_eventlog(params["events"], amount_unit=str(params.get("amount_unit", "cents")))
+    run = run_report(args.name, params, out=args.out, progress=not args.quiet, folder=folder)
     print(f"{run.report}: {run.status} -> {run.html}")
     return 0
 
@@ -279,10 +343,11 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="run a report notebook into HTML (or --all, or --list)",
                        description="Execute a parameterized report notebook with papermill and write "
                                    "reports/<report>/<run-id>/ (never overwriting an earlier run).")
-    p.add_argument("name", nargs="?", help="report name (see --list)")
+    p.add_argument("name", nargs="?", help="report name (see --list); a name, not a path")
     p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="a parameter (repeatable)")
     p.add_argument("-f", "--file", help="YAML file of parameters")
     p.add_argument("--out", default="reports", help="reports folder (default reports/)")
+    p.add_argument("--notebooks", help="a folder of your own report notebooks (default: the shipped ones)")
     p.add_argument("--all", action="store_true", help="run every report of notebooks/manifest.yaml")
     p.add_argument("--list", action="store_true", help="list the reports and their parameters with defaults")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -312,7 +377,7 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
                                    "or a Dask cluster; resumable; then render the sweep report.")
     p.add_argument("grid", help="grid YAML file (see adoption.sweep)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    where.add_argument("--workers", type=_count(1), help="local worker processes (default: all cores)")
     where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--out", help="result Parquet file (default: next to the grid file)")
     p.add_argument("--reports", default="reports", help="reports folder for the sweep report")
@@ -382,7 +447,8 @@ def _add_market(sub: argparse._SubParsersAction) -> None:
 
 # -------------------------------------------------------------------- funnel
 def _cmd_funnel(args: argparse.Namespace) -> int:
-    from adoption.errors import InputError
+    import numpy as np
+
     from adoption.funnel import NO_SCANS, campaign_report
 
     log = _read_for_analysis(args)
@@ -446,9 +512,10 @@ def _add_funnel(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--campaign", help="only this campaign")
     p.add_argument("--interval", choices=["wilson", "jeffreys"], default="wilson")
     p.add_argument("--correction", choices=["holm", "bh"], default="holm", help="multiple-testing correction")
-    p.add_argument("--seed", type=int, default=0, help="for the ranking draws and the bootstrap")
+    p.add_argument("--seed", type=_count(0), default=0, help="for the ranking draws and the bootstrap")
     p.add_argument("--skip-validation", action="store_true")
     p.add_argument("--json", action="store_true")
+    _amount_unit_option(p)
     p.set_defaults(handler=_cmd_funnel)
 
 
@@ -471,11 +538,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the command line; return the exit code.
+
+    0 success, 1 bad input (a log, a file, the machine: disk full, permission denied), 2 usage (an option,
+    a parameter), 3 a bug in ``adoption``, 130 interrupted (Ctrl-C). Every error is one line on standard
+    error; ``--debug`` shows the traceback of an unexpected failure.
+    """
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(stdout), _Printable(stderr)  # type: ignore[assignment]
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _warning_line
+            return _main(argv, debug)
+    finally:
+        sys.stdout.flush()
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
+    """A warning as one line: ``adoption: warning: ...``."""
+    text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
+    print(f"adoption: warning: {text}", file=sys.stderr)
+
+
+def _main(argv: Sequence[str] | None, debug: bool) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         return int(args.handler(args))
+    except SystemExit as exit_:  # argparse: --help, --version, usage errors
+        return int(exit_.code or 0) if isinstance(exit_.code, int) else 2
     except InvalidEventLog as err:
         for problem in err.problems:
             print(problem.message(), file=sys.stderr)
@@ -484,15 +579,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"adoption: error: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
-        print("adoption: interrupted", file=sys.stderr)
+        print("adoption: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
-    except Exception as err:  # an unexpected failure: one line unless --debug
-        if args.debug:
+    except MemoryError:
+        print("adoption: error: out of memory (try fewer users, or --engine duckdb for big logs)", file=sys.stderr)
+        return 1
+    except OSError as err:  # the machine, not the code: disk full, permission denied, read-only folder
+        if debug:
             raise
+        print(f"adoption: error: {_os_error(err)}", file=sys.stderr)
+        return 1
+    except Exception as err:  # an unexpected failure: one line unless --debug
+        if debug:
+            raise
+        cause = _os_error_in(err)
+        if cause is not None:
+            print(f"adoption: error: {_os_error(cause)}", file=sys.stderr)
+            return 1
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        print(f"adoption: unexpected error: {type(err).__name__}: {first} (rerun with --debug for details)",
-              file=sys.stderr)
+        print(f"adoption: unexpected error: {type(err).__name__}: {first} (a bug in adoption; rerun with --debug "
+              "for details)", file=sys.stderr)
         return 3
+
+
+def _os_error_in(err: BaseException) -> OSError | None:
+    """The OSError behind a library's own exception (e.g. nbformat's on a full disk), if any."""
+    seen = err
+    for _ in range(5):
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+        if seen is None:
+            return None
+        if isinstance(seen, OSError) and seen.errno is not None:
+            return seen
+    return None
+
+
+def _os_error(err: OSError) -> str:
+    where = f"{err.filename}: " if getattr(err, "filename", None) else ""
+    if err.errno == errno.ENOSPC:
+        return f"{where}disk full (free some space and run again; nothing half-written was kept)"
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return f"{where}permission denied"
+    if err.errno == errno.EROFS:
+        return f"{where}read-only file system"
+    return f"{where}{err.strerror or err}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,8 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
-
 ColumnKind = Literal["id", "cents", "count", "time", "text"]
 
 #: The fixed UTC offset of China Standard Time (no daylight saving since 1991).
@@ -194,8 +192,13 @@ POSITIVE_AMOUNTS: tuple[tuple[str, str], ...] = (
     ("payments", "amount_cents"),
 )
 
-#: The numpy dtype of every id after reading (string ids are mapped to dense codes of this dtype).
-ID_DTYPE = np.dtype("int64")
+#: The dtype of every id after reading (string ids are mapped to dense codes of this dtype).
+ID_DTYPE = "int64"
+
+#: What counts as activation (see data/README.md): the first own payment action, the first card binding,
+#: or ``k`` payments within ``d`` days.
+Definition = Literal["first_action", "card_binding", "k_payments"]
+DEFINITIONS: tuple[str, ...] = ("first_action", "card_binding", "k_payments")
 
 #: Money columns: amounts in cents, or in yuan when read with ``amount_unit="yuan"``.
 AMOUNT_UNITS: tuple[str, ...] = ("cents", "yuan")

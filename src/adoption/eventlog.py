@@ -43,7 +43,7 @@ from adoption.contract import (
 from adoption.errors import InputError, InvalidEventLog, UsageError
 from adoption.validation import Problem, ValidationReport, validate_meta, validate_tables
 
-__all__ = ["AmountUnitWarning", "EventLog", "canonical_columns", "coerce_table", "coerce_tables", "decode_ids",
+__all__ = ["AmountUnitWarning", "EventLog", "canonical_columns", "check_destination", "coerce_table", "coerce_tables", "decode_ids",
            "encode_ids", "log_writer", "read_eventlog", "read_tables"]
 
 META_FILE = "meta.json"
@@ -281,7 +281,7 @@ def log_writer(path: str | os.PathLike[str], *, overwrite: bool = False,
     if format not in ("parquet", "csv"):
         raise UsageError(f"format: expected 'parquet' or 'csv', got {format!r}")
     dest = Path(path)
-    _check_destination(dest, overwrite)
+    check_destination(dest, overwrite)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -317,7 +317,8 @@ def _is_log_folder(folder: Path) -> bool:
     return bool(entries) and names <= {*TABLES, Path(META_FILE).stem}
 
 
-def _check_destination(dest: Path, overwrite: bool) -> None:
+def check_destination(dest: Path, overwrite: bool) -> None:
+    """Refuse a destination that is a file, or an existing folder (without ``overwrite``, or not a log)."""
     if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
         raise InputError(f"{dest}: exists and is not a folder; refusing to replace it (choose a new folder)")
     if dest.exists() and not overwrite:
@@ -384,7 +385,7 @@ def _publish(tmp: Path, dest: Path, overwrite: bool) -> None:
 
     try:
         if overwrite and dest.exists():
-            _check_destination(dest, overwrite)
+            check_destination(dest, overwrite)
             if _renameat2(tmp, dest, _RENAME_EXCHANGE):
                 shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the old log
                 return

@@ -37,7 +37,8 @@ from adoption.contract import (
     id_columns,
 )
 from adoption.errors import InputError, UsageError
-from adoption.validation import MAX_EXAMPLES, Problem, strip_controls
+from adoption.text import strip_controls
+from adoption.validation import MAX_EXAMPLES, Problem
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "SqlLog", "open_log", "validate_sql"]
 

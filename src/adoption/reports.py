@@ -19,11 +19,16 @@ the failing cell. ``reports/index.html`` lists every run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import html
 import json
 import os
+import re
+import socket
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,9 +40,15 @@ import numpy as np
 import yaml
 
 from adoption.errors import AdoptionError, InputError, ParameterError, UsageError
+from adoption.text import strip_controls
 
 __all__ = ["METRICS_MIME", "Report", "ReportRun", "list_reports", "notebooks_dir", "parse_assignments",
            "run_manifest", "run_report", "show_metrics", "write_index"]
+
+#: What a report name may look like: a name, not a path.
+REPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+#: Report parameters that name files or folders: resolved to absolute paths before the run.
+PATH_PARAMETERS = frozenset({"events", "results", "calibration"})
 
 #: The MIME type under which a notebook reports its headline numbers.
 METRICS_MIME = "application/vnd.adoption.metrics+json"
@@ -107,10 +118,17 @@ class Report:
 
     @classmethod
     def load(cls, name: str, folder: Path | None = None) -> Report:
+        """The report ``name`` of ``folder`` (the shipped notebooks by default).
+
+        A report name is a name, never a path: only notebooks in the folder can run.
+        """
         folder = folder or notebooks_dir()
+        known = list_reports(folder)
+        if not isinstance(name, str) or not REPORT_NAME.fullmatch(name) or name not in known:
+            raise UsageError(f"report: unknown report {strip_controls(str(name))[:60]!r}; expected one of "
+                             f"{', '.join(known)} (a report is named, not given as a path; use --notebooks "
+                             "for another folder)")
         path = folder / f"{name}.ipynb"
-        if not path.exists():
-            raise UsageError(f"report: unknown report {name!r}; expected one of {', '.join(list_reports(folder))}")
         import papermill as pm
 
         params = pm.inspect_notebook(str(path))
@@ -152,7 +170,29 @@ class Report:
 def list_reports(folder: Path | None = None) -> list[str]:
     """Names of the report notebooks."""
     folder = folder or notebooks_dir()
-    return sorted(p.stem for p in folder.glob("*.ipynb"))
+    if not folder.is_dir():
+        raise UsageError(f"--notebooks: {folder} is not a folder of report notebooks")
+    return sorted(p.stem for p in folder.glob("*.ipynb") if REPORT_NAME.fullmatch(p.stem))
+
+
+def resolve_paths(params: Mapping[str, Any], base: Path | None = None) -> dict[str, Any]:
+    """Path parameters (``events``, ``results`` ...) as absolute paths, resolved once against ``base``.
+
+    The kernel runs in the notebooks folder: a relative path must mean what it meant where the user
+    typed it. Empty values (the bundled example) stay empty.
+
+    Examples
+    --------
+    >>> resolve_paths({"events": "logs/a", "seed": 1}, Path("/work"))
+    {'events': '/work/logs/a', 'seed': 1}
+    """
+    base = base or Path.cwd()
+    out = dict(params)
+    for key in PATH_PARAMETERS & set(out):
+        value = out[key]
+        if isinstance(value, str) and value:
+            out[key] = str((base / Path(value).expanduser()).resolve())
+    return out
 
 
 def parse_assignments(items: list[str] | None, report: Report) -> dict[str, Any]:
@@ -262,14 +302,15 @@ def run_report(name: str, params: Mapping[str, Any] | None = None, *, out: str |
     from papermill.exceptions import PapermillExecutionError
 
     report = Report.load(name, folder)
-    values = report.check(params or {})
+    values = resolve_paths(report.check(params or {}))
     root = Path(out)
     run_folder = _new_folder(root, name, values)
     (run_folder / "params.json").write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
     started = time.time()
-    record: dict[str, Any] = {"report": name, "status": "running", "started": dt.datetime.now().isoformat(timespec="seconds"),
-                              "notebook": str(report.path)}
-    (run_folder / "run.json").write_text(json.dumps(record, indent=2) + "\n")
+    record: dict[str, Any] = {"report": name, "status": "running",
+                              "started": dt.datetime.now().isoformat(timespec="seconds"),
+                              "notebook": str(report.path), "pid": os.getpid(), "host": socket.gethostname()}
+    _write_json(run_folder / "run.json", record)
     executed = run_folder / "report.ipynb"
     error: str | None = None
     # figures inline in the notebook (a caller's MPLBACKEND=Agg would leave the report without figures)
@@ -283,6 +324,17 @@ def run_report(name: str, params: Mapping[str, Any] | None = None, *, out: str |
     except PapermillExecutionError as exc:
         status = "failed"
         error = f"cell {exc.exec_count} failed: {exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''}"
+    except KeyboardInterrupt:
+        record.update({"status": "interrupted", "error": "interrupted (Ctrl-C)",
+                       "seconds": round(time.time() - started, 1)})
+        _write_json(run_folder / "run.json", record)
+        write_index(root)
+        raise
+    except OSError:
+        record.update({"status": "failed", "error": "the run could not write its files (disk full?)"})
+        with contextlib.suppress(OSError):
+            _write_json(run_folder / "run.json", record)
+        raise
     except Exception as exc:  # the kernel died, a timeout ...
         status = "failed"
         error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
@@ -298,7 +350,7 @@ def run_report(name: str, params: Mapping[str, Any] | None = None, *, out: str |
         (run_folder / "report.html").write_text(_to_html(nb, f"{name} ({run_folder.name})"))
     record.update({"status": status, "seconds": round(time.time() - started, 1), "error": error,
                    "finished": dt.datetime.now().isoformat(timespec="seconds")})
-    (run_folder / "run.json").write_text(json.dumps(record, indent=2) + "\n")
+    _write_json(run_folder / "run.json", record)
     write_index(root)
     run = ReportRun(name, run_folder, status, metrics, values, error)
     if status != "ok":
@@ -331,11 +383,71 @@ def run_manifest(manifest: str | os.PathLike[str] | None = None, *, out: str | o
     return runs
 
 
-def write_index(root: str | os.PathLike[str] = "reports") -> Path:
-    """Write ``reports/index.html``: every run with status, parameters, headline metrics and links."""
-    root = Path(root)
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write JSON atomically (a temporary file renamed), so a reader never sees half a record."""
+    _write_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run_status(record: Mapping[str, Any]) -> str:
+    """A run's status, with a run that died while "running" read as ``interrupted``.
+
+    A running run records its process id and host; when that process is gone on this host, the run was
+    killed (kill -9, a crash, a full disk) and will never finish.
+
+    Examples
+    --------
+    >>> run_status({"status": "running", "pid": 2**22 + 7, "host": socket.gethostname()})
+    'interrupted'
+    >>> run_status({"status": "ok"})
+    'ok'
+    """
+    status = str(record.get("status", "?"))
+    if status != "running":
+        return status
+    pid, host = record.get("pid"), record.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname():
+        return status
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "interrupted"
+    except PermissionError:
+        return status
+    return status
+
+
+_INDEX_TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>adoption reports</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}
+td,th{border-bottom:1px solid #ddd;padding:.4em .8em;vertical-align:top;text-align:left}
+.ok{color:#07C160}.failed,.interrupted{color:#D4532B}.running{color:#999}</style></head>
+<body><h1>adoption reports</h1><p>{{ runs|length }} runs, newest first.</p>
+<table><tr><th>report</th><th>run</th><th>status</th><th>parameters</th><th>headline</th><th>files</th></tr>
+{% for run in runs %}<tr><td>{{ run.report }}</td><td>{{ run.name }}</td>
+<td class="{{ run.status }}"><b>{{ run.status }}</b>{% if run.error %}<br><small>{{ run.error }}</small>{% endif %}</td>
+<td>{% for key, value in run.params %}{{ key }} = {{ value }}{% if not loop.last %}<br>{% endif %}{% endfor %}</td>
+<td>{% for key, value in run.metrics %}{{ key }}: {{ value }}{% if not loop.last %}<br>{% endif %}{% endfor %}</td>
+<td><a href="{{ run.folder }}/report.html">report</a> · <a href="{{ run.folder }}/report.ipynb">notebook</a> ·
+<a href="{{ run.folder }}/metrics.json">metrics</a></td></tr>
+{% endfor %}</table></body></html>
+"""
+
+
+def _index_rows(root: Path) -> list[dict[str, Any]]:
+    from urllib.parse import quote
+
     rows = []
-    for run_json in sorted(root.glob("*/*/run.json"), reverse=True):
+    for run_json in root.glob("*/*/run.json"):
         folder = run_json.parent
         try:
             record = json.loads(run_json.read_text())
@@ -343,25 +455,36 @@ def write_index(root: str | os.PathLike[str] = "reports") -> Path:
             metrics = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").exists() else {}
         except (OSError, ValueError):
             continue
-        rel = folder.relative_to(root).as_posix()
-        status = record.get("status", "?")
-        badge = {"ok": "#07C160", "failed": "#D4532B"}.get(status, "#999")
-        p = "<br>".join(f"{html.escape(k)} = {html.escape(repr(v))}" for k, v in params.items())
-        m = "<br>".join(f"{html.escape(k)}: {html.escape(_fmt(v))}" for k, v in list(metrics.items())[:8])
-        err = f"<br><small>{html.escape(record.get('error') or '')}</small>" if status != "ok" else ""
-        rows.append(f"<tr><td>{html.escape(record.get('report', folder.parent.name))}</td>"
-                    f"<td>{html.escape(folder.name)}</td><td style='color:{badge};font-weight:bold'>"
-                    f"{html.escape(status)}{err}</td><td>{p}</td><td>{m}</td>"
-                    f"<td><a href='{rel}/report.html'>report</a> · <a href='{rel}/report.ipynb'>notebook</a> · "
-                    f"<a href='{rel}/metrics.json'>metrics</a></td></tr>")
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>adoption reports</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border-bottom:1px solid #ddd;padding:.4em .8em;vertical-align:top;text-align:left}}</style></head>
-<body><h1>adoption reports</h1><p>{len(rows)} runs, newest first.</p>
-<table><tr><th>report</th><th>run</th><th>status</th><th>parameters</th><th>headline</th><th>files</th></tr>
-{''.join(rows)}</table></body></html>
-"""
+        if not isinstance(record, dict):
+            continue
+        status = run_status(record)
+        error = record.get("error") or ("the run's process is gone: it was killed before it finished"
+                                        if status == "interrupted" and record.get("status") == "running" else "")
+        rows.append({
+            "report": str(record.get("report", folder.parent.name)), "name": folder.name, "status": status,
+            "error": str(error) if status != "ok" else "", "started": str(record.get("started", "")),
+            "params": [(str(k), repr(v)) for k, v in params.items()] if isinstance(params, dict) else [],
+            "metrics": [(str(k), _fmt(v)) for k, v in list(metrics.items())[:8]] if isinstance(metrics, dict) else [],
+            "folder": quote(folder.relative_to(root).as_posix()),
+        })
+    rows.sort(key=lambda r: (r["started"], r["name"]), reverse=True)
+    return rows
+
+
+def write_index(root: str | os.PathLike[str] = "reports") -> Path:
+    """Write ``reports/index.html``: every run with status, parameters, headline metrics and links.
+
+    Rebuilt from the run folders under a lock and written atomically, so that runs finishing at the same
+    time never leave a stale or half-written index. Every value is escaped by the template engine.
+    """
+    import jinja2
+
+    root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    index = root / "index.html"
-    index.write_text(page)
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    with open(root / ".index.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        page = env.from_string(_INDEX_TEMPLATE).render(runs=_index_rows(root))
+        index = root / "index.html"
+        _write_atomic(index, page)
     return index

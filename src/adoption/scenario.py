@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from adoption.contract import TIME_RANGE
 from adoption.errors import ParameterError
 
 __all__ = ["Scenario", "scenario_names"]
@@ -116,9 +117,12 @@ class Scenario:
             unit = f.metadata["unit"]
             if unit == "date":
                 try:
-                    pd.Timestamp(value)
-                except (ValueError, TypeError):
+                    stamp = pd.Timestamp(value)
+                except (ValueError, TypeError, OverflowError):
                     raise ParameterError(f"{f.name}: expected a date like 2014-01-27, got {value!r}") from None
+                if stamp is pd.NaT or not pd.Timestamp(TIME_RANGE[0]) <= stamp < pd.Timestamp(TIME_RANGE[1]):
+                    raise ParameterError(f"{f.name}: expected a date in {TIME_RANGE[0][:4]}-{TIME_RANGE[1][:4]}, "
+                                         f"got {value!r}")
                 continue
             if unit == "flag":
                 if not isinstance(value, bool):
@@ -143,7 +147,7 @@ class Scenario:
         >>> Scenario.named("festival_2015").start
         '2014-12-01'
         """
-        table = _named_table()
+        table = named_scenarios()
         if name not in table:
             raise ParameterError(f"scenario: unknown name {name!r}; expected one of {', '.join(table)}")
         params = {**(table[name].get("parameters") or {}), **overrides}
@@ -235,7 +239,8 @@ def _parse_value(f: dataclasses.Field, text: str) -> Any:
         raise ParameterError(f"{f.name}: expected {kind}, got {text!r}") from None
 
 
-def _named_table() -> dict[str, dict[str, Any]]:
+def named_scenarios() -> dict[str, dict[str, Any]]:
+    """The named scenarios shipped with the package: name -> description and parameter changes."""
     text = resources.files("adoption").joinpath("scenarios.yaml").read_text()
     return yaml.safe_load(text)
 
@@ -248,4 +253,4 @@ def scenario_names() -> list[str]:
     >>> scenario_names()[:2]
     ['default', 'launch_2014']
     """
-    return list(_named_table())
+    return list(named_scenarios())

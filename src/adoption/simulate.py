@@ -51,7 +51,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from adoption.calendar import DIURNAL, EVE_DIURNAL, daily_multipliers
-from adoption.errors import InvalidEventLog
+from adoption.errors import InvalidEventLog, ParameterError
 from adoption.eventlog import META_FILE, EventLog, coerce_table, log_writer
 from adoption.graph import GROUP_KINDS, SocialGraph, gather_rows, generate_graph
 from adoption.random import SeedLike, as_generator, stepped_poisson
@@ -668,8 +668,42 @@ def simulate_states(scenario: Scenario | str = "default", *, graph: SocialGraph 
     }, index=pd.Index(days.astype(int), name="day"))
 
 
+#: Peak memory per user of a two-year run at 10 friends per user (measured: 10M users, 15.3 GB).
+BYTES_PER_USER = 1_600
+
+
+def available_memory() -> int:
+    """Bytes of memory this machine can give a new run (MemAvailable, else physical memory)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(scenario: Scenario) -> None:
+    """Refuse, before any work, a run that cannot fit in this machine's memory.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``n_users``, the memory the run needs and how many users fit.
+    """
+    scale = max(scenario.mean_degree / 10.0, 0.5) * max(scenario.n_days / 730.0, 0.5)
+    need = BYTES_PER_USER * scale * scenario.n_users
+    have = available_memory()
+    if need > 0.9 * have:
+        fits = int(0.9 * have / (BYTES_PER_USER * scale))
+        raise ParameterError(f"n_users: {scenario.n_users:,} users need about {need / 2**30:,.0f} GiB of memory; this "
+                             f"machine has {have / 2**30:,.0f} GiB available (at most about {fits:,} users)")
+
+
 def _run_world(scenario: Scenario | str, graph: SocialGraph | None, seed: SeedLike, progress: bool) -> _World:
     s = Scenario.named(scenario) if isinstance(scenario, str) else scenario
+    check_memory(s)
     rng = as_generator(seed)
     if graph is None:
         graph = generate_graph(s.n_users, mean_degree=s.mean_degree, n_cities=s.n_cities, seed=rng)

@@ -12,7 +12,6 @@ five example ids, and prints as one line.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -23,8 +22,9 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from adoption.contract import CST_OFFSET, FOREIGN_KEYS, POSITIVE_AMOUNTS, TABLES, TIME_RANGE, TableSpec
+from adoption.text import strip_controls
 
-__all__ = ["Problem", "ValidationReport", "id_text", "strip_controls", "validate_meta", "validate_tables"]
+__all__ = ["Problem", "ValidationReport", "id_text", "validate_meta", "validate_tables"]
 
 MAX_EXAMPLES = 5
 
@@ -117,20 +117,6 @@ def id_text(spec: TableSpec, column: str, value: object) -> str:
     if index is not None and value is not None and value is not pd.NA and 0 <= int(value) < len(index):
         return strip_controls(str(index[int(value)]))
     return strip_controls(str(value))
-
-
-def strip_controls(text: str) -> str:
-    """Remove control characters (terminal escape sequences among them) from text shown to a person.
-
-    Examples
-    --------
-    >>> strip_controls("poster\x1b[2J\x07:campus")
-    'poster[2J:campus'
-    """
-    return _CONTROLS.sub("", text)
-
-
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _key_examples(df: pd.DataFrame, spec: TableSpec, mask: np.ndarray | pd.Series) -> tuple[str, ...]:

@@ -1,0 +1,7 @@
+"""``python -m adoption``: the command line."""
+
+import sys
+
+from adoption.cli import main
+
+sys.exit(main())
