@@ -163,6 +163,33 @@ def _cox_tv(episodes: pd.DataFrame, covariates: Sequence[str], weights: str | No
     return result.summary.loc["received", ["hazard_ratio", "ci_low", "ci_high", "p"]]
 
 
+def impute_missing(frame: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Covariates with missing values: the median filled in, plus a ``<name>_missing`` indicator.
+
+    Returns the frame, the covariates to use (indicators added) and the names that were imputed, so
+    that the output can say which.
+
+    Examples
+    --------
+    >>> frame, used, imputed = impute_missing(pd.DataFrame({"x": [1.0, None, 3.0]}), ["x"])
+    >>> frame["x"].tolist(), used, imputed
+    ([1.0, 2.0, 3.0], ['x', 'x_missing'], ['x'])
+    """
+    imputed = [c for c in covariates if frame[c].isna().any()]
+    if not imputed:
+        return frame, covariates, []
+    frame = frame.copy()
+    used = list(covariates)
+    for c in imputed:
+        values = pd.to_numeric(frame[c], errors="coerce").astype("float64")
+        missing = values.isna()
+        frame[c] = values.fillna(values.median() if missing.sum() < len(values) else 0.0)
+        if 0 < missing.sum() < len(values):
+            frame[f"{c}_missing"] = missing.astype(float)
+            used.append(f"{c}_missing")
+    return frame, used, imputed
+
+
 class ReceiptEffect:
     """Naive, time-varying and adjusted hazard ratios of activation for receiving money.
 
@@ -214,14 +241,16 @@ class ReceiptEffect:
         covariates = [c for c in (self.covariates or [c for c in episodes.columns
                                                       if c in ADJUSTMENT or c.startswith("city_")])
                       if c in episodes.columns and episodes[c].nunique() > 1]
+        episodes, covariates, self.imputed_ = impute_missing(episodes, covariates)
         per_user = episodes.groupby("user_id").agg(start=("start", "min"), stop=("stop", "max"),
                                                    event=("event", "max"), ever=("ever_received", "max"),
                                                    in_log=("received_in_log", "max"))
         per_user = per_user.join(episodes.drop_duplicates("user_id").set_index("user_id")[covariates])
         treated = per_user["ever"].to_numpy(dtype=bool)
         in_log = per_user["in_log"].to_numpy(dtype=bool)
-        if treated.all() or not treated.any():
-            raise InputError("effect: needs both receivers and non-receivers at risk at the window start")
+        if treated.all() or not treated.any() or in_log.all() or not in_log.any():
+            raise InputError("effect: needs both receivers and non-receivers at risk at the window start "
+                             f"(found {int(treated.sum()):,} receivers of {len(treated):,} users)")
         self.n_users_ = len(per_user)
         self.n_receivers_ = int(treated.sum())
         # naive: users with any receipt in the log vs users with none, followed from the start (immortal

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from adoption import __version__
-from adoption.errors import AdoptionError, InputError, InvalidEventLog, UsageError
+from adoption.errors import AdoptionError, InputError, InvalidEventLog, ParameterError, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -195,6 +195,8 @@ def _cmd_activation(args: argparse.Namespace) -> int:
     from adoption.activation import activation_table
     from adoption.survival import ActivationCurve
 
+    if not (math.isfinite(args.horizon) and args.horizon > 0):
+        raise ParameterError(f"--horizon: expected a number of days > 0, got {args.horizon:g}")
     if args.engine == "duckdb":
         from adoption.activation_sql import activation_table_duckdb
 
@@ -271,7 +273,7 @@ def _add_analysis(sub: argparse._SubParsersAction) -> None:
                        description="Cumulative incidence of activation after the first receipt (Kaplan-Meier with "
                                    "delayed entry), overall, by first receipt kind and by group vs one-to-one.")
     p.add_argument("log", help="event-log folder")
-    p.add_argument("--horizon", type=_positive, default=90.0, help="days after the first receipt (default 90)")
+    p.add_argument("--horizon", type=float, default=90.0, help="days after the first receipt (default 90)")
     p.add_argument("--definition", choices=DEFINITIONS, default="first_action", help="what counts as activation")
     p.add_argument("--k", type=_count(1), default=3, help="for k_payments: payments needed")
     p.add_argument("--d", type=_positive, default=30.0, help="for k_payments: within this many days")

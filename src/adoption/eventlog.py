@@ -426,7 +426,8 @@ def _table_sources(folder: Path) -> dict[str, Path]:
     return sources
 
 
-def _read_one(name: str, source: Path) -> pd.DataFrame:
+def read_table_file(name: str, source: Path) -> pd.DataFrame:
+    """Read one table's file (or folder of Parquet parts) untyped; one-line InputError if unreadable."""
     spec = TABLES[name]
     try:
         if source.is_dir():
@@ -441,9 +442,11 @@ def _read_one(name: str, source: Path) -> pd.DataFrame:
         raise
     except pd.errors.EmptyDataError:
         raise InputError(f"{name}: {source.name} is empty (expected a header row with {', '.join(spec.required_columns)})") from None
-    except (pa.ArrowInvalid, pa.ArrowException) as exc:
-        raise InputError(f"{name}: {source.name} is not a readable Parquet file ({_first_line(exc)})") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowException):
+        raise InputError(f"{name}: {source.name} is not a readable Parquet file (damaged, or not Parquet)") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: cannot read {source.name} (not UTF-8 text)") from None
+    except (OSError, pd.errors.ParserError) as exc:
         reason = getattr(exc, "strerror", None) or _first_line(exc)
         if isinstance(exc, FileNotFoundError) or not source.exists():
             reason = "file not found or a broken link"
@@ -472,7 +475,7 @@ def read_tables(path: str | os.PathLike[str]) -> tuple[dict[str, pd.DataFrame], 
     if not sources:
         names = ", ".join(TABLES)
         raise InputError(f"{folder}: no event-log tables found (expected files named <table>.parquet or <table>.csv for tables {names})")
-    raw = {name: _read_one(name, src) for name, src in sources.items()}
+    raw = {name: read_table_file(name, src) for name, src in sources.items()}
     meta: dict[str, Any] = {}
     meta_path = folder / META_FILE
     if meta_path.exists():

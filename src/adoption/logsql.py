@@ -121,6 +121,11 @@ def _relation(con: duckdb.DuckDBPyConnection, name: str, files: list[Path]) -> d
             return con.read_csv(paths[0], header=True, all_varchar=True)
         return con.read_parquet(paths)
     except (duckdb.Error, OSError) as exc:
+        # the same message as the pandas reader gives for the same file, where it can say what is wrong
+        from adoption.eventlog import read_table_file
+
+        for file in files:
+            read_table_file(name, file)
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{name}: cannot read {files[0].name} ({first})") from None
 
@@ -178,7 +183,7 @@ def open_log(folder: str | os.PathLike[str], *, memory_limit: str | None = None,
             found[name] = mapping
             missing = [c for c in TABLES[name].required_columns if c not in mapping]
             for col in missing:
-                log.problems.append(_missing_column(name, col, rel.columns, rel.aggregate("count(*)").fetchone()[0]))
+                log.problems.append(_missing_column(name, col, rel.columns, rel.aggregate("count(*)").fetchall()[0][0]))
             log.columns[name] = set(mapping)
         log.text_spaces = _text_spaces(con, found, types)
         for name in TABLES:
@@ -472,8 +477,14 @@ def validate_sql(log: SqlLog) -> list[Problem]:
         problems.append(Problem("users", None, "missing", 0, (),
                                 "a log needs at least one activity table besides users "
                                 "(red_packets, red_packet_claims, transfers, payments or scans)"))
-    for table in TABLES:
-        if table in log.columns:
-            problems.extend(p for p in _table_rules(log, table) if p is not None)
-    problems.extend(p for p in _cross_rules(log) if p is not None)
+    # rules run on tables that have every required column (a missing column is reported already)
+    columns = log.columns
+    log.columns = {t: c for t, c in columns.items() if set(TABLES[t].required_columns) <= c}
+    try:
+        for table in TABLES:
+            if table in log.columns:
+                problems.extend(p for p in _table_rules(log, table) if p is not None)
+        problems.extend(p for p in _cross_rules(log) if p is not None)
+    finally:
+        log.columns = columns
     return problems + validate_meta(log.meta)

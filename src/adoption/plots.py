@@ -106,7 +106,8 @@ def plot_hazard_ratios(summary: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = _ax(ax)
     s = summary.iloc[::-1]
     y = np.arange(len(s))
-    ax.errorbar(s["hazard_ratio"], y, xerr=[s["hazard_ratio"] - s["ci_low"], s["ci_high"] - s["hazard_ratio"]],
+    ax.errorbar(s["hazard_ratio"], y, xerr=np.clip([s["hazard_ratio"] - s["ci_low"], s["ci_high"] - s["hazard_ratio"]],
+                                                   0, None),
                 fmt="o", color=PALETTE[2], capsize=3)
     ax.axvline(1.0, color="grey", ls="--", lw=1)
     ax.set_yticks(y, [str(i) for i in s.index])
@@ -356,7 +357,8 @@ def plot_conversion_rates(funnel: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = _ax(ax)
     funnel = funnel.sort_values("rate").reset_index(drop=True)
     y = np.arange(len(funnel))
-    err = np.vstack([funnel["rate"] - funnel["ci_low"], funnel["ci_high"] - funnel["rate"]])
+    # a Wilson bound a rounding error above a rate of 0 must not make a negative error bar
+    err = np.clip(np.vstack([funnel["rate"] - funnel["ci_low"], funnel["ci_high"] - funnel["rate"]]), 0, None)
     ax.errorbar(funnel["rate"], y, xerr=err, fmt="o", color=PALETTE[0], capsize=4, lw=2)
     labels = _channel_labels(funnel)
     if "prob_best" in funnel:

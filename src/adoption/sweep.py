@@ -27,6 +27,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from tqdm.auto import tqdm
 from adoption.errors import InputError, ParameterError, UsageError
 from adoption.scenario import Scenario
 
-__all__ = ["SweepSpec", "measure", "read_results", "run_sweep"]
+__all__ = ["MEASURE_VERSION", "SweepSpec", "measure", "point_key", "read_results", "run_sweep"]
 
 _META_KEY = b"adoption_sweep"
 
@@ -130,9 +131,29 @@ def measure(scenario: str, params: dict[str, Any], seed: int, critical_share: fl
     }
 
 
-def _key(index: int, params: dict[str, Any], replicate: int, seed: int) -> str:
-    text = json.dumps({"params": params, "replicate": replicate, "seed": seed}, sort_keys=True, default=str)
-    return f"{index:05d}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
+#: Bump when :func:`measure` changes what it computes: finished points of an older version are recomputed.
+MEASURE_VERSION = 2
+
+
+def point_key(index: int, scenario: str, params: dict[str, Any], replicate: int, seed: int,
+              critical_share: float) -> str:
+    """The file name of a finished point: everything that determines its result is in the hash.
+
+    The scenario, every parameter (grid and base), the replicate, the seed, the measure's settings and
+    the versions of ``adoption`` and of :func:`measure`: a resumed sweep whose settings changed
+    recomputes instead of mixing old and new results.
+    """
+    from adoption import __version__
+
+    text = json.dumps({"scenario": scenario, "params": params, "replicate": replicate, "seed": seed,
+                       "critical_share": critical_share, "measure": MEASURE_VERSION, "adoption": __version__},
+                      sort_keys=True, default=str)
+    return f"{index:05d}-{hashlib.sha1(text.encode()).hexdigest()[:16]}"
+
+
+def _ignore_interrupts() -> None:
+    """Worker processes leave Ctrl-C to the parent, which stops them (no tracebacks from every worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
@@ -168,20 +189,32 @@ def run_sweep(spec: SweepSpec, *, workers: int | None = None, scheduler: str | N
     parts.mkdir(parents=True, exist_ok=True)
     jobs = [(params, r) for params in spec.points() for r in range(spec.replicates)]
     seeds = [int(s.generate_state(1, dtype=np.uint32)[0]) for s in np.random.SeedSequence(spec.seed).spawn(len(jobs))]
-    keys = [_key(i, {**spec.base, **p}, r, s) for i, ((p, r), s) in enumerate(zip(jobs, seeds, strict=True))]
+    keys = [point_key(i, spec.scenario, {**spec.base, **p}, r, s, spec.critical_share)
+            for i, ((p, r), s) in enumerate(zip(jobs, seeds, strict=True))]
     done = {p.stem for p in parts.glob("*.parquet")}
     todo = [i for i, k in enumerate(keys) if k not in done]
     if max_points is not None:
         todo = todo[:max_points]
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers: expected at least 1 worker process, got {workers}")
     client = None
     if scheduler is not None:
         from distributed import Client
 
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        if isinstance(scheduler, Client):
+            client = scheduler
+        else:
+            try:
+                client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+                raise UsageError(f"--scheduler: cannot reach a Dask scheduler at {scheduler} ({reason})") from None
         executor: cf.Executor = client.get_executor()
     else:
         executor = cf.ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
-                                          mp_context=multiprocessing.get_context("spawn"))
+                                          mp_context=multiprocessing.get_context("spawn"),
+                                          initializer=_ignore_interrupts)
+    interrupted = False
     try:
         futures = {executor.submit(measure, spec.scenario, {**spec.base, **jobs[i][0]}, seeds[i],
                                    spec.critical_share): i for i in todo}
@@ -190,8 +223,16 @@ def run_sweep(spec: SweepSpec, *, workers: int | None = None, scheduler: str | N
             i = futures[future]
             row = {**jobs[i][0], "replicate": jobs[i][1], **future.result()}
             _write_atomic(pa.Table.from_pylist([row]), parts / f"{keys[i]}.parquet")
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
-        if client is None:
+        if client is None and interrupted:  # stop the workers now; finished points are already on disk
+            processes = list(getattr(executor, "_processes", {}).values())
+            executor.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+        elif client is None:
             executor.shutdown(wait=True, cancel_futures=True)
         elif isinstance(scheduler, str):  # a client we opened; a caller's client stays open
             client.close()

@@ -384,8 +384,11 @@ def validate_tables(tables: Mapping[str, pd.DataFrame], *, labels: Mapping[str, 
 
 def _validate_tables(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
     problems: list[Problem] = []
-    if "users" in tables and not any(name in tables for name in
-                                     ("red_packets", "red_packet_claims", "transfers", "payments", "scans")):
+    present = set(tables)
+    # rules run on tables that have every required column (a missing column is reported already)
+    tables = {n: df for n, df in tables.items() if set(TABLES[n].required_columns) <= set(df.columns)}
+    if "users" in present and not any(name in present for name in
+                                      ("red_packets", "red_packet_claims", "transfers", "payments", "scans")):
         problems.append(Problem("users", None, "missing", 0, (),
                                 "a log needs at least one activity table besides users "
                                 "(red_packets, red_packet_claims, transfers, payments or scans)"))
