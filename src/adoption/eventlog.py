@@ -829,6 +829,7 @@ def encode_ids(tables: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFra
 
     Integer id spaces are left as they are. A code is the position of the id in its space's sorted
     labels, so codes keep the order of the ids and ``labels[space][code]`` gives the id back.
+    Friendships between text ids are unordered pairs: each is stored with ``user_a < user_b`` in codes.
 
     Returns
     -------
@@ -862,6 +863,14 @@ def encode_ids(tables: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFra
             if nullable:
                 series[codes < 0] = pd.NA
             out[t] = out[t].assign(**{c: series})
+    if "user" in labels and "friendships" in out and {"user_a", "user_b"} <= set(out["friendships"].columns):
+        # a friendship is an unordered pair: text ids have no order to store it by, so order the codes
+        f = out["friendships"]
+        swap = (f["user_a"] > f["user_b"]).to_numpy()
+        if swap.any():
+            a, b = f["user_a"].to_numpy().copy(), f["user_b"].to_numpy().copy()
+            a[swap], b[swap] = b[swap], a[swap]
+            out["friendships"] = f.assign(user_a=a, user_b=b)
     return out, labels
 
 

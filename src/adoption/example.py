@@ -39,7 +39,7 @@ def load_example(*, validate: bool = False) -> EventLog:
     return read_eventlog(example_path(), validate=validate)
 
 
-def load_events(events: str = "") -> EventLog:
+def load_events(events: str = "", amount_unit: str = "cents") -> EventLog:
     """The log a report runs on: the bundled example when ``events`` is empty, else the folder it names.
 
     A path that is not an event log gives a one-line error naming it.
@@ -51,4 +51,4 @@ def load_events(events: str = "") -> EventLog:
     """
     if not events:
         return load_example()
-    return read_eventlog(events)
+    return read_eventlog(events, amount_unit=amount_unit)

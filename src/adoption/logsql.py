@@ -363,12 +363,15 @@ def _table_rules(log: SqlLog, table: str) -> list[Problem | None]:
     spec, out = TABLES[table], []
     if spec.unique and all(log.has(table, k) for k in spec.key):
         keys = ", ".join(spec.key)
+        if table == "friendships" and "user" in log.text_spaces:  # unordered pairs
+            keys = "least(user_a, user_b), greatest(user_a, user_b)"
         complete = " AND ".join(f"{k} IS NOT NULL" for k in spec.key)
         view = (f"(SELECT *, count(*) OVER (PARTITION BY {keys}) AS __n FROM {table} WHERE {complete})")
         if len(spec.key) == 1:
             out.append(_keyed(log, table, spec.key[0], "unique", "__n > 1", "not unique", view))
         else:
-            out.append(_keyed(log, table, spec.key[-1], "unique", "__n > 1", f"duplicate ({keys})", view))
+            out.append(_keyed(log, table, spec.key[-1], "unique", "__n > 1", f"duplicate ({', '.join(spec.key)})",
+                              view))
     for t, c in POSITIVE_AMOUNTS:
         if t == table and log.has(t, c):
             out.append(_keyed(log, table, c, "positive", f"{c} <= 0", "must be > 0"))
@@ -381,7 +384,9 @@ def _cross_rules(log: SqlLog) -> list[Problem | None]:
     out: list[Problem | None] = []
     has = log.has
     if has("friendships", "user_a") and has("friendships", "user_b"):
-        out.append(_keyed(log, "friendships", "user_b", "order", "user_a >= user_b",
+        # text ids have no order to store a pair by: there, only a self-pair is wrong
+        order = "user_a = user_b" if "user" in log.text_spaces else "user_a >= user_b"
+        out.append(_keyed(log, "friendships", "user_b", "order", order,
                           "must have user_a < user_b (store each pair once)"))
     if has("users", "left_at") and has("users", "joined_at"):
         out.append(_keyed(log, "users", "left_at", "order", "left_at < joined_at", "must not be before joined_at"))

@@ -43,7 +43,7 @@ from adoption.errors import AdoptionError, InputError, ParameterError, UsageErro
 from adoption.text import strip_controls
 
 __all__ = ["METRICS_MIME", "Report", "ReportRun", "list_reports", "notebooks_dir", "parse_assignments",
-           "run_manifest", "run_report", "show_metrics", "write_index"]
+           "resolve_paths", "run_manifest", "run_report", "run_status", "section", "show_metrics", "write_index"]
 
 #: What a report name may look like: a name, not a path.
 REPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -79,6 +79,40 @@ def show_metrics(**metrics: Any) -> None:
                    for k, v in clean.items())
     display({METRICS_MIME: clean, "text/html": f"<table class='metrics'>{rows}</table>",
              "text/plain": json.dumps(clean, indent=1)}, raw=True)
+
+
+def section(compute: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run one report section's computation; on a log that cannot answer it, say why in one sentence.
+
+    Returns the result, or None after showing "This section needs ...: <reason>" when the log lacks what
+    the section needs (an :class:`~adoption.errors.InputError`: no claims, too few receivers ...). Any other
+    error is a bug and propagates.
+
+    Examples
+    --------
+    >>> from adoption.errors import InputError
+    >>> def needs_claims():
+    ...     raise InputError("this log has no red_packet_claims")
+    >>> section(needs_claims) is None
+    This section is skipped: this log has no red_packet_claims.
+    True
+    """
+    try:
+        return compute(*args, **kwargs)
+    except InputError as why:
+        from IPython.display import Markdown, display
+
+        text = f"This section is skipped: {str(why).rstrip('.')}."
+        display(Markdown(f"*{html.escape(text)}*")) if _in_kernel() else print(text)
+        return None
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return False
+    return get_ipython() is not None
 
 
 def _jsonable(value: Any) -> Any:
