@@ -151,3 +151,15 @@ def test_text_ids_are_shown_as_written(tmp_path):
                               "sent_at": ["2014-02-01T08:00:00Z"], "amount_cents": [500]})
     report = EventLog(users=users, transfers=transfers).validate()
     assert report.lines() == ["transfers.receiver_id: 1 row not found in users.user_id (examples: transfer_id=t-1)"]
+
+
+def test_unknown_columns_are_named_in_the_summary(tmp_path, capsys):
+    folder = tmp_path / "log"
+    folder.mkdir()
+    pd.DataFrame({"USER_ID": [1, 2], "joined_at": ["2014-01-01"] * 2, "note": ["a", "b"]}).to_csv(
+        folder / "users.csv", index=False)
+    pd.DataFrame({"transfer_id": [1], "sender_id": [1], "receiver_id": [2], "sent_at": ["2014-02-01"],
+                  "amount_cents": [500]}).to_csv(folder / "transfers.csv", index=False)
+    assert main(["validate", str(folder)]) == 0
+    out, _ = capsys.readouterr()
+    assert "users: ignored columns not in the contract: note" in out

@@ -108,6 +108,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(f"  {name:<18} {n:>12,} rows")
     print(f"  time span          {summary['start']} .. {summary['end']}")
     print(f"  users {summary['users']:,}   receivers {summary['receivers']:,}   payers {summary['payers']:,}")
+    for name, columns in summary["ignored_columns"].items():
+        print(f"  {name}: ignored columns not in the contract: {', '.join(columns)}")
     return 0
 
 
@@ -251,7 +253,8 @@ def _cmd_effect(args: argparse.Namespace) -> int:
         "adjusted_ci_low": float(e.loc["adjusted", "ci_low"]), "adjusted_ci_high": float(e.loc["adjusted", "ci_high"]),
         "propensity_adjusted_hazard_ratio": float(e.loc["propensity_adjusted", "hazard_ratio"]),
         "permutation_p": None if not np.isfinite(fx.permutation_p_) else float(fx.permutation_p_),
-        "covariates": fx.covariates_, "users": fx.n_users_, "receivers": fx.n_receivers_,
+        "covariates": fx.covariates_, "imputed_covariates": fx.imputed_, "users": fx.n_users_,
+        "receivers": fx.n_receivers_,
         "balance": {k: {"smd_before": round(float(v["smd_before"]), 4), "smd_after": round(float(v["smd_after"]), 4)}
                     for k, v in fx.balance_.iterrows()},
     }
@@ -259,6 +262,8 @@ def _cmd_effect(args: argparse.Namespace) -> int:
         _print_json(result)
         return 0
     print(f"effect of receiving on activation ({fx.n_users_:,} users at risk, {fx.n_receivers_:,} exposed)")
+    if fx.imputed_:
+        print(f"  missing values filled with the median plus an indicator: {', '.join(fx.imputed_)}")
     for name, row in e.iterrows():
         print(f"  {name:<20} HR {row['hazard_ratio']:7.3f}  [{row['ci_low']:.3f}, {row['ci_high']:.3f}]")
     if result["permutation_p"] is not None:

@@ -215,7 +215,10 @@ card_bindings, payments, scans, messages : DataFrame, optional
         if self.transfers is not None:
             receivers.update(self.transfers["receiver_id"].unique().tolist())
         payers = self.payments["user_id"].nunique() if self.payments is not None else 0
+        unknown = {name: [str(c) for c in df.columns if c not in TABLES[name].column_names]
+                   for name, df in self.tables.items()}
         return {
+            "ignored_columns": {name: cols for name, cols in unknown.items() if cols},
             "rows": {name: len(df) for name, df in self.tables.items()},
             "start": None if span is None else span[0].isoformat(),
             "end": None if span is None else span[1].isoformat(),
