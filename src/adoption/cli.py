@@ -11,7 +11,6 @@ import argparse
 import errno
 import json
 import math
-import re
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -20,10 +19,9 @@ from typing import Any, TextIO
 
 from adoption import __version__
 from adoption.errors import AdoptionError, InputError, InvalidEventLog, ParameterError, UsageError
+from adoption.text import strip_controls
 
 Handler = Callable[[argparse.Namespace], int]
-
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class _Printable:
@@ -38,7 +36,7 @@ class _Printable:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        return self._stream.write(_CONTROLS.sub("", text))
+        return self._stream.write(strip_controls(text, keep_carriage_returns=True))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

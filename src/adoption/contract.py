@@ -200,6 +200,9 @@ ID_DTYPE = "int64"
 Definition = Literal["first_action", "card_binding", "k_payments"]
 DEFINITIONS: tuple[str, ...] = ("first_action", "card_binding", "k_payments")
 
+#: Text that is an integer id (both engines decide with it whether an id space is integers or text).
+INTEGER_ID_PATTERN = r"^\s*[+-]?[0-9]{1,18}\s*$"
+
 #: Money columns: amounts in cents, or in yuan when read with ``amount_unit="yuan"``.
 AMOUNT_UNITS: tuple[str, ...] = ("cents", "yuan")
 

@@ -11,6 +11,7 @@ naive input is taken as CST), text is ``string``.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -34,6 +35,7 @@ from adoption.contract import (
     AMOUNT_UNITS,
     CST_OFFSET,
     ID_SPACES,
+    INTEGER_ID_PATTERN,
     TABLES,
     TIME_RANGE,
     ColumnSpec,
@@ -41,7 +43,8 @@ from adoption.contract import (
     id_columns,
 )
 from adoption.errors import InputError, InvalidEventLog, UsageError
-from adoption.validation import Problem, ValidationReport, validate_meta, validate_tables
+from adoption.processes import process_alive
+from adoption.validation import Problem, ValidationReport, missing_column, validate_meta, validate_tables
 
 __all__ = ["AmountUnitWarning", "EventLog", "canonical_columns", "check_destination", "coerce_table", "coerce_tables", "decode_ids",
            "encode_ids", "log_writer", "read_eventlog", "read_tables"]
@@ -337,28 +340,13 @@ def remove_stale_temporaries(dest: Path) -> list[Path]:
     id is running.
     """
     removed = []
-    for tmp in dest.parent.glob(f".{glob_escape(dest.name)}.tmp-*"):
+    for tmp in dest.parent.glob(f".{glob.escape(dest.name)}.tmp-*"):
         pid_text = tmp.name.rsplit(".tmp-", 1)[1].split("-", 1)[0]
-        if not pid_text.isdigit() or _process_alive(int(pid_text)):
+        if not pid_text.isdigit() or process_alive(int(pid_text)):
             continue
         shutil.rmtree(tmp, ignore_errors=True)
         removed.append(tmp)
     return removed
-
-
-def glob_escape(name: str) -> str:
-    """``name`` with glob wildcards escaped, for :meth:`Path.glob`."""
-    return re.sub(r"([*?\[])", r"[\1]", name)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 _RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
@@ -402,9 +390,6 @@ def _publish(tmp: Path, dest: Path, overwrite: bool) -> None:
         if dest.exists():
             raise FileExistsError(errno.EEXIST, "exists", str(dest))
         tmp.rename(dest)
-    except FileExistsError:
-        raise InputError(f"{dest}: appeared while this run was writing (another run?); nothing was replaced "
-                         "and this run's log was discarded") from None
     except OSError as exc:
         if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
             raise InputError(f"{dest}: appeared while this run was writing (another run?); nothing was "
@@ -623,13 +608,8 @@ def coerce_table(name: str, df: pd.DataFrame, *, amount_unit: str = "cents", war
     if not isinstance(df, pd.DataFrame):
         raise UsageError(f"{spec.name}: expected a pandas DataFrame, got {type(df).__name__}")
     df, _ = canonical_columns(name, df)
-    problems: list[Problem] = []
-    missing = [c for c in spec.required_columns if c not in df.columns]
-    if missing:
-        found = ", ".join(map(str, df.columns)) or "none"
-        for col in missing:
-            problems.append(Problem(spec.name, col, "missing", len(df), (),
-                                    f"required column is missing (found columns: {found})"))
+    problems: list[Problem] = [missing_column(spec.name, col, list(df.columns), len(df))
+                               for col in spec.required_columns if col not in df.columns]
     result = df.copy(deep=False)
     if not isinstance(result.index, pd.RangeIndex):
         result = result.reset_index(drop=True)
@@ -698,9 +678,6 @@ def _missing_problem(spec: TableSpec, col: ColumnSpec, was_missing: pd.Series) -
                    tuple(f"row {r + 1}" for r in rows[:5]), "required value is missing", examples_are_values=True)
 
 
-_INTEGER_TEXT = re.compile(r"^\s*[+-]?\d{1,18}\s*$")
-
-
 def _coerce_id(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Integer ids stay integers; text ids that are all integers become integers; others stay text."""
     if pd.api.types.is_integer_dtype(s.dtype):
@@ -712,7 +689,7 @@ def _coerce_id(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = s.astype("string").str.strip()
     text = text.mask(text == "")
     present = text.notna()
-    if bool(text[present].str.fullmatch(_INTEGER_TEXT.pattern).all()):
+    if bool(text[present].str.fullmatch(INTEGER_ID_PATTERN).all()):
         return _coerce_integer(text)
     return text, pd.Series(False, index=s.index)
 
@@ -816,10 +793,15 @@ def _coerce_time(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 
 # ------------------------------------------------------------------ id spaces
+def _space_columns(tables: Mapping[str, pd.DataFrame], space: str) -> list[tuple[str, str]]:
+    """The (table, column) pairs of an id space present in ``tables``."""
+    return [(t, c) for t, c in id_columns(space) if t in tables and c in tables[t].columns]
+
+
 def _harmonize_id_spaces(tables: dict[str, pd.DataFrame]) -> None:
     """Make every column of an id space the same kind: text for all when any is text."""
     for space in ID_SPACES:
-        present = [(t, c) for t, c in id_columns(space) if t in tables and c in tables[t].columns]
+        present = _space_columns(tables, space)
         if any(isinstance(tables[t][c].dtype, pd.StringDtype) for t, c in present):
             for t, c in present:
                 col = tables[t][c]
@@ -851,7 +833,7 @@ def encode_ids(tables: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFra
     out = dict(tables)
     labels: dict[str, pd.Index] = {}
     for space in ID_SPACES:
-        present = [(t, c) for t, c in id_columns(space) if t in out and c in out[t].columns]
+        present = _space_columns(out, space)
         if not any(isinstance(out[t][c].dtype, pd.StringDtype) for t, c in present):
             continue
         values = pd.concat([out[t][c].dropna().astype("string") for t, c in present], ignore_index=True)
@@ -881,11 +863,10 @@ def decode_ids(tables: Mapping[str, pd.DataFrame], labels: Mapping[str, pd.Index
     """The inverse of :func:`encode_ids`: codes back to the user's own ids."""
     out = dict(tables)
     for space, index in labels.items():
-        for t, c in id_columns(space):
-            if t in out and c in out[t].columns:
-                col = out[t][c]
-                ids = pd.Series(pd.array([None] * len(col), dtype="string"), index=col.index)
-                present = col.notna().to_numpy()
-                ids[present] = index.take(col[present].astype("int64").to_numpy())
-                out[t] = out[t].assign(**{c: ids})
+        for t, c in _space_columns(out, space):
+            col = out[t][c]
+            ids = pd.Series(pd.array([None] * len(col), dtype="string"), index=col.index)
+            present = col.notna().to_numpy()
+            ids[present] = index.take(col[present].astype("int64").to_numpy())
+            out[t] = out[t].assign(**{c: ids})
     return out

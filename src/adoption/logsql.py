@@ -30,6 +30,7 @@ from adoption.contract import (
     ACTIVITY_TABLES,
     FOREIGN_KEYS,
     ID_SPACES,
+    INTEGER_ID_PATTERN,
     POSITIVE_AMOUNTS,
     TABLES,
     TIME_RANGE,
@@ -38,14 +39,13 @@ from adoption.contract import (
 )
 from adoption.errors import InputError, UsageError
 from adoption.text import strip_controls
-from adoption.validation import MAX_EXAMPLES, Problem
+from adoption.validation import MAX_EXAMPLES, Problem, missing_column
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "SqlLog", "open_log", "validate_sql"]
 
 #: DuckDB's memory budget; it spills to disk beyond it.
 DEFAULT_MEMORY_LIMIT = "2GB"
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
-_INTEGER = r"^\s*[+-]?[0-9]{1,18}\s*$"
 _META_FILE = "meta.json"
 
 
@@ -183,7 +183,7 @@ def open_log(folder: str | os.PathLike[str], *, memory_limit: str | None = None,
             found[name] = mapping
             missing = [c for c in TABLES[name].required_columns if c not in mapping]
             for col in missing:
-                log.problems.append(_missing_column(name, col, rel.columns, rel.aggregate("count(*)").fetchall()[0][0]))
+                log.problems.append(missing_column(name, col, rel.columns, rel.aggregate("count(*)").fetchall()[0][0]))
             log.columns[name] = set(mapping)
         log.text_spaces = _text_spaces(con, found, types)
         for name in TABLES:
@@ -209,11 +209,6 @@ def open_log(folder: str | os.PathLike[str], *, memory_limit: str | None = None,
         con.close()
 
 
-def _missing_column(name: str, col: str, present: list[str], rows: int) -> Problem:
-    found = ", ".join(present) or "none"
-    return Problem(name, col, "missing", int(rows), (), f"required column is missing (found columns: {found})")
-
-
 def _is_integer_type(dtype: str) -> bool:
     return dtype.upper() in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
                              "UINTEGER", "UBIGINT")
@@ -234,7 +229,7 @@ def _text_spaces(con: duckdb.DuckDBPyConnection, found: dict[str, dict[str, str]
                 continue
             q = quote(source)
             nonint = con.execute(f"SELECT count(*) FROM raw_{table} WHERE nullif(trim({q}), '') IS NOT NULL "
-                                 f"AND NOT regexp_matches({q}, ?)", [_INTEGER]).fetchone()[0]
+                                 f"AND NOT regexp_matches({q}, ?)", [INTEGER_ID_PATTERN]).fetchone()[0]
             if nonint:
                 text.add(space)
                 break
@@ -251,25 +246,16 @@ def _typed_view(log: SqlLog, name: str, mapping: dict[str, str], types: dict[str
     raws = ", ".join(f"{quote(mapping[c.name])} AS __raw_{c.name}" for c in present)
     log.con.execute(f"CREATE TEMP VIEW src_{name} AS SELECT row_number() OVER () AS __row"
                     f"{', ' + raws if raws else ''} FROM raw_{name}")
-    select, checks = ["__row"], []
+    typed = {col.name: _typed_column(log, col, f"__raw_{col.name}", types[col.name], amount_unit) for col in present}
+    select = ", ".join(["__row", *(f"{expr} AS {column}" for column, (expr, _) in typed.items())])
+    log.con.execute(f"CREATE TEMP VIEW {name} AS SELECT {select} FROM src_{name}")
     for col in present:
         raw, dtype = f"__raw_{col.name}", types[col.name]
-        expr, bad = _typed_column(log, col, raw, dtype, amount_unit)
-        select.append(f"{expr} AS {col.name}")
-        if bad is not None:
-            checks.append((col, raw, bad))
-    log.con.execute(f"CREATE TEMP VIEW {name} AS SELECT {', '.join(select)} FROM src_{name}")
-    for col in present:
-        raw, dtype = f"__raw_{col.name}", types[col.name]
-        for checked, _, bad in checks:
-            if checked is not col:
-                continue
-            for detail, predicate in bad:
-                count, examples = _examples(log, f"src_{name}", predicate, raw)
-                if count:
-                    log.problems.append(Problem(name, col.name, "type", count,
-                                                tuple(_value_text(v) for v in examples), detail,
-                                                examples_are_values=True))
+        for detail, predicate in typed[col.name][1] or []:
+            count, examples = _examples(log, f"src_{name}", predicate, raw)
+            if count:
+                log.problems.append(Problem(name, col.name, "type", count, tuple(_value_text(v) for v in examples),
+                                            detail, examples_are_values=True))
         if not col.nullable:
             count, rows = _examples(log, f"src_{name}", _missing_predicate(raw, dtype), "__row")
             if count:

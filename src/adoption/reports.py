@@ -40,6 +40,7 @@ import numpy as np
 import yaml
 
 from adoption.errors import AdoptionError, InputError, ParameterError, UsageError
+from adoption.processes import process_alive
 from adoption.text import strip_controls
 
 __all__ = ["METRICS_MIME", "Report", "ReportRun", "list_reports", "notebooks_dir", "parse_assignments",
@@ -84,7 +85,7 @@ def show_metrics(**metrics: Any) -> None:
 def section(compute: Any, *args: Any, **kwargs: Any) -> Any:
     """Run one report section's computation; on a log that cannot answer it, say why in one sentence.
 
-    Returns the result, or None after showing "This section needs ...: <reason>" when the log lacks what
+    Returns the result, or None after showing "This section is skipped: <reason>." when the log lacks what
     the section needs (an :class:`~adoption.errors.InputError`: no claims, too few receivers ...). Any other
     error is a bug and propagates.
 
@@ -103,7 +104,10 @@ def section(compute: Any, *args: Any, **kwargs: Any) -> Any:
         from IPython.display import Markdown, display
 
         text = f"This section is skipped: {str(why).rstrip('.')}."
-        display(Markdown(f"*{html.escape(text)}*")) if _in_kernel() else print(text)
+        if _in_kernel():
+            display(Markdown(f"*{html.escape(text)}*"))
+        else:
+            print(text)
         return None
 
 
@@ -452,13 +456,7 @@ def run_status(record: Mapping[str, Any]) -> str:
     pid, host = record.get("pid"), record.get("host")
     if not isinstance(pid, int) or host != socket.gethostname():
         return status
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return "interrupted"
-    except PermissionError:
-        return status
-    return status
+    return status if process_alive(pid) else "interrupted"
 
 
 _INDEX_TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>adoption reports</title>

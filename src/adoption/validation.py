@@ -24,7 +24,7 @@ from pandera.errors import SchemaErrors
 from adoption.contract import CST_OFFSET, FOREIGN_KEYS, POSITIVE_AMOUNTS, TABLES, TIME_RANGE, TableSpec
 from adoption.text import strip_controls
 
-__all__ = ["Problem", "ValidationReport", "id_text", "validate_meta", "validate_tables"]
+__all__ = ["Problem", "ValidationReport", "id_text", "missing_column", "validate_meta", "validate_tables"]
 
 MAX_EXAMPLES = 5
 
@@ -316,6 +316,18 @@ _RULES = (
     (("payments", "merchants"), _rule_payment_acceptance),
     ((), _rule_foreign_keys),
 )
+
+
+def missing_column(table: str, column: str, found: Sequence[object], rows: int) -> Problem:
+    """A required column that is absent, naming the columns that were found.
+
+    Examples
+    --------
+    >>> missing_column("users", "user_id", ["id", "joined_at"], 3).message()
+    'users.user_id: required column is missing (found columns: id, joined_at)'
+    """
+    return Problem(table, column, "missing", int(rows), (),
+                   f"required column is missing (found columns: {', '.join(map(str, found)) or 'none'})")
 
 
 def validate_meta(meta: Mapping[str, object]) -> list[Problem]:
