@@ -49,8 +49,8 @@ lint: $(STAMP) ## ruff only
 lab: $(STAMP) ## JupyterLab with this environment's kernel ("Python (adoption)")
 	$(BIN)/jupyter lab notebooks/
 
-example: $(STAMP) ## regenerate data/example/ (identical each time)
-	$(BIN)/adoption simulate --scenario default --users 20000 --seed 20150218 --out data/example --overwrite
+example: $(STAMP) ## regenerate the bundled example log (src/adoption/datasets/example = data/example), identical each time
+	$(BIN)/adoption simulate --scenario default --users 20000 --seed 20150218 --out src/adoption/datasets/example --overwrite
 
 lock: ## re-resolve requirements.lock from pyproject.toml (needs uv)
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o requirements.lock

@@ -25,8 +25,8 @@ from pathlib import Path
 
 TABLE_CHILD = """
 import json, resource, sys, time
-from adoption.activation import activation_table
-from adoption.eventlog import read_eventlog
+from adoption.analysis.activation import activation_table
+from adoption.log.eventlog import read_eventlog
 engine, folder = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
 source = folder if engine == "duckdb" else read_eventlog(folder, validate=False)
@@ -40,7 +40,7 @@ ACTIVITY = ("red_packets", "red_packet_claims", "transfers", "payments", "scans"
 
 def table_benchmark(users: int, engines: list[str], keep: str | None) -> None:
     from adoption import Scenario
-    from adoption.simulate import simulate_to
+    from adoption.world.simulate import simulate_to
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(keep) if keep else Path(tmp) / "log"
@@ -71,8 +71,8 @@ def headline_benchmark(receivers: int) -> None:
     import numpy as np
     import pandas as pd
 
-    from adoption.survival import ActivationCurve
-    from adoption.synthetic import weibull_scale
+    from adoption.analysis.survival import ActivationCurve
+    from adoption.datasets.synthetic import weibull_scale
 
     rng = np.random.default_rng(1)
     scale = weibull_scale(0.8, 1.2)

@@ -6,10 +6,10 @@ Prints one JSON object per line::
 
 ``model`` names the shared model, so each peer row pairs with adoption's row of the same model:
 
-* ``SIR(tau=..,gamma=..)`` — continuous-time Markovian SIR; adoption's :func:`adoption.contagion.sir`
+* ``SIR(tau=..,gamma=..)`` — continuous-time Markovian SIR; adoption's :func:`adoption.world.contagion.sir`
   against EoN's ``fast_SIR`` (same initial infecteds).
 * ``threshold(U(0.1,0.4))`` — synchronous linear threshold model; adoption's
-  :func:`adoption.contagion.threshold_cascade` against NDlib's ``ThresholdModel`` (same thresholds, same
+  :func:`adoption.world.contagion.threshold_cascade` against NDlib's ``ThresholdModel`` (same thresholds, same
   initial adopters; deterministic, so final sizes must be equal).
 
 Building the graphs (adoption's generator, networkx for the peers, NDlib's configuration) is timed
@@ -27,8 +27,8 @@ import time
 
 import numpy as np
 
-from adoption.contagion import sir, threshold_cascade
-from adoption.graph import generate_graph
+from adoption.world.contagion import sir, threshold_cascade
+from adoption.world.graph import generate_graph
 
 
 def emit(**row: object) -> None:

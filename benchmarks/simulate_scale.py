@@ -22,7 +22,7 @@ from pathlib import Path
 
 CHILD = """
 import json, resource, sys, time
-from adoption.simulate import simulate_to
+from adoption.world.simulate import simulate_to
 t0 = time.perf_counter()
 rows = simulate_to(sys.argv[1], "default", seed=1, overwrite=True, progress=False)
 rows_total = sum(rows.values())

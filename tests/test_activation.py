@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from adoption import EventLog, load_example
-from adoption.activation import COLUMNS, activation_table
+from adoption.analysis.activation import COLUMNS, activation_table
+from adoption.datasets.example import example_path
 from adoption.errors import InputError, ParameterError
-from adoption.example import example_path
 
 T = pd.Timestamp
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from adoption import load_example
-from adoption.activation import activation_table
-from adoption.causal import ActivationPredictor, ReceiptEffect, ReceiptUplift, exposure_episodes
-from adoption.synthetic import selection_log
+from adoption.analysis.activation import activation_table
+from adoption.analysis.causal import ActivationPredictor, ReceiptEffect, ReceiptUplift, exposure_episodes
+from adoption.datasets.synthetic import selection_log
 
 
 def test_selection_without_influence_naive_large_adjusted_covers_one():

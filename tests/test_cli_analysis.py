@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from adoption.cli import main
-from adoption.example import example_path
-from adoption.synthetic import selection_log
+from adoption.cli.main import main
+from adoption.datasets.example import example_path
+from adoption.datasets.synthetic import selection_log
 
 
 def _json(args, capsys) -> dict:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from adoption import Scenario, load_example, simulate
-from adoption.cli import main
-from adoption.example import EXAMPLE_SCENARIO, EXAMPLE_SEED, EXAMPLE_USERS, example_path
+from adoption.cli.main import main
+from adoption.datasets.example import EXAMPLE_SCENARIO, EXAMPLE_SEED, EXAMPLE_USERS, example_path
 
 
 def _digest(folder: Path) -> dict[str, str]:

@@ -11,7 +11,7 @@ import pytest
 from conftest import full_tables
 
 from adoption import EventLog
-from adoption.cli import main
+from adoption.cli.main import main
 
 
 def _minimal_csv_log(folder: Path) -> Path:

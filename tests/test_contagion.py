@@ -8,8 +8,8 @@ import pytest
 from scipy.optimize import brentq
 
 from adoption import SocialGraph, generate_graph
-from adoption.contagion import independent_cascade, sir, threshold_cascade
 from adoption.errors import ParameterError
+from adoption.world.contagion import independent_cascade, sir, threshold_cascade
 
 
 def reference_threshold(graph: nx.Graph, thresholds: dict, initial: list) -> set:

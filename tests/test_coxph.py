@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
 
-from adoption.coxph import fit_cox
+from adoption.analysis.coxph import fit_cox
 from adoption.errors import InputError
 
 

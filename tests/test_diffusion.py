@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adoption.diffusion import BassModel, TwoSidedBass, bass_cdf
+from adoption.analysis.diffusion import BassModel, TwoSidedBass, bass_cdf
 from adoption.errors import ParameterError
-from adoption.graph import generate_graph
-from adoption.meanfield import compare_paths, mean_field_path, mean_field_scenario, well_mixed_graph
-from adoption.simulate import simulate_states
+from adoption.world.graph import generate_graph
+from adoption.world.meanfield import compare_paths, mean_field_path, mean_field_scenario, well_mixed_graph
+from adoption.world.simulate import simulate_states
 
 P, Q, SIZE = 0.03, 0.38, 1000.0
 

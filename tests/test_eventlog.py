@@ -10,7 +10,7 @@ import pytest
 from conftest import full_tables
 
 from adoption import EventLog, InputError, InvalidEventLog, read_eventlog
-from adoption.contract import TABLES
+from adoption.log.contract import TABLES
 
 
 def _digest(folder: Path) -> dict[str, str]:

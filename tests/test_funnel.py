@@ -9,11 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from adoption.cli import main
-from adoption.errors import InputError, ParameterError
-from adoption.eventlog import EventLog
-from adoption.example import example_path, load_example
-from adoption.funnel import (
+from adoption.analysis.funnel import (
     channel_funnel,
     compare_channels,
     follow_up_lift,
@@ -24,7 +20,11 @@ from adoption.funnel import (
     scan_table,
     sharing,
 )
-from adoption.synthetic import campaign_log
+from adoption.cli.main import main
+from adoption.datasets.example import example_path, load_example
+from adoption.datasets.synthetic import campaign_log
+from adoption.errors import InputError, ParameterError
+from adoption.log.eventlog import EventLog
 
 T = pd.Timestamp("2015-06-01 10:00")
 

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from conftest import full_tables
 
-from adoption.cli import main
+from adoption.cli.main import main
 
 T = pd.Timestamp
 Mutation = Callable[[dict[str, pd.DataFrame]], None]
@@ -296,7 +296,7 @@ def test_an_unreachable_scheduler_is_a_usage_error(tmp_path, capsys):
 # ------------------------------------------------------------ publishing a log
 def test_a_log_that_appears_meanwhile_is_not_replaced(tmp_path):
     from adoption.errors import InputError
-    from adoption.eventlog import EventLog, log_writer
+    from adoption.log.eventlog import EventLog, log_writer
 
     dest = tmp_path / "log"
     with pytest.raises(InputError, match="appeared while"), log_writer(dest) as write:
@@ -308,7 +308,7 @@ def test_a_log_that_appears_meanwhile_is_not_replaced(tmp_path):
 
 
 def test_stale_temporary_folders_of_killed_runs_are_removed(tmp_path):
-    from adoption.eventlog import EventLog
+    from adoption.log.eventlog import EventLog
 
     stale = tmp_path / ".log.tmp-999999999-abcdef01"
     stale.mkdir()
@@ -320,7 +320,7 @@ def test_stale_temporary_folders_of_killed_runs_are_removed(tmp_path):
 
 def test_overwrite_replaces_a_log_but_never_another_folder(tmp_path):
     from adoption.errors import InputError
-    from adoption.eventlog import EventLog
+    from adoption.log.eventlog import EventLog
 
     log = EventLog(**full_tables())
     log.write(tmp_path / "log")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from adoption.cli import main
+from adoption.cli.main import main
 from adoption.errors import ParameterError
 from adoption.market import (
     NoCriticalMass,

@@ -9,9 +9,11 @@ import matplotlib.pyplot as plt
 import pytest
 
 from adoption import load_example
-from adoption.activation import activation_table
-from adoption.causal import ActivationPredictor, ReceiptEffect, ReceiptUplift
-from adoption.plots import (
+from adoption.analysis.activation import activation_table
+from adoption.analysis.causal import ActivationPredictor, ReceiptEffect, ReceiptUplift
+from adoption.analysis.survival import ActivationCox, ActivationCurve, CompetingRisks
+from adoption.datasets.synthetic import selection_log
+from adoption.plotting import (
     plot_activation_curves,
     plot_balance,
     plot_calibration,
@@ -21,8 +23,6 @@ from adoption.plots import (
     plot_qini,
     set_theme,
 )
-from adoption.survival import ActivationCox, ActivationCurve, CompetingRisks
-from adoption.synthetic import selection_log
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +60,9 @@ def test_plots_return_axes(table, effect):
 def test_market_and_funnel_plots_return_axes():
     import numpy as np
 
-    from adoption import plots
-    from adoption.diffusion import BassModel, bass_cdf
-    from adoption.funnel import campaign_report
+    from adoption import plotting as plots
+    from adoption.analysis.diffusion import BassModel, bass_cdf
+    from adoption.analysis.funnel import campaign_report
     from adoption.market import TwoSidedMarket, phase_diagram, public_race, race
 
     set_theme()

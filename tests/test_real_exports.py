@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from adoption import EventLog, Scenario, simulate
-from adoption.cli import main
-from adoption.contract import TABLES
+from adoption.cli.main import main
+from adoption.log.contract import TABLES
 
 Export = Callable[[str, pd.DataFrame], pd.DataFrame]
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adoption.errors import ParameterError
-from adoption.redpacket import allocate_claims, split_fixed, split_lucky
+from adoption.world.redpacket import allocate_claims, split_fixed, split_lucky
 
 packets = st.lists(st.tuples(st.integers(1, 100), st.integers(0, 20_000)), min_size=1, max_size=30)
 

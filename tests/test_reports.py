@@ -10,10 +10,10 @@ import nbformat
 import pytest
 
 from adoption import Scenario
-from adoption.cli import main
+from adoption.cli.main import main
 from adoption.errors import ParameterError
 from adoption.reports import Report, ReportFailed, list_reports, notebooks_dir, run_report
-from adoption.simulate import simulate_to
+from adoption.world.simulate import simulate_to
 
 
 @pytest.fixture(scope="module")

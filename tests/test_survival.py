@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from adoption import Scenario, load_example, simulate
-from adoption.activation import activation_table
-from adoption.survival import (
+from adoption.analysis.activation import activation_table
+from adoption.analysis.survival import (
     ActivationCox,
     ActivationCurve,
     CompetingRisks,
@@ -15,7 +15,7 @@ from adoption.survival import (
     ParametricActivation,
     design_matrix,
 )
-from adoption.synthetic import weibull_activation_log
+from adoption.datasets.synthetic import weibull_activation_log
 
 
 @pytest.mark.slow

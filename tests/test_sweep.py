@@ -63,7 +63,7 @@ def test_bad_grid_files(tmp_path):
 def test_sweep_command_renders_the_sweep_report(tmp_path, capsys):
     import json
 
-    from adoption.cli import main
+    from adoption.cli.main import main
 
     grid = tmp_path / "grid.yaml"
     grid.write_text(GRID.format(replicates=1, out="cli.parquet"))
@@ -78,7 +78,7 @@ def test_sweep_command_renders_the_sweep_report(tmp_path, capsys):
 
 
 def test_workers_and_scheduler_are_exclusive(tmp_path, capsys):
-    from adoption.cli import main
+    from adoption.cli.main import main
 
     grid = tmp_path / "grid.yaml"
     grid.write_text(GRID.format(replicates=1, out="x.parquet"))

@@ -13,8 +13,8 @@ import pytest
 from conftest import full_tables
 
 from adoption import EventLog, InvalidEventLog
-from adoption.eventlog import coerce_tables
-from adoption.validation import validate_tables
+from adoption.log.eventlog import coerce_tables
+from adoption.log.validation import validate_tables
 
 Tables = dict[str, pd.DataFrame]
 
@@ -197,7 +197,7 @@ def test_text_ids_are_shown_as_written_in_problems():
     tables = full_tables()
     _set("payments", "user_id", 0, "user-9f")(tables)
     typed, problems = coerce_tables(tables)  # the reader's path: coerce, encode, validate with labels
-    from adoption.eventlog import encode_ids
+    from adoption.log.eventlog import encode_ids
 
     typed, labels = encode_ids(typed)
     problems += validate_tables(typed, labels=labels)

@@ -4,55 +4,56 @@ Red-packet social graphs, a seeded simulator that writes an event log, survival 
 activation after receipt, the two-sided market and channel conversion — on simulated logs and on a
 user's own logs in the same contract.
 
-The public API is re-exported here; see the README for a tour.
+The layers, bottom to top (each imports only from layers below it; see ``docs/architecture.md``):
+
+``errors``, ``random``, ``text``, ``processes``, ``lazy``, ``version``
+    foundations shared by every layer;
+:mod:`adoption.log`
+    the event-log contract, reading, writing and validation (pandas and DuckDB);
+:mod:`adoption.datasets`
+    the bundled example log, public reference figures, synthetic logs with known truth;
+:mod:`adoption.world`, :mod:`adoption.analysis`, :mod:`adoption.market`
+    the simulator; the analyses of a log; the two-sided mean-field market (they never import each
+    other: the world and the analyses meet only in the event log);
+:mod:`adoption.plotting`
+    figures of the analyses' results;
+:mod:`adoption.reports`, :mod:`adoption.sweep`, :mod:`adoption.cli`
+    the application: report notebooks, parameter sweeps, the command line.
+
+The most used names are re-exported here, imported on first use.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from adoption.lazy import lazy_exports
+from adoption.version import __version__
 
-#: Where each public name lives; imported on first use (PEP 562), so that ``import adoption`` and the
-#: command line's ``--help`` load no scientific library.
-_EXPORTS: dict[str, str] = {
+__getattr__, __dir__ = lazy_exports(__name__, {
     "AdoptionError": "adoption.errors", "InputError": "adoption.errors", "InvalidEventLog": "adoption.errors",
     "ParameterError": "adoption.errors", "UsageError": "adoption.errors",
-    "EventLog": "adoption.eventlog", "read_eventlog": "adoption.eventlog",
-    "load_example": "adoption.example",
-    "campaign_report": "adoption.funnel", "channel_funnel": "adoption.funnel",
-    "SocialGraph": "adoption.graph", "generate_graph": "adoption.graph",
-    "TwoSidedMarket": "adoption.market",
-    "Scenario": "adoption.scenario",
-    "simulate": "adoption.simulate",
-    "Problem": "adoption.validation", "ValidationReport": "adoption.validation",
-}
+    "EventLog": "adoption.log.eventlog", "read_eventlog": "adoption.log.eventlog",
+    "Problem": "adoption.log.validation", "ValidationReport": "adoption.log.validation",
+    "load_example": "adoption.datasets.example",
+    "Scenario": "adoption.world.scenario", "simulate": "adoption.world.simulate",
+    "SocialGraph": "adoption.world.graph", "generate_graph": "adoption.world.graph",
+    "activation_table": "adoption.analysis.activation",
+    "campaign_report": "adoption.analysis.funnel", "channel_funnel": "adoption.analysis.funnel",
+    "TwoSidedMarket": "adoption.market.model",
+})
 
 if TYPE_CHECKING:  # pragma: no cover
+    from adoption.analysis.activation import activation_table
+    from adoption.analysis.funnel import campaign_report, channel_funnel
+    from adoption.datasets.example import load_example
     from adoption.errors import AdoptionError, InputError, InvalidEventLog, ParameterError, UsageError
-    from adoption.eventlog import EventLog, read_eventlog
-    from adoption.example import load_example
-    from adoption.funnel import campaign_report, channel_funnel
-    from adoption.graph import SocialGraph, generate_graph
-    from adoption.market import TwoSidedMarket
-    from adoption.scenario import Scenario
-    from adoption.simulate import simulate
-    from adoption.validation import Problem, ValidationReport
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'adoption' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
-
+    from adoption.log.eventlog import EventLog, read_eventlog
+    from adoption.log.validation import Problem, ValidationReport
+    from adoption.market.model import TwoSidedMarket
+    from adoption.world.graph import SocialGraph, generate_graph
+    from adoption.world.scenario import Scenario
+    from adoption.world.simulate import simulate
 
 __all__ = [
     "AdoptionError",
@@ -67,6 +68,7 @@ __all__ = [
     "UsageError",
     "ValidationReport",
     "__version__",
+    "activation_table",
     "campaign_report",
     "channel_funnel",
     "generate_graph",

@@ -2,6 +2,6 @@
 
 import sys
 
-from adoption.cli import main
+from adoption.cli.main import main
 
 sys.exit(main())

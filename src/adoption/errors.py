@@ -2,23 +2,24 @@
 
 Every error a user can cause (a bad path, a bad parameter, an invalid event log) is an
 :class:`AdoptionError` whose message is one line naming what was wrong and what was expected.
-The command-line interface prints that line and exits non-zero; it never shows a traceback
-for bad input.
+These are plain exceptions: they know nothing of exit codes. The command line alone maps them
+(:mod:`adoption.cli.main`: bad input 1, usage 2) and prints the line without a traceback.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:  # pragma: no cover
-    from adoption.validation import Problem
+
+class ProblemLike(Protocol):
+    """What an event-log problem offers (:class:`adoption.log.validation.Problem` is one): its one line."""
+
+    def message(self) -> str: ...
 
 
 class AdoptionError(Exception):
     """Base class of all errors caused by the user's input or parameters."""
-
-    exit_code: int = 1
 
 
 class InputError(AdoptionError):
@@ -28,13 +29,9 @@ class InputError(AdoptionError):
 class UsageError(AdoptionError):
     """A command was called with arguments that cannot work (a missing path, a bad option)."""
 
-    exit_code = 2
-
 
 class ParameterError(AdoptionError, ValueError):
     """A parameter is outside its allowed range or of the wrong type."""
-
-    exit_code = 2
 
 
 class InvalidEventLog(AdoptionError):
@@ -43,12 +40,17 @@ class InvalidEventLog(AdoptionError):
     Parameters
     ----------
     problems : sequence of Problem
-        Every problem found, not only the first.
+        Every problem found, not only the first (:class:`adoption.log.validation.Problem`, or anything
+        with a one-line ``message()``).
     """
 
-    def __init__(self, problems: Sequence[Problem]):
+    def __init__(self, problems: Sequence[ProblemLike]):
         self.problems = list(problems)
         n = len(self.problems)
         head = self.problems[0].message() if n else "no problems"
         more = f" (and {n - 1} more problem{'s' if n > 2 else ''})" if n > 1 else ""
         super().__init__(f"invalid event log: {head}{more}")
+
+    def to_dict(self) -> dict[str, object]:
+        """``{"valid": False, "problems": [one line per problem]}``, as JSON-ready data."""
+        return {"valid": False, "problems": [p.message() for p in self.problems]}

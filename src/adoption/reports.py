@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -136,14 +137,21 @@ def _fmt(value: Any) -> str:
 
 
 def notebooks_dir() -> Path:
-    """The project's ``notebooks/`` folder (or ``$ADOPTION_NOTEBOOKS``)."""
+    """The shipped report notebooks: ``$ADOPTION_NOTEBOOKS`` when set, else the installed package's.
+
+    The notebooks and their ``manifest.yaml`` are package data (``adoption/notebooks/``; ``notebooks/``
+    in the repository points at them), so an installed wheel finds them from any working folder. Pass
+    ``--notebooks DIR`` (or ``folder=``) to run one's own.
+
+    Examples
+    --------
+    >>> (notebooks_dir() / "manifest.yaml").is_file()
+    True
+    """
     env = os.environ.get("ADOPTION_NOTEBOOKS")
     if env:
         return Path(env)
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "notebooks" / "manifest.yaml").exists():
-            return parent / "notebooks"
-    raise InputError("notebooks/manifest.yaml not found; set ADOPTION_NOTEBOOKS to the notebooks folder")
+    return Path(str(resources.files("adoption") / "notebooks"))
 
 
 @dataclass

@@ -10,8 +10,9 @@ A grid file (YAML) names a scenario, the parameters to vary and how many replica
     replicates: 2
     seed: 1
     critical_share: 0.5                         # merchants share that counts as critical
+    horizon: 90                                 # days after the first receipt for the activation share
 
-Every point runs the pure function :func:`measure` (simulate, then measure the 90-day activation, the days
+Every point runs the pure function :func:`measure` (simulate, then measure the share of receivers active within ``horizon`` days, the days
 until merchants reach the critical share, the final shares of active users and merchants) through a
 ``concurrent.futures`` executor — local processes by default, a Dask distributed cluster when given a
 scheduler address. Seeds come from ``SeedSequence(seed).spawn``, one per point, so the table does not
@@ -25,6 +26,7 @@ import concurrent.futures as cf
 import hashlib
 import itertools
 import json
+import math
 import multiprocessing
 import os
 import signal
@@ -40,7 +42,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from adoption.errors import InputError, ParameterError, UsageError
-from adoption.scenario import Scenario
+from adoption.world.scenario import Scenario
 
 __all__ = ["MEASURE_VERSION", "SweepSpec", "measure", "point_key", "read_results", "run_sweep"]
 
@@ -57,6 +59,7 @@ class SweepSpec:
     replicates: int = 1
     seed: int = 0
     critical_share: float = 0.5
+    horizon: float = 90.0
     out: Path | None = None
 
     @classmethod
@@ -71,7 +74,7 @@ class SweepSpec:
             raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
         if not isinstance(raw, dict) or not isinstance(raw.get("grid"), dict) or not raw["grid"]:
             raise InputError(f"{path}: expected a mapping with a non-empty 'grid' of parameter: [values]")
-        known = {"grid", "scenario", "base", "replicates", "seed", "critical_share", "out"}
+        known = {"grid", "scenario", "base", "replicates", "seed", "critical_share", "horizon", "out"}
         unknown = sorted(set(raw) - known)
         if unknown:
             raise InputError(f"{path}: unknown key {unknown[0]!r}; expected some of {', '.join(sorted(known))}")
@@ -79,7 +82,7 @@ class SweepSpec:
         out = raw.get("out")
         spec = cls(grid=grid, scenario=raw.get("scenario", "default"), base=raw.get("base") or {},
                    replicates=int(raw.get("replicates", 1)), seed=int(raw.get("seed", 0)),
-                   critical_share=float(raw.get("critical_share", 0.5)),
+                   critical_share=float(raw.get("critical_share", 0.5)), horizon=float(raw.get("horizon", 90.0)),
                    out=(path.parent / out) if out else path.with_suffix(".parquet"))
         spec.check()
         return spec
@@ -90,6 +93,8 @@ class SweepSpec:
             raise ParameterError(f"replicates: expected >= 1, got {self.replicates}")
         if not 0 < self.critical_share <= 1:
             raise ParameterError(f"critical_share: expected a share in (0, 1], got {self.critical_share}")
+        if not (math.isfinite(self.horizon) and self.horizon > 0):
+            raise ParameterError(f"horizon: expected a number of days > 0, got {self.horizon}")
         for point in self.points():
             Scenario.named(self.scenario, **{**self.base, **point})
 
@@ -99,7 +104,8 @@ class SweepSpec:
         return [dict(zip(names, values, strict=True)) for values in itertools.product(*self.grid.values())]
 
 
-def measure(scenario: str, params: dict[str, Any], seed: int, critical_share: float = 0.5) -> dict[str, Any]:
+def measure(scenario: str, params: dict[str, Any], seed: int, critical_share: float = 0.5,
+            horizon: float = 90.0) -> dict[str, Any]:
     """Simulate one point and measure it (a pure function: same arguments, same result).
 
     Examples
@@ -108,21 +114,22 @@ def measure(scenario: str, params: dict[str, Any], seed: int, critical_share: fl
     >>> sorted(k for k in row if k.startswith("days_to"))
     ['days_to_critical_merchants', 'days_to_half_users_active']
     """
-    from adoption.activation import activation_table
-    from adoption.simulate import simulate
-    from adoption.survival import ActivationCurve
-    from adoption.timeline import adoption_curves, days_to_share
+    from adoption.analysis.activation import activation_table
+    from adoption.analysis.survival import ActivationCurve
+    from adoption.analysis.timeline import adoption_curves, days_to_share
+    from adoption.world.simulate import simulate
 
     log = simulate(Scenario.named(scenario, **params), seed=seed)
     curves = adoption_curves(log)
     try:
-        headline = ActivationCurve(horizon=90).fit(activation_table(log)).headline_.iloc[0]
+        headline = ActivationCurve(horizon=horizon).fit(activation_table(log)).headline_.iloc[0]
         activation, low, high = (float(headline[c]) for c in ("cumulative_incidence", "ci_low", "ci_high"))
     except InputError:
         activation = low = high = float("nan")
     return {
         "seed": int(seed),
-        "activation_90d": activation, "activation_90d_ci_low": low, "activation_90d_ci_high": high,
+        f"activation_{horizon:g}d": activation, f"activation_{horizon:g}d_ci_low": low,
+        f"activation_{horizon:g}d_ci_high": high,
         "days_to_critical_merchants": days_to_share(curves, "merchants_accepting", critical_share),
         "days_to_half_users_active": days_to_share(curves, "users_active", 0.5),
         "users_active_end": float(curves["users_active"].iloc[-1]),
@@ -136,17 +143,17 @@ MEASURE_VERSION = 2
 
 
 def point_key(index: int, scenario: str, params: dict[str, Any], replicate: int, seed: int,
-              critical_share: float) -> str:
+              critical_share: float, horizon: float = 90.0) -> str:
     """The file name of a finished point: everything that determines its result is in the hash.
 
     The scenario, every parameter (grid and base), the replicate, the seed, the measure's settings and
     the versions of ``adoption`` and of :func:`measure`: a resumed sweep whose settings changed
     recomputes instead of mixing old and new results.
     """
-    from adoption import __version__
+    from adoption.version import __version__
 
     text = json.dumps({"scenario": scenario, "params": params, "replicate": replicate, "seed": seed,
-                       "critical_share": critical_share, "measure": MEASURE_VERSION, "adoption": __version__},
+                       "critical_share": critical_share, "horizon": horizon, "measure": MEASURE_VERSION, "adoption": __version__},
                       sort_keys=True, default=str)
     return f"{index:05d}-{hashlib.sha1(text.encode()).hexdigest()[:16]}"
 
@@ -189,7 +196,7 @@ def run_sweep(spec: SweepSpec, *, workers: int | None = None, scheduler: str | N
     parts.mkdir(parents=True, exist_ok=True)
     jobs = [(params, r) for params in spec.points() for r in range(spec.replicates)]
     seeds = [int(s.generate_state(1, dtype=np.uint32)[0]) for s in np.random.SeedSequence(spec.seed).spawn(len(jobs))]
-    keys = [point_key(i, spec.scenario, {**spec.base, **p}, r, s, spec.critical_share)
+    keys = [point_key(i, spec.scenario, {**spec.base, **p}, r, s, spec.critical_share, spec.horizon)
             for i, ((p, r), s) in enumerate(zip(jobs, seeds, strict=True))]
     done = {p.stem for p in parts.glob("*.parquet")}
     todo = [i for i, k in enumerate(keys) if k not in done]
@@ -217,7 +224,7 @@ def run_sweep(spec: SweepSpec, *, workers: int | None = None, scheduler: str | N
     interrupted = False
     try:
         futures = {executor.submit(measure, spec.scenario, {**spec.base, **jobs[i][0]}, seeds[i],
-                                   spec.critical_share): i for i in todo}
+                                   spec.critical_share, spec.horizon): i for i in todo}
         for future in tqdm(cf.as_completed(futures), total=len(futures), desc="sweep points", unit="point",
                            disable=not progress):
             i = futures[future]
@@ -239,7 +246,7 @@ def run_sweep(spec: SweepSpec, *, workers: int | None = None, scheduler: str | N
     finished = [parts / f"{k}.parquet" for k in keys if (parts / f"{k}.parquet").exists()]
     table = pd.concat([pd.read_parquet(p) for p in finished], ignore_index=True) if finished else pd.DataFrame()
     meta = {"scenario": spec.scenario, "base": spec.base, "grid": spec.grid, "replicates": spec.replicates,
-                 "seed": spec.seed, "critical_share": spec.critical_share, "complete": len(finished) == len(keys)}
+                 "seed": spec.seed, "critical_share": spec.critical_share, "horizon": spec.horizon, "complete": len(finished) == len(keys)}
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                            _META_KEY: json.dumps(meta, default=str).encode()})

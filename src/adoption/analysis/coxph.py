@@ -1,0 +1,166 @@
+"""A fast Cox model for counting-process (start, stop] data, with weights and clustered robust errors.
+
+lifelines fits Cox models with delayed entry or time-varying covariates through a Python loop over the
+distinct event times, which takes minutes on the tens of thousands of episodes that
+:mod:`adoption.analysis.causal` produces. With continuous event times (no ties) the partial likelihood only needs
+cumulative sums over the sorted start and stop times, so it fits here in milliseconds; the test suite
+checks the coefficients and standard errors against lifelines' ``CoxPHFitter`` on smaller data.
+
+Ties are handled by Breslow's method; ``weights`` multiply each row's contribution (inverse-probability
+weights); ``cluster`` gives the robust (sandwich) variance summed within clusters (one user's episodes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from adoption.errors import InputError
+
+__all__ = ["CoxResult", "fit_cox"]
+
+
+@dataclass
+class CoxResult:
+    """Coefficients, standard errors and a summary table with hazard ratios."""
+
+    coef: np.ndarray
+    se: np.ndarray
+    names: list[str]
+    loglik: float
+    n_events: float
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """``coef``, ``se``, ``hazard_ratio``, ``ci_low``, ``ci_high`` (95%) and ``p`` per covariate."""
+        z = self.coef / self.se
+        return pd.DataFrame({
+            "coef": self.coef, "se": self.se, "hazard_ratio": np.exp(self.coef),
+            "ci_low": np.exp(self.coef - 1.959963984540054 * self.se),
+            "ci_high": np.exp(self.coef + 1.959963984540054 * self.se),
+            "p": 2 * stats.norm.sf(np.abs(z)),
+        }, index=pd.Index(self.names, name="covariate"))
+
+
+def _suffix(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Suffix sums of ``values`` taken in ``order``, with a trailing zero row."""
+    v = values[order]
+    out = np.zeros((len(v) + 1, *v.shape[1:]))
+    out[:-1] = np.cumsum(v[::-1], axis=0)[::-1]
+    return out
+
+
+def fit_cox(start: np.ndarray, stop: np.ndarray, event: np.ndarray, X: np.ndarray | pd.DataFrame, *,
+            weights: np.ndarray | None = None, cluster: np.ndarray | None = None, penalizer: float = 0.0,
+            max_iter: int = 50, tol: float = 1e-10) -> CoxResult:
+    """Fit a Cox model to rows at risk on (start, stop], with an event (or not) at ``stop``.
+
+    Parameters
+    ----------
+    start, stop : array of float
+        Each row is at risk on the interval (start, stop]; ``start = 0`` for plain survival data.
+    event : array of bool
+        Whether the row ends with the event.
+    X : array or DataFrame, shape (n, p)
+        Covariates (constant within a row).
+    weights : array, optional
+        Row weights (for example stabilized inverse-probability weights).
+    cluster : array, optional
+        Cluster labels for robust standard errors (for example the user of each episode).
+    penalizer : float, default 0
+        Ridge penalty ``penalizer / 2 * ||beta||^2``.
+
+    Returns
+    -------
+    CoxResult
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=5000)
+    >>> t = rng.exponential(1 / np.exp(0.5 * x))
+    >>> res = fit_cox(np.zeros(5000), t, np.ones(5000, bool), x[:, None])
+    >>> bool(abs(res.coef[0] - 0.5) < 0.05)
+    True
+    """
+    names = list(X.columns) if isinstance(X, pd.DataFrame) else [f"x{i}" for i in range(np.shape(X)[1])]
+    X = np.asarray(X, dtype=np.float64)
+    start = np.asarray(start, dtype=np.float64)
+    stop = np.asarray(stop, dtype=np.float64)
+    event = np.asarray(event, dtype=bool)
+    n, p = X.shape
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    if not (stop > start).all():
+        raise InputError("cox: every row needs stop > start")
+    if not event.any():
+        raise InputError("cox: no events to fit")
+    center = X.mean(axis=0)
+    Xc = X - center
+    times = np.unique(stop[event])
+    k_of_event = np.searchsorted(times, stop[event])
+    d = np.bincount(k_of_event, weights=w[event], minlength=len(times))
+    xsum = np.zeros((len(times), p))
+    np.add.at(xsum, k_of_event, w[event, None] * Xc[event])
+    by_stop, by_start = np.argsort(stop, kind="stable"), np.argsort(start, kind="stable")
+    pos_stop = np.searchsorted(stop[by_stop], times, side="left")    # rows with stop >= t
+    pos_start = np.searchsorted(start[by_start], times, side="left")  # rows with start >= t leave the risk set
+
+    def risk_sums(beta: np.ndarray, second: bool = True) -> tuple[np.ndarray, ...]:
+        e = w * np.exp(Xc @ beta)
+        s0 = _suffix(e, by_stop)[pos_stop] - _suffix(e, by_start)[pos_start]
+        ex = e[:, None] * Xc
+        s1 = _suffix(ex, by_stop)[pos_stop] - _suffix(ex, by_start)[pos_start]
+        if not second:
+            return e, s0, s1
+        exx = ex[:, :, None] * Xc[:, None, :]
+        s2 = _suffix(exx, by_stop)[pos_stop] - _suffix(exx, by_start)[pos_start]
+        return e, s0, s1, s2
+
+    def loglik(beta: np.ndarray) -> float:
+        e, s0, _ = risk_sums(beta, second=False)
+        return float((xsum @ beta).sum() - (d * np.log(s0)).sum() - 0.5 * penalizer * beta @ beta)
+
+    beta = np.zeros(p)
+    current = loglik(beta)
+    for _ in range(max_iter):
+        e, s0, s1, s2 = risk_sums(beta)
+        xbar = s1 / s0[:, None]
+        grad = (xsum - d[:, None] * xbar).sum(axis=0) - penalizer * beta
+        info = (d[:, None, None] * (s2 / s0[:, None, None] - xbar[:, :, None] * xbar[:, None, :])).sum(axis=0)
+        info += penalizer * np.eye(p)
+        step = np.linalg.solve(info, grad)
+        scale = 1.0
+        while True:
+            candidate = beta + scale * step
+            value = loglik(candidate)
+            if value >= current - 1e-12 or scale < 1e-6:
+                break
+            scale /= 2
+        beta, improvement, current = candidate, value - current, value
+        if abs(improvement) < tol and np.abs(scale * step).max() < 1e-8:
+            break
+    e, s0, s1, s2 = risk_sums(beta)
+    xbar = s1 / s0[:, None]
+    info = (d[:, None, None] * (s2 / s0[:, None, None] - xbar[:, :, None] * xbar[:, None, :])).sum(axis=0)
+    info += penalizer * np.eye(p)
+    inv = np.linalg.inv(info)
+    if cluster is None and weights is None:
+        se = np.sqrt(np.diag(inv))
+    else:
+        # score residuals: the event term minus the row's share of every event it was at risk for
+        a = np.r_[0.0, np.cumsum(d / s0)]
+        b = np.vstack([np.zeros(p), np.cumsum(d[:, None] * xbar / s0[:, None], axis=0)])
+        hi = np.searchsorted(times, stop, side="right")
+        lo = np.searchsorted(times, start, side="right")
+        resid = -(e / w)[:, None] * (Xc * (a[hi] - a[lo])[:, None] - (b[hi] - b[lo]))
+        k_row = np.searchsorted(times, stop)
+        resid[event] += Xc[event] - xbar[np.minimum(k_row[event], len(times) - 1)]
+        resid *= w[:, None]
+        groups = np.arange(n) if cluster is None else pd.factorize(np.asarray(cluster))[0]
+        per = np.zeros((groups.max() + 1, p))
+        np.add.at(per, groups, resid)
+        se = np.sqrt(np.diag(inv @ (per.T @ per) @ inv))
+    return CoxResult(beta, se, names, current, float(d.sum()))

@@ -1,0 +1,447 @@
+"""Survival analysis of activation after the first receipt (lifelines underneath).
+
+Every estimator takes an activation table (:func:`adoption.analysis.activation.activation_table`) and follows the
+scikit-learn convention: parameters in the constructor, ``fit()`` returns ``self``, fitted values end in
+``_``.
+
+* :class:`ActivationCurve` — Kaplan–Meier with delayed entry, per group; the headline: cumulative
+  incidence of activation at the horizon with its 95% CI, median time to activation, restricted mean
+  time to activation within the horizon.
+* :class:`CompetingRisks` — Aalen–Johansen cumulative incidence of activation with leaving as a competing
+  risk.
+* :class:`ParametricActivation` — a Weibull or log-logistic fit (AFT with covariates, or univariate).
+* :class:`CureModel` — a mixture cure model: the share of receivers who never activate.
+* :class:`ActivationCox` — Cox proportional hazards on the covariates, with the proportional-hazards test.
+
+Big cohorts are fitted in aggregate: durations are put on a fine grid (``resolution`` days, one minute by
+default above 200,000 rows) and identical rows are fitted once with their count as a weight, which keeps a
+ten-million-user headline to seconds and changes the estimate by less than the grid.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from lifelines import (
+    AalenJohansenFitter,
+    CoxPHFitter,
+    KaplanMeierFitter,
+    LogLogisticAFTFitter,
+    LogLogisticFitter,
+    MixtureCureFitter,
+    WeibullAFTFitter,
+    WeibullFitter,
+)
+from lifelines.statistics import proportional_hazard_test
+from lifelines.utils import restricted_mean_survival_time
+
+from adoption.errors import InputError, ParameterError
+
+__all__ = [
+    "DEFAULT_COVARIATES",
+    "ActivationCox",
+    "ActivationCurve",
+    "CompetingRisks",
+    "CureModel",
+    "ParametricActivation",
+    "design_matrix",
+    "receipt_cohort",
+]
+
+#: Covariates used by default in the regression models (all known at time zero).
+DEFAULT_COVARIATES: tuple[str, ...] = ("first_red_packet", "first_group", "log_amount", "log_friends",
+                                       "log_groups", "log_merchants", "log_tenure")
+#: Above this many rows, fits are aggregated on a one-minute grid unless told otherwise.
+AGGREGATE_ABOVE = 200_000
+_MINUTE = 1.0 / 1440.0
+
+
+def receipt_cohort(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows at risk after a receipt (``cohort == "receipt"``); a clear error when there are none."""
+    needed = {"cohort", "entry", "duration", "event", "event_type"}
+    missing = needed - set(table.columns)
+    if missing:
+        raise InputError(f"activation table: missing columns {sorted(missing)} (make it with activation_table())")
+    cohort = table[table["cohort"] == "receipt"]
+    if cohort.empty:
+        raise InputError("activation table: no receivers at risk (the log has no receipts before activation)")
+    return cohort
+
+
+#: lifelines warnings that are expected here and say nothing about the quality of a fit: on the aggregated
+#: one-minute grid tied times are there by design, and the Aalen-Johansen estimator breaks them with a
+#: seeded jitter. Every other warning (convergence, a singular matrix, ...) reaches the user.
+EXPECTED_WARNINGS: tuple[str, ...] = ("Tied event times were detected",)
+
+
+@contextmanager
+def fit_warnings(sink: list[str]) -> Iterator[None]:
+    """Pass every warning raised inside on to the user, except :data:`EXPECTED_WARNINGS`; record their
+    first lines in ``sink`` (a fitter's ``warnings_``), so a report can show them as notes.
+
+    Examples
+    --------
+    >>> notes: list[str] = []
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     with fit_warnings(notes):
+    ...         warnings.warn("Tied event times were detected. ...")
+    ...         warnings.warn("the fit did not converge")
+    >>> notes, len(seen)
+    (['the fit did not converge'], 1)
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        if text.startswith(EXPECTED_WARNINGS):
+            continue
+        sink.append(text)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _aggregate(df: pd.DataFrame, resolution: float | None, extra: Sequence[str] = ()) -> pd.DataFrame:
+    """Collapse identical (entry, duration, event, ...) rows into weighted rows on a time grid."""
+    if resolution is None:
+        resolution = _MINUTE if len(df) > AGGREGATE_ABOVE else 0.0
+    out = df[["entry", "duration", "event_type", *extra]].copy()
+    if resolution > 0:
+        out["duration"] = np.ceil(out["duration"] / resolution) * resolution
+        out["entry"] = np.floor(out["entry"] / resolution) * resolution
+        out = out.groupby(["entry", "duration", "event_type", *extra], observed=True, dropna=False).size()
+        out = out.rename("weight").reset_index()
+    else:
+        out["weight"] = 1.0
+    # lifelines needs entry < duration for every row
+    out["duration"] = np.maximum(out["duration"], out["entry"] + 1e-9)
+    out["event"] = out["event_type"] == 1
+    return out
+
+
+def _groups(cohort: pd.DataFrame, by: str | None) -> list[tuple[str, pd.DataFrame]]:
+    if by is None:
+        return [("all receivers", cohort)]
+    if by not in cohort.columns:
+        raise ParameterError(f"by: no column {by!r} in the activation table; expected one of {list(cohort.columns)}")
+    labels = cohort[by].astype("string").fillna("unknown")
+    return [(str(name), part) for name, part in cohort.groupby(labels, sort=True)]
+
+
+class ActivationCurve:
+    """Kaplan–Meier estimate of time to activation after the first receipt, with delayed entry.
+
+    Parameters
+    ----------
+    horizon : float, default 90
+        Days after the first receipt at which the headline is read.
+    alpha : float, default 0.05
+        1 - confidence level.
+    resolution : float, optional
+        Grid (days) for aggregated fitting; default one minute above 200,000 rows, exact below.
+
+    Attributes
+    ----------
+    fitters_ : dict of str to lifelines.KaplanMeierFitter
+        One fitted curve per group.
+    headline_ : DataFrame
+        Per group: ``n``, ``events``, ``cumulative_incidence``, ``ci_low``, ``ci_high`` at the horizon,
+        ``median_days`` (inf if fewer than half activate), ``restricted_mean_days`` (mean days to activation
+        within the horizon).
+
+    Examples
+    --------
+    >>> from adoption import load_example
+    >>> from adoption.analysis.activation import activation_table
+    >>> curve = ActivationCurve(horizon=90).fit(activation_table(load_example()))
+    >>> row = curve.headline_.iloc[0]
+    >>> bool(0.7 < row["cumulative_incidence"] < 0.9), bool(row["ci_low"] < row["cumulative_incidence"] < row["ci_high"])
+    (True, True)
+    """
+
+    def __init__(self, horizon: float = 90.0, alpha: float = 0.05, resolution: float | None = None) -> None:
+        self.horizon = horizon
+        self.alpha = alpha
+        self.resolution = resolution
+
+    def fit(self, table: pd.DataFrame, by: str | None = None) -> ActivationCurve:
+        """Fit one curve per value of column ``by`` (or one for all receivers)."""
+        self.warnings_: list[str] = []
+        if not self.horizon > 0:
+            raise ParameterError(f"horizon: expected a number of days > 0, got {self.horizon}")
+        cohort = receipt_cohort(table)
+        self.by_ = by
+        self.fitters_: dict[str, KaplanMeierFitter] = {}
+        rows = []
+        for name, part in _groups(cohort, by):
+            agg = _aggregate(part, self.resolution)
+            kmf = KaplanMeierFitter(alpha=self.alpha, label=name)
+            with fit_warnings(self.warnings_):
+                kmf.fit(agg["duration"], agg["event"], entry=agg["entry"], weights=agg["weight"])
+            self.fitters_[name] = kmf
+            rows.append({"group": name, "n": int(len(part)), "events": int(part["event"].sum()),
+                         **self._read(kmf)})
+        self.headline_ = pd.DataFrame(rows)
+        return self
+
+    def _read(self, kmf: KaplanMeierFitter) -> dict[str, float]:
+        h = self.horizon
+        surv = float(kmf.survival_function_at_times(h).iloc[0])
+        ci = kmf.confidence_interval_survival_function_
+        at = ci[ci.index <= h]
+        low_s, high_s = (at.iloc[-1, 0], at.iloc[-1, 1]) if len(at) else (1.0, 1.0)
+        return {"horizon_days": h, "cumulative_incidence": 1.0 - surv, "ci_low": 1.0 - float(high_s),
+                "ci_high": 1.0 - float(low_s), "median_days": float(kmf.median_survival_time_),
+                "restricted_mean_days": float(restricted_mean_survival_time(kmf, t=h))}
+
+    def cumulative_incidence(self, days: float | Sequence[float], group: str | None = None) -> np.ndarray:
+        """1 - S(t) at the given days for one group (the first by default)."""
+        kmf = self.fitters_[group or next(iter(self.fitters_))]
+        return 1.0 - kmf.survival_function_at_times(np.atleast_1d(days)).to_numpy()
+
+
+class CompetingRisks:
+    """Aalen–Johansen cumulative incidence of activation, with leaving as a competing event.
+
+    Attributes
+    ----------
+    cumulative_incidence_ : DataFrame
+        Columns ``activation`` and ``leaving``: the cumulative incidence of each event over time.
+    at_horizon_ : dict
+        Both incidences at the horizon (with a 95% CI for activation).
+
+    Examples
+    --------
+    >>> from adoption import load_example
+    >>> from adoption.analysis.activation import activation_table
+    >>> cr = CompetingRisks(horizon=90).fit(activation_table(load_example()))
+    >>> bool(cr.at_horizon_["leaving"] < 0.05)
+    True
+    """
+
+    def __init__(self, horizon: float = 90.0, alpha: float = 0.05, resolution: float | None = None) -> None:
+        self.horizon = horizon
+        self.alpha = alpha
+        self.resolution = resolution
+
+    def fit(self, table: pd.DataFrame) -> CompetingRisks:
+        self.warnings_: list[str] = []
+        agg = _aggregate(receipt_cohort(table), self.resolution if self.resolution is not None else _MINUTE)
+        curves = {}
+        self.fitters_: dict[str, AalenJohansenFitter] = {}
+        for name, code in (("activation", 1), ("leaving", 2)):
+            ajf = AalenJohansenFitter(alpha=self.alpha, calculate_variance=code == 1, seed=0)
+            with fit_warnings(self.warnings_):
+                ajf.fit(agg["duration"], agg["event_type"], event_of_interest=code, entry=agg["entry"],
+                        weights=agg["weight"])
+            self.fitters_[name] = ajf
+            curves[name] = ajf.cumulative_density_.iloc[:, 0]
+        self.cumulative_incidence_ = pd.DataFrame(curves).ffill().fillna(0.0)
+        at = self.cumulative_incidence_[self.cumulative_incidence_.index <= self.horizon].iloc[-1]
+        ci = self.fitters_["activation"].confidence_interval_
+        ci = ci[ci.index <= self.horizon].iloc[-1]
+        self.at_horizon_ = {"horizon_days": self.horizon, "activation": float(at["activation"]),
+                            "activation_ci_low": float(ci.iloc[0]), "activation_ci_high": float(ci.iloc[1]),
+                            "leaving": float(at["leaving"])}
+        return self
+
+
+def design_matrix(table: pd.DataFrame, covariates: Sequence[str] = DEFAULT_COVARIATES) -> pd.DataFrame:
+    """Numeric covariates known at time zero, from the activation table's columns.
+
+    ``first_red_packet`` and ``first_group`` are 0/1; counts enter as log(1 + x). Covariates whose source
+    column is all missing in this log are dropped; remaining missing values get the column median.
+
+    Examples
+    --------
+    >>> from adoption import load_example
+    >>> from adoption.analysis.activation import activation_table
+    >>> X = design_matrix(activation_table(load_example()))
+    >>> list(X.columns)[:3]
+    ['first_red_packet', 'first_group', 'log_amount']
+    """
+    source = {
+        "first_red_packet": lambda t: (t["first_kind"] == "red_packet").astype("float64"),
+        "first_group": lambda t: t["first_group"].astype("Float64"),
+        "log_amount": lambda t: np.log1p(t["first_amount_cents"].astype("Float64")),
+        "log_friends": lambda t: np.log1p(t["n_friends"].astype("Float64")),
+        "log_groups": lambda t: np.log1p(t["n_groups"].astype("Float64")),
+        "log_merchants": lambda t: np.log1p(t["merchants_nearby"].astype("Float64")),
+        "log_tenure": lambda t: np.log1p(t["tenure_days"].clip(lower=0).astype("Float64")),
+        "log_senders_7d": lambda t: np.log1p(t["senders_7d"].astype("Float64")),
+    }
+    out = {}
+    for name in covariates:
+        if name in source:
+            col = pd.Series(source[name](table), index=table.index).astype("Float64")
+        elif name in table.columns:
+            col = pd.to_numeric(table[name], errors="coerce").astype("Float64")
+        else:
+            raise ParameterError(f"covariates: unknown covariate {name!r}; expected some of {sorted(source)}")
+        if col.notna().sum() == 0 or col.dropna().nunique() < 2:
+            continue
+        out[name] = col.fillna(col.median()).astype("float64")
+    return pd.DataFrame(out, index=table.index)
+
+
+def _regression_frame(table: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+    cohort = receipt_cohort(table)
+    X = design_matrix(cohort, covariates)
+    frame = X.assign(duration=np.maximum(cohort["duration"], cohort["entry"] + 1e-6),
+                     event=cohort["event"].astype(int), entry=cohort["entry"])
+    return frame
+
+
+class ParametricActivation:
+    """A Weibull or log-logistic model of time to activation.
+
+    Without covariates a univariate fitter; with covariates an accelerated-failure-time regression.
+
+    Parameters
+    ----------
+    model : {"weibull", "loglogistic"}
+    covariates : sequence of str, optional
+        Covariates for the AFT model (see :func:`design_matrix`); None for the univariate fit.
+
+    Attributes
+    ----------
+    fitter_ : lifelines fitter
+    cumulative_incidence_at_horizon_ : float
+        1 - S(horizon) of the fitted model (univariate) or averaged over receivers (AFT).
+
+    Examples
+    --------
+    >>> from adoption import load_example
+    >>> from adoption.analysis.activation import activation_table
+    >>> fit = ParametricActivation("weibull").fit(activation_table(load_example()))
+    >>> bool(0.6 < fit.cumulative_incidence_at_horizon_ < 0.95)
+    True
+    """
+
+    def __init__(self, model: Literal["weibull", "loglogistic"] = "weibull", covariates: Sequence[str] | None = None,
+                 horizon: float = 90.0, penalizer: float = 0.0) -> None:
+        self.model = model
+        self.covariates = covariates
+        self.horizon = horizon
+        self.penalizer = penalizer
+
+    def fit(self, table: pd.DataFrame) -> ParametricActivation:
+        self.warnings_: list[str] = []
+        if self.model not in ("weibull", "loglogistic"):
+            raise ParameterError(f"model: expected 'weibull' or 'loglogistic', got {self.model!r}")
+        if self.covariates is None:
+            agg = _aggregate(receipt_cohort(table), None)
+            fitter = WeibullFitter() if self.model == "weibull" else LogLogisticFitter()
+            with fit_warnings(self.warnings_):
+                fitter.fit(agg["duration"], agg["event"], entry=agg["entry"], weights=agg["weight"])
+            self.cumulative_incidence_at_horizon_ = float(1 - fitter.survival_function_at_times(self.horizon).iloc[0])
+        else:
+            frame = _regression_frame(table, self.covariates)
+            cls = WeibullAFTFitter if self.model == "weibull" else LogLogisticAFTFitter
+            fitter = cls(penalizer=self.penalizer)
+            with fit_warnings(self.warnings_):
+                fitter.fit(frame, "duration", "event", entry_col="entry")
+            surv = fitter.predict_survival_function(frame.drop(columns=["duration", "event", "entry"]),
+                                                    times=[self.horizon])
+            self.cumulative_incidence_at_horizon_ = float(1 - surv.to_numpy().mean())
+        self.fitter_ = fitter
+        return self
+
+
+class CureModel:
+    """Mixture cure model: S(t) = c + (1 - c) S_Weibull(t); ``c`` is the share who never activate.
+
+    Attributes
+    ----------
+    cured_fraction_ : float
+    ci_ : tuple of float
+        95% CI of the cured fraction.
+
+    Examples
+    --------
+    >>> from adoption import load_example
+    >>> from adoption.analysis.activation import activation_table
+    >>> cure = CureModel().fit(activation_table(load_example()))
+    >>> bool(0.0 <= cure.cured_fraction_ < 0.3)
+    True
+    """
+
+    def __init__(self, resolution: float | None = None) -> None:
+        self.resolution = resolution
+
+    def fit(self, table: pd.DataFrame) -> CureModel:
+        self.warnings_: list[str] = []
+        agg = _aggregate(receipt_cohort(table), self.resolution if self.resolution is not None else _MINUTE)
+        fitter = MixtureCureFitter(base_fitter=WeibullFitter())
+        with fit_warnings(self.warnings_):
+            fitter.fit(agg["duration"], agg["event"], entry=agg["entry"], weights=agg["weight"])
+        self.fitter_ = fitter
+        self.cured_fraction_ = float(fitter.cured_fraction_)
+        row = fitter.summary.loc["cured_fraction_"]
+        self.ci_ = (max(0.0, float(row["coef lower 95%"])), min(1.0, float(row["coef upper 95%"])))
+        return self
+
+
+class ActivationCox:
+    """Cox proportional hazards of activation on covariates known at time zero, with delayed entry.
+
+    Parameters
+    ----------
+    covariates : sequence of str
+        See :func:`design_matrix`.
+    penalizer : float, default 0.01
+        Small ridge penalty for stability.
+
+    Attributes
+    ----------
+    fitter_ : lifelines.CoxPHFitter
+    summary_ : DataFrame
+        Hazard ratios with 95% CIs and p-values, one row per covariate.
+    ph_test_ : DataFrame
+        The proportional-hazards test (Schoenfeld residuals, rank transform) per covariate.
+
+    Examples
+    --------
+    >>> from adoption import load_example
+    >>> from adoption.analysis.activation import activation_table
+    >>> cox = ActivationCox().fit(activation_table(load_example()))
+    >>> {"hazard_ratio", "ci_low", "ci_high", "p"} <= set(cox.summary_.columns)
+    True
+    """
+
+    def __init__(self, covariates: Sequence[str] = DEFAULT_COVARIATES, penalizer: float = 0.01,
+                 max_rows: int = 200_000, seed: int = 0) -> None:
+        self.covariates = covariates
+        self.penalizer = penalizer
+        self.max_rows = max_rows
+        self.seed = seed
+
+    def fit(self, table: pd.DataFrame) -> ActivationCox:
+        self.warnings_: list[str] = []
+        frame = _regression_frame(table, self.covariates)
+        if len(frame) > self.max_rows:  # a random subsample keeps Cox fits to seconds on huge cohorts
+            frame = frame.sample(self.max_rows, random_state=self.seed)
+        delayed = bool((frame["entry"] > 0).any())
+        fitter = CoxPHFitter(penalizer=self.penalizer)
+        with fit_warnings(self.warnings_):
+            if delayed:
+                fitter.fit(frame, "duration", "event", entry_col="entry")
+                # lifelines has no Schoenfeld residuals with delayed entry: test on the rows entering at zero
+                plain = frame[frame["entry"] == 0].drop(columns=["entry"])
+                check = CoxPHFitter(penalizer=self.penalizer).fit(plain, "duration", "event")
+            else:
+                plain = frame.drop(columns=["entry"])
+                check = fitter.fit(plain, "duration", "event")
+            test = proportional_hazard_test(check, plain, time_transform="rank")
+        s = fitter.summary
+        self.fitter_ = fitter
+        self.summary_ = pd.DataFrame({"hazard_ratio": s["exp(coef)"], "ci_low": s["exp(coef) lower 95%"],
+                                      "ci_high": s["exp(coef) upper 95%"], "p": s["p"]})
+        self.summary_.index.name = "covariate"
+        self.ph_test_ = test.summary[["test_statistic", "p"]].rename(columns={"p": "ph_p"})
+        return self

@@ -1,0 +1,56 @@
+"""``adoption activation LOG``: the share of receivers active within the horizon after their first receipt."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from adoption.cli.options import add_amount_unit, count, positive, print_json, read_for_analysis
+from adoption.errors import ParameterError
+
+__all__ = ["add_parser", "run"]
+
+
+def run(args: argparse.Namespace) -> int:
+    from adoption.analysis.activation import activation_table
+    from adoption.analysis.headline import activation_headline
+
+    if not (math.isfinite(args.horizon) and args.horizon > 0):
+        raise ParameterError(f"--horizon: expected a number of days > 0, got {args.horizon:g}")
+    if args.engine == "duckdb":
+        from adoption.analysis.activation_sql import activation_table_duckdb
+
+        table = activation_table_duckdb(args.log, args.definition, k=args.k, d=args.d,
+                                        validate=not args.skip_validation, amount_unit=args.amount_unit)
+    else:
+        table = activation_table(read_for_analysis(args), args.definition, k=args.k, d=args.d)
+    result = activation_headline(table, horizon=args.horizon, definition=args.definition).to_dict()
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"activation within {args.horizon:g} days of the first receipt ({args.definition}); "
+          f"{result['organic_adopters']:,} organic adopters left out")
+    for r in [result, *result["by_first_kind"], *result["by_group_or_direct"]]:
+        median = "-" if r["median_days"] is None else f"{r['median_days']:.1f}"
+        print(f"  {r['cohort']:<30} n={r['n']:>9,}  {r['cumulative_incidence']:.3f} "
+              f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]  median {median} d")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from adoption.log.contract import DEFINITIONS
+
+    p = sub.add_parser("activation", help="the 90-day activation headline after the first receipt",
+                       description="Cumulative incidence of activation after the first receipt (Kaplan-Meier with "
+                                   "delayed entry), overall, by first receipt kind and by group vs one-to-one.")
+    p.add_argument("log", help="event-log folder")
+    p.add_argument("--horizon", type=float, default=90.0, help="days after the first receipt (default 90)")
+    p.add_argument("--definition", choices=DEFINITIONS, default="first_action", help="what counts as activation")
+    p.add_argument("--k", type=count(1), default=3, help="for k_payments: payments needed")
+    p.add_argument("--d", type=positive, default=30.0, help="for k_payments: within this many days")
+    p.add_argument("--engine", choices=["pandas", "duckdb"], default="pandas",
+                   help="duckdb reads the Parquet files directly (for logs bigger than memory)")
+    p.add_argument("--skip-validation", action="store_true", help="check types only, not every contract rule")
+    p.add_argument("--json", action="store_true")
+    add_amount_unit(p)
+    p.set_defaults(handler=run)

@@ -1,0 +1,67 @@
+"""``adoption simulate`` (run the simulator into a log folder) and ``adoption scenarios`` (list them)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from adoption.cli.options import (
+    count,
+    wide_pandas,
+)
+from adoption.errors import InputError, UsageError
+
+__all__ = ["add_parser", "run", "run_scenarios"]
+
+
+def run(args: argparse.Namespace) -> int:
+    from adoption.log.eventlog import check_destination
+    from adoption.world.scenario import Scenario
+    from adoption.world.simulate import simulate_to
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: {out} is a file, not a folder; choose a new folder")
+    if out.exists() and not args.overwrite:
+        raise UsageError(f"--out: {out} already exists; choose a new folder or pass --overwrite")
+    check_destination(out, args.overwrite)
+    overrides = {} if args.users is None else {"n_users": args.users}
+    scenario = Scenario.named(args.scenario, **overrides).set_from_strings(args.set or [])
+    rows = simulate_to(out, scenario, seed=args.seed, progress=not args.quiet, overwrite=args.overwrite,
+                       format=args.format)
+    print(f"{out}: {rows['users']:,} users, {sum(rows.values()):,} rows "
+          f"({', '.join(f'{k} {v:,}' for k, v in rows.items())})")
+    return 0
+
+
+def run_scenarios(args: argparse.Namespace) -> int:
+    from adoption.world.scenario import Scenario, named_scenarios
+
+    if args.parameters:
+        table = Scenario.describe()
+        with wide_pandas():
+            print(table.to_string(index=False))
+        return 0
+    for name, spec in named_scenarios().items():
+        params = spec.get("parameters") or {}
+        changes = ", ".join(f"{k}={v}" for k, v in params.items()) or "the defaults"
+        print(f"{name}: {' '.join(str(spec.get('description', '')).split())}\n    ({changes})")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("simulate", help="simulate the red-packet world and write its event log",
+                       description="Run the day-stepped simulator and write an event log folder (Parquet).")
+    p.add_argument("--scenario", default="default", help="named scenario (see `adoption scenarios`)")
+    p.add_argument("--users", type=count(1), help="number of users (overrides the scenario's n_users)")
+    p.add_argument("--seed", type=count(0), default=0, help="random seed (default 0); same seed, same log")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="change a scenario parameter (repeatable); `adoption scenarios --parameters` lists them")
+    p.add_argument("--out", required=True, help="folder to write (must not exist unless --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run)
+    q = sub.add_parser("scenarios", help="list the named scenarios (or every parameter)")
+    q.add_argument("--parameters", action="store_true", help="every parameter with default, unit and range")
+    q.set_defaults(handler=run_scenarios)

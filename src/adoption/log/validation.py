@@ -1,0 +1,416 @@
+"""Validation of the event-log contract's rules.
+
+Column presence and types are checked while reading (:func:`adoption.log.eventlog.coerce_tables`); this
+module checks the rules on typed tables: keys, amounts, order of events and the links between tables.
+Per-table rules are declared as pandera schemas built from :mod:`adoption.log.contract`; rules that join
+two tables are plain pandas. Every rule runs, so a report lists all problems, not only the first;
+rows with values already reported as missing or malformed are left out of the other rules.
+
+Each :class:`Problem` names the table, the column, the number of rows that break the rule and up to
+five example ids, and prints as one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from adoption.log.contract import CST_OFFSET, FOREIGN_KEYS, POSITIVE_AMOUNTS, TABLES, TIME_RANGE, TableSpec
+from adoption.text import strip_controls
+
+__all__ = ["Problem", "ValidationReport", "id_text", "missing_column", "validate_meta", "validate_tables"]
+
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule.
+
+    Parameters
+    ----------
+    table : str
+        The table.
+    column : str or None
+        The column (None for a problem with the whole table).
+    rule : str
+        Short rule name (``missing``, ``type``, ``unique``, ``positive``, ``foreign_key`` ...).
+    rows : int
+        How many rows break the rule.
+    examples : tuple of str
+        Up to five example ids (or values, for type problems).
+    detail : str
+        What was expected.
+    """
+
+    table: str
+    column: str | None
+    rule: str
+    rows: int
+    examples: tuple[str, ...]
+    detail: str
+    examples_are_values: bool = False
+
+    def message(self) -> str:
+        """The problem as one line: ``table.column: N rows <detail> (examples: ...)``.
+
+        Examples
+        --------
+        >>> Problem("transfers", "amount_cents", "positive", 1, ("transfer_id=7",), "must be > 0").message()
+        'transfers.amount_cents: 1 row must be > 0 (examples: transfer_id=7)'
+        """
+        where = self.table if self.column is None else f"{self.table}.{self.column}"
+        if self.rows == 0 or (self.rule == "missing" and not self.examples):
+            return strip_controls(f"{where}: {self.detail}")
+        count = f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
+        text = f"{where}: {count} {self.detail}"
+        if self.examples:
+            text += f" (examples: {', '.join(self.examples)})"
+        return strip_controls(text)
+
+    def __str__(self) -> str:
+        return self.message()
+
+
+@dataclass
+class ValidationReport:
+    """All problems found in a log; ``ok`` when there are none.
+
+    Examples
+    --------
+    >>> ValidationReport([]).ok
+    True
+    """
+
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no rule is broken."""
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        """One line per problem."""
+        return [p.message() for p in self.problems]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The problems as a table (for notebooks)."""
+        return pd.DataFrame([p.__dict__ for p in self.problems],
+                            columns=["table", "column", "rule", "rows", "examples", "detail"])
+
+
+# ------------------------------------------------------------------ helpers
+#: The id labels of the log being validated (text ids), so examples show the user's own ids.
+_LABELS: ContextVar[Mapping[str, pd.Index] | None] = ContextVar("labels", default=None)
+
+
+def id_text(spec: TableSpec, column: str, value: object) -> str:
+    """An id as the user wrote it (text ids are looked up in the log's labels)."""
+    col = next((c for c in spec.columns if c.name == column), None)
+    index = (_LABELS.get() or {}).get(col.space) if col is not None and col.space else None
+    if index is not None and value is not None and value is not pd.NA and 0 <= int(value) < len(index):
+        return strip_controls(str(index[int(value)]))
+    return strip_controls(str(value))
+
+
+def _key_examples(df: pd.DataFrame, spec: TableSpec, mask: np.ndarray | pd.Series) -> tuple[str, ...]:
+    rows = df.loc[np.asarray(mask, dtype=bool), [c for c in spec.key if c in df.columns]].head(MAX_EXAMPLES)
+    if len(spec.key) == 1:
+        key = spec.key[0]
+        return tuple(f"{key}={id_text(spec, key, v)}" for v in rows[key].tolist()) if key in rows else ()
+    return tuple("(" + ", ".join(f"{k}={id_text(spec, k, v)}" for k, v in zip(rows.columns, rec, strict=True)) + ")"
+                 for rec in rows.itertuples(index=False))
+
+
+def _problem(df: pd.DataFrame, spec: TableSpec, column: str | None, rule: str,
+             mask: np.ndarray | pd.Series, detail: str) -> Problem | None:
+    mask = np.asarray(mask, dtype=bool)
+    n = int(mask.sum())
+    if n == 0:
+        return None
+    return Problem(spec.name, column, rule, n, _key_examples(df, spec, mask), detail)
+
+
+def _complete(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """Rows whose given columns are present and not missing."""
+    if any(c not in df.columns for c in columns):
+        return pd.Series(False, index=df.index)
+    return df[list(columns)].notna().all(axis=1)
+
+
+# ------------------------------------------------------ per-table (pandera)
+def _schema(spec: TableSpec) -> pa.DataFrameSchema:
+    columns: dict[str, pa.Column] = {}
+    for col in spec.columns:
+        checks = []
+        if (spec.name, col.name) in POSITIVE_AMOUNTS:
+            checks.append(pa.Check.gt(0, error="must be > 0"))
+        if spec.name == "red_packets" and col.name == "shares":
+            checks.append(pa.Check.ge(1, error="must be >= 1"))
+        single_key = spec.unique and len(spec.key) == 1 and spec.key[0] == col.name
+        columns[col.name] = pa.Column(nullable=True, required=False, checks=checks, unique=single_key)
+    unique = list(spec.key) if spec.unique and len(spec.key) > 1 else None
+    return pa.DataFrameSchema(columns, unique=unique, report_duplicates="all", strict=False)
+
+
+_RULE_DETAIL = {
+    "field_uniqueness": ("unique", "not unique"),
+    "multiple_fields_uniqueness": ("unique", "duplicate {key}"),
+}
+
+
+def _table_rules(spec: TableSpec, df: pd.DataFrame) -> list[Problem]:
+    try:
+        _schema(spec).validate(df, lazy=True)
+        return []
+    except SchemaErrors as err:
+        cases = err.failure_cases
+    problems = []
+    for (column, check), group in cases.groupby(["column", "check"], sort=False, dropna=False):
+        index = pd.to_numeric(group["index"], errors="coerce").dropna().astype("int64").unique()
+        mask = np.zeros(len(df), dtype=bool)
+        mask[index[(index >= 0) & (index < len(df))]] = True
+        rule, detail = _RULE_DETAIL.get(str(check), ("value", str(check)))
+        if rule == "value":
+            rule = "positive" if "> 0" in detail else "range"
+        col = None if column == spec.name or column not in df.columns else str(column)
+        if check == "multiple_fields_uniqueness":
+            col = spec.key[-1]
+            detail = detail.format(key="(" + ", ".join(spec.key) + ")")
+        problem = _problem(df, spec, col, rule, mask, detail)
+        if problem is not None and problem not in problems:
+            problems.append(problem)
+    return problems
+
+
+# ---------------------------------------------------------- rule functions
+def _rule_friend_order(t: Mapping[str, pd.DataFrame]) -> list[Problem | None]:
+    df, spec = t["friendships"], TABLES["friendships"]
+    ok = _complete(df, ["user_a", "user_b"])
+    if "user" in (_LABELS.get() or {}):  # text ids: pairs were ordered on reading; only a self-pair is wrong
+        bad = ok & (df["user_a"] == df["user_b"]) if ok.any() else ok
+    else:
+        bad = ok & (df["user_a"] >= df["user_b"]) if ok.any() else ok
+    return [_problem(df, spec, "user_b", "order", bad, "must have user_a < user_b (store each pair once)")]
+
+
+def _rule_left_after_joined(t: Mapping[str, pd.DataFrame]) -> list[Problem | None]:
+    df, spec = t["users"], TABLES["users"]
+    if "left_at" not in df.columns:
+        return []
+    ok = _complete(df, ["joined_at", "left_at"])
+    return [_problem(df, spec, "left_at", "order", ok & (df["left_at"] < df["joined_at"]),
+                     "must not be before joined_at")]
+
+
+def _rule_packet_target(t: Mapping[str, pd.DataFrame]) -> list[Problem | None]:
+    df, spec = t["red_packets"], TABLES["red_packets"]
+    has_group = df["group_id"].notna() if "group_id" in df else pd.Series(False, index=df.index)
+    has_recipient = df["recipient_id"].notna() if "recipient_id" in df else pd.Series(False, index=df.index)
+    both = has_group & has_recipient
+    neither = ~has_group & ~has_recipient
+    out = [_problem(df, spec, "group_id", "target", both, "must have exactly one of group_id / recipient_id, has both"),
+           _problem(df, spec, "group_id", "target", neither,
+                    "must have exactly one of group_id / recipient_id, has neither")]
+    if "recipient_id" in df:
+        ok = _complete(df, ["sender_id", "recipient_id"])
+        out.append(_problem(df, spec, "recipient_id", "self", ok & (df["sender_id"] == df["recipient_id"]),
+                            "must differ from sender_id"))
+        one_to_one = has_recipient & ~has_group & _complete(df, ["shares"])
+        out.append(_problem(df, spec, "shares", "range", one_to_one & (df["shares"] != 1),
+                            "must be 1 for a one-to-one packet (recipient_id set)"))
+    return out
+
+
+def _rule_claims(t: Mapping[str, pd.DataFrame]) -> list[Problem | None]:
+    claims, cspec = t["red_packet_claims"], TABLES["red_packet_claims"]
+    out: list[Problem | None] = []
+    dup = claims.duplicated(["packet_id", "receiver_id"], keep=False) & _complete(claims, ["packet_id", "receiver_id"])
+    out.append(_problem(claims, cspec, "receiver_id", "unique", dup, "duplicate (packet_id, receiver_id): one claim per receiver"))
+    packets = t.get("red_packets")
+    if packets is None:
+        return out
+    cols = ["packet_id", "sender_id", "sent_at", "amount_cents", "shares"] + \
+        [c for c in ("recipient_id",) if c in packets.columns]
+    ref = packets[cols].drop_duplicates("packet_id").rename(columns={"amount_cents": "packet_amount"})
+    merged = claims[["packet_id", "receiver_id", "claimed_at", "amount_cents"]].merge(
+        ref, on="packet_id", how="left", validate="many_to_one")
+    known = merged["sent_at"].notna().to_numpy()
+    ok = known & _complete(merged, ["claimed_at"]).to_numpy()
+    out.append(_problem(claims, cspec, "claimed_at", "order", ok & (merged["claimed_at"] < merged["sent_at"]).to_numpy(),
+                        "claimed before the packet was sent (claimed_at < red_packets.sent_at)"))
+    ok = known & _complete(merged, ["receiver_id", "sender_id"]).to_numpy()
+    out.append(_problem(claims, cspec, "receiver_id", "self",
+                        ok & (merged["receiver_id"] == merged["sender_id"]).to_numpy(),
+                        "must differ from the packet's sender_id"))
+    if "recipient_id" in merged:
+        ok = known & _complete(merged, ["receiver_id", "recipient_id"]).to_numpy()
+        out.append(_problem(claims, cspec, "receiver_id", "target",
+                            ok & (merged["receiver_id"] != merged["recipient_id"]).to_numpy(),
+                            "claimed a one-to-one packet addressed to someone else (red_packets.recipient_id)"))
+    amounts = claims["amount_cents"].astype("float64")
+    per_packet = claims.assign(amount_float=amounts).groupby("packet_id", dropna=True).agg(
+        n=("receiver_id", "size"), total=("amount_cents", "sum"), total_float=("amount_float", "sum"))
+    per_packet = per_packet.join(ref.set_index("packet_id")[["shares", "packet_amount"]], how="inner")
+    # an int64 sum wraps around past 2**63: trust it only where the float sum shows it cannot have
+    exact = per_packet["total_float"].abs() < 2.0**53
+    over_amount = np.where(exact, per_packet["total"] > per_packet["packet_amount"],
+                           per_packet["total_float"] > per_packet["packet_amount"].astype("float64"))
+    checks = (("packet_id", per_packet["n"] > per_packet["shares"], "more claims than red_packets.shares"),
+              ("amount_cents", pd.Series(over_amount, index=per_packet.index),
+               "claims summing to more than red_packets.amount_cents"))
+    spec = TABLES["red_packet_claims"]
+    for column, over, detail in checks:
+        ids = per_packet.index[over.to_numpy(dtype=bool)]
+        if len(ids):
+            rows = int(claims["packet_id"].isin(ids).sum())
+            out.append(Problem("red_packet_claims", column, "claims", rows,
+                               tuple(f"packet_id={id_text(spec, 'packet_id', i)}" for i in ids[:MAX_EXAMPLES]),
+                               f"in {len(ids):,} packet{'s' if len(ids) > 1 else ''} with {detail}"))
+    return out
+
+
+def _rule_transfer_self(t: Mapping[str, pd.DataFrame]) -> list[Problem | None]:
+    df, spec = t["transfers"], TABLES["transfers"]
+    ok = _complete(df, ["sender_id", "receiver_id"])
+    return [_problem(df, spec, "receiver_id", "self", ok & (df["sender_id"] == df["receiver_id"]),
+                     "must differ from sender_id")]
+
+
+def _rule_payment_acceptance(t: Mapping[str, pd.DataFrame]) -> list[Problem | None]:
+    pay, merchants = t["payments"], t["merchants"]
+    merged = pay[["merchant_id", "paid_at"]].merge(
+        merchants[["merchant_id", "accepts_from"]].drop_duplicates("merchant_id"), on="merchant_id", how="left")
+    ok = _complete(merged, ["paid_at", "accepts_from"]).to_numpy()
+    bad = ok & (merged["paid_at"] < merged["accepts_from"]).to_numpy()
+    return [_problem(pay, TABLES["payments"], "paid_at", "order", bad,
+                     "paid to a merchant before it accepted the wallet (paid_at < merchants.accepts_from)")]
+
+
+def _rule_foreign_keys(t: Mapping[str, pd.DataFrame]) -> list[Problem | None]:
+    out: list[Problem | None] = []
+    for (table, column), (ref_table, ref_column) in FOREIGN_KEYS.items():
+        if table not in t or ref_table not in t or column not in t[table] or ref_column not in t[ref_table]:
+            continue
+        df = t[table]
+        values = df[column]
+        mask = values.notna().to_numpy() & ~values.isin(t[ref_table][ref_column].dropna()).to_numpy()
+        out.append(_problem(df, TABLES[table], column, "foreign_key", mask,
+                            f"not found in {ref_table}.{ref_column}"))
+    return out
+
+
+# table(s) each cross-row rule needs
+_RULES = (
+    (("friendships",), _rule_friend_order),
+    (("users",), _rule_left_after_joined),
+    (("red_packets",), _rule_packet_target),
+    (("red_packet_claims",), _rule_claims),
+    (("transfers",), _rule_transfer_self),
+    (("payments", "merchants"), _rule_payment_acceptance),
+    ((), _rule_foreign_keys),
+)
+
+
+def missing_column(table: str, column: str, found: Sequence[object], rows: int) -> Problem:
+    """A required column that is absent, naming the columns that were found.
+
+    Examples
+    --------
+    >>> missing_column("users", "user_id", ["id", "joined_at"], 3).message()
+    'users.user_id: required column is missing (found columns: id, joined_at)'
+    """
+    return Problem(table, column, "missing", int(rows), (),
+                   f"required column is missing (found columns: {', '.join(map(str, found)) or 'none'})")
+
+
+def validate_meta(meta: Mapping[str, object]) -> list[Problem]:
+    """Check the observation window in ``meta.json``: parseable, in range, start before end.
+
+    Examples
+    --------
+    >>> [p.message() for p in validate_meta({"window_start": "2015-03-01", "window_end": "2015-01-01"})]
+    ['meta.json.window_end: must be after window_start (found 2015-03-01 .. 2015-01-01)']
+    """
+    problems: list[Problem] = []
+    parsed: dict[str, pd.Timestamp] = {}
+    low, high = (pd.Timestamp(t) for t in TIME_RANGE)
+    for key in ("window_start", "window_end"):
+        value = meta.get(key)
+        if value is None:
+            continue
+        try:
+            stamp = pd.Timestamp(str(value))
+            if stamp.tzinfo is not None:
+                stamp = stamp.tz_convert(CST_OFFSET).tz_localize(None)
+        except (ValueError, TypeError, OverflowError):
+            problems.append(Problem("meta.json", key, "type", 0, (),
+                                    f"expected an ISO timestamp such as 2015-01-01, found {strip_controls(str(value))[:40]!r}"))
+            continue
+        if stamp is pd.NaT or not low <= stamp < high:
+            problems.append(Problem("meta.json", key, "range", 0, (),
+                                    f"expected a date in {TIME_RANGE[0][:4]}-{TIME_RANGE[1][:4]}, found {value}"))
+            continue
+        parsed[key] = stamp
+    if len(parsed) == 2 and parsed["window_end"] <= parsed["window_start"]:
+        problems.append(Problem("meta.json", "window_end", "order", 0, (),
+                                f"must be after window_start (found {meta['window_start']} .. {meta['window_end']})"))
+    return problems
+
+
+def validate_tables(tables: Mapping[str, pd.DataFrame], *, labels: Mapping[str, pd.Index] | None = None
+                    ) -> list[Problem]:
+    """Check every contract rule on typed tables and return all problems.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Tables already coerced to the contract's types (see :func:`adoption.log.eventlog.coerce_tables`).
+    labels : mapping of str to Index, optional
+        The id labels of text id spaces (see :func:`adoption.log.eventlog.encode_ids`), so that examples
+        show the user's own ids.
+
+    Returns
+    -------
+    list of Problem
+        Empty when the log is valid.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> users = pd.DataFrame({"user_id": [1, 2], "joined_at": pd.to_datetime(["2014-01-01"] * 2)})
+    >>> transfers = pd.DataFrame({"transfer_id": [1], "sender_id": [1], "receiver_id": [2],
+    ...                           "sent_at": pd.to_datetime(["2014-02-01"]), "amount_cents": [-5]})
+    >>> [p.message() for p in validate_tables({"users": users, "transfers": transfers})]
+    ['transfers.amount_cents: 1 row must be > 0 (examples: transfer_id=1)']
+    """
+    token = _LABELS.set(labels or {})
+    try:
+        return _validate_tables(tables)
+    finally:
+        _LABELS.reset(token)
+
+
+def _validate_tables(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
+    problems: list[Problem] = []
+    present = set(tables)
+    # rules run on tables that have every required column (a missing column is reported already)
+    tables = {n: df for n, df in tables.items() if set(TABLES[n].required_columns) <= set(df.columns)}
+    if "users" in present and not any(name in present for name in
+                                      ("red_packets", "red_packet_claims", "transfers", "payments", "scans")):
+        problems.append(Problem("users", None, "missing", 0, (),
+                                "a log needs at least one activity table besides users "
+                                "(red_packets, red_packet_claims, transfers, payments or scans)"))
+    for name, spec in TABLES.items():
+        if name in tables:
+            problems.extend(_table_rules(spec, tables[name]))
+    for needs, rule in _RULES:
+        if all(n in tables for n in needs):
+            problems.extend(p for p in rule(tables) if p is not None)
+    return problems

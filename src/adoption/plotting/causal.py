@@ -1,0 +1,71 @@
+"""Figures of the receipt effect: estimates against the truth, balance, calibration, the Qini curve."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from adoption.plotting.survival import plot_hazard_ratios
+from adoption.plotting.theme import PALETTE, axes_or_new
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from adoption.analysis.causal import ActivationPredictor, ReceiptEffect, ReceiptUplift
+
+__all__ = ["plot_effects", "plot_balance", "plot_calibration", "plot_qini"]
+
+
+def plot_effects(effect: ReceiptEffect | pd.DataFrame, ax: Axes | None = None, truth: float | None = None) -> Axes:
+    """Naive versus adjusted hazard ratios of receiving, with 95% CIs."""
+    effects = effect if isinstance(effect, pd.DataFrame) else effect.effects_
+    ax = plot_hazard_ratios(effects, ax)
+    if truth is not None:
+        ax.axvline(truth, color=PALETTE[0], lw=2, label=f"truth ({truth:g})")
+        ax.legend(frameon=False)
+    ax.set_xlabel("hazard ratio of activation for receiving (95% CI, log scale)")
+    return ax
+
+
+def plot_balance(effect: ReceiptEffect, ax: Axes | None = None) -> Axes:
+    """Love plot: standardized mean differences before and after propensity weighting."""
+    ax = axes_or_new(ax)
+    bal = effect.balance_.iloc[::-1]
+    y = np.arange(len(bal))
+    ax.scatter(bal["smd_before"].abs(), y, color=PALETTE[1], label="before weighting")
+    ax.scatter(bal["smd_after"].abs(), y, color=PALETTE[0], label="after weighting")
+    ax.axvline(0.1, color="grey", ls="--", lw=1)
+    ax.set_yticks(y, list(bal.index))
+    ax.set_xlabel("|standardized mean difference|, receivers vs non-receivers")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_calibration(predictor: ActivationPredictor, ax: Axes | None = None) -> Axes:
+    """Predicted versus observed activation within the horizon (held-out receivers)."""
+    ax = axes_or_new(ax)
+    cal = predictor.calibration_
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
+    ax.plot(cal["predicted"], cal["observed"], "o-", color=PALETTE[2], label=f"AUC {predictor.auc_:.2f}")
+    lo = max(0.0, min(cal["predicted"].min(), cal["observed"].min()) - 0.05)
+    hi = min(1.0, max(cal["predicted"].max(), cal["observed"].max()) + 0.05)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("predicted probability of activating")
+    ax.set_ylabel("observed share activating")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_qini(uplift: ReceiptUplift, ax: Axes | None = None) -> Axes:
+    """Qini curve: extra activations from targeting the users with the highest predicted uplift."""
+    ax = axes_or_new(ax)
+    q = uplift.qini_
+    ax.plot(q["share_targeted"], q["qini"], color=PALETTE[0], label="targeting by predicted uplift")
+    ax.plot(q["share_targeted"], q["random"], color="grey", ls="--", label="random targeting")
+    ax.set_xlabel("share of users targeted")
+    ax.set_ylabel("extra activations")
+    ax.legend(frameon=False)
+    return ax

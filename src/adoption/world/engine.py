@@ -1,0 +1,91 @@
+"""The engine: one day at a time, the mechanisms in a fixed order over the world's state.
+
+Each day: per-city counts move on; merchants adopt; users activate (organically, or at the time drawn at
+their first receipt); active users send red packets, transfer and pay; the day's packets are sent in rounds
+(gift contagion's packets back included); the campaign runs. After the last day, the campaign's follow-up.
+Every mechanism works on whole arrays; the day's cost is O(cities + events), not O(users).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from adoption.random import SeedLike, as_generator
+from adoption.world.campaigns import add_campaign_merchant, campaign_day, follow_up
+from adoption.world.draws import sample_active, times_in_day
+from adoption.world.graph import SocialGraph, generate_graph
+from adoption.world.mechanisms import activate, merchants_step, pay, send_pending, transfer
+from adoption.world.scenario import Scenario
+from adoption.world.state import PacketBatch, WorldState
+
+__all__ = ["run", "run_world"]
+
+
+def run_world(scenario: Scenario, graph: SocialGraph | None, seed: SeedLike, progress: bool = False) -> WorldState:
+    """A new world for ``scenario`` (on ``graph``, or one generated from the same seed), run to its end.
+
+    Examples
+    --------
+    >>> w = run_world(Scenario(n_users=300, end="2014-02-28", campaigns=False), None, seed=1)
+    >>> w.n, bool(np.isfinite(w.active).any())
+    (300, True)
+    """
+    rng = as_generator(seed)
+    if graph is None:
+        graph = generate_graph(scenario.n_users, mean_degree=scenario.mean_degree, n_cities=scenario.n_cities,
+                               seed=rng)
+    world = WorldState(scenario, graph, rng)
+    run(world, progress)
+    return world
+
+
+def run(w: WorldState, progress: bool = False) -> None:
+    """Run the world's days (with a progress bar when ``progress``)."""
+    s, rng = w.s, w.rng
+    merchants_per_city = np.maximum(np.bincount(w.m_city, minlength=w.n_cities), 1)
+    subsidy = (s.day_of(s.subsidy_start), s.day_of(s.subsidy_end) + 1)
+    campaign_from = s.day_of(s.campaign_start)
+    campaign_to = campaign_from + s.campaign_days
+    if s.campaigns and campaign_from < w.n_days:
+        add_campaign_merchant(w, campaign_from)
+    packets_mult = w.days["packets"].to_numpy()
+    transfers_mult = w.days["transfers"].to_numpy()
+    evening = w.days["evening"].to_numpy()
+    habit_max = 1.0 + s.habit_gain * s.habit_cap
+    for day in tqdm(range(w.n_days), desc="simulating days", unit="day", disable=not progress, leave=False):
+        w.n_active_before = w.n_active
+        w.active_count += w.active_delta[day]
+        user_share = w.active_count / np.maximum(w.present_count[day], 1.0)
+        # merchants: cross-side adoption
+        merchants = merchants_step(w, day, user_share, merchants_per_city, subsidy[0] <= day < subsidy[1])
+        # organic adoption (homophily, big cities, the local merchant share) and receipt-driven activations
+        w.city_factor[day + 1] = w.city_factor[day] + 1.0 + s.user_merchant_effect * w.merchant_share
+        organic = w.organic_today(day)
+        due = w.scheduled.pop(day, [])
+        act_users = np.concatenate([organic, *[u for u, _ in due]]).astype(np.int64)
+        act_times = np.concatenate([day + rng.random(len(organic)), *[t for _, t in due]])
+        activate(w, act_users, act_times, day, merchants)
+
+        # routine activity of users active before today
+        if s.red_packets and day >= w.launch_day:
+            base = s.send_rate * packets_mult[day]
+            rate = base * w.sociability * (1.0 + s.habit_gain * np.minimum(w.n_sent, s.habit_cap))
+            who = sample_active(w, rate, base * w.sociability_max * habit_max, day)
+            w.pending.append(PacketBatch(who, times_in_day(w, day, len(who), bool(evening[day])),
+                                         np.full(len(who), -1), np.zeros(len(who), dtype=np.int64)))
+        if s.transfer_rate > 0:
+            base = s.transfer_rate * transfers_mult[day]
+            who = sample_active(w, base * w.sociability, base * w.sociability_max, day)
+            transfer(w, who, times_in_day(w, day, len(who)), day)
+        m_start, m_count, m_list = merchants
+        if s.payment_rate > 0:
+            who = sample_active(w, s.payment_rate, s.payment_rate, day)
+            who = who[m_count[w.city[who]] > 0]
+            pay(w, who, times_in_day(w, day, len(who)), merchants)
+        # packets: routine, first actions and gift contagion (rounds until today's are done)
+        send_pending(w, day)
+        if s.campaigns and campaign_from <= day < campaign_to:
+            campaign_day(w, day, merchants)
+    if s.campaigns and campaign_from < w.n_days:
+        follow_up(w)

@@ -1,0 +1,302 @@
+"""The mechanisms of the red-packet world, each a function over :class:`~adoption.world.state.WorldState`.
+
+receive
+    at a user's first receipt, a card may be bound to withdraw, and the time of their receipt-driven
+    activation is drawn;
+send_packets
+    red packets are split (lucky or fixed), claimed first come first served and refunded after 24 h; a
+    share received in a group may be answered by a packet back (gift contagion);
+activate
+    a user becomes active with a first own payment action (a payment, a red packet or a transfer);
+transfer, pay
+    money sent to a friend; a payment at a local accepting merchant;
+merchants_step, routine_senders, send_pending
+    merchants adopting with the local share of active users; the day's routine senders; the rounds of
+    today's packets.
+
+Constants that are not scenario parameters are named here, with where their value comes from.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from adoption.world.draws import (
+    MerchantsByCity,
+    amounts,
+    earliest_per_user,
+    local_merchant,
+    present_at,
+    present_friend,
+    random_friend,
+    random_group,
+)
+from adoption.world.graph import gather_rows
+from adoption.world.redpacket import MAX_PACKET_CENTS, REFUND_AFTER_HOURS, allocate_claims, split_lucky
+from adoption.world.state import NEVER, PacketBatch, WorldState
+
+__all__ = ["CLAIM_DELAY_SIGMA", "FIRST_ACTION_PACKET_SHARE", "FIRST_ACTION_PAYMENT_SHARE", "GIFT_BACK_MAX_HOURS",
+           "GIFT_BACK_MEAN_HOURS", "MAX_PACKET_ROUNDS", "MAX_PAYMENT_CENTS", "MAX_SHARES", "MAX_TRANSFER_MEDIANS",
+           "WITHDRAW_BIND_MEAN_DAYS", "activate", "merchants_step", "pay", "receive", "send_packets", "send_pending",
+           "transfer"]
+
+#: The most shares a group packet can have (WeChat's limit).
+MAX_SHARES = 100
+#: Spread (sigma of the log) of the delay between sending and claiming a packet; an assumption chosen so
+#: that most shares are claimed within minutes and a tail within hours (WeChat does not publish it).
+CLAIM_DELAY_SIGMA = 1.5
+#: Mean days between a first receipt and the card bound to withdraw it (an assumption).
+WITHDRAW_BIND_MEAN_DAYS = 5.0
+#: Gift contagion: mean hours until the packet back (Yuan et al. 2024 measure replies within a day), and
+#: the latest hour, so that a reply stays within the 24 hours of their window.
+GIFT_BACK_MEAN_HOURS = 3.0
+GIFT_BACK_MAX_HOURS = 23.9
+#: A first action is a payment with this probability where a local merchant accepts (else a packet or a
+#: transfer), and a red packet with this probability among the rest; even odds, an assumption.
+FIRST_ACTION_PAYMENT_SHARE = 0.5
+FIRST_ACTION_PACKET_SHARE = 0.5
+#: A transfer is at most this many times the scenario's median transfer.
+MAX_TRANSFER_MEDIANS = 100
+#: The largest payment, in cents (100,000 yuan).
+MAX_PAYMENT_CENTS = 10_000_000
+#: Rounds of packets (routine, first actions, packets back, packets back to those, ...) sent within one day.
+#: Gift contagion is subcritical (0.18 back per unit), so the rounds end long before; when the cap is hit the
+#: rest is sent the next day and a warning says so.
+MAX_PACKET_ROUNDS = 100
+
+
+def receive(w: WorldState, users: np.ndarray, times: np.ndarray, day: int) -> None:
+    """Record receipts; at a user's first receipt, draw the time of their receipt-driven activation."""
+    if len(users) == 0:
+        return
+    users, times = earliest_per_user(users, times)
+    new = w.reached[users] == NEVER
+    np.minimum.at(w.reached, users, times)
+    users, times = users[new], times[new]
+    if len(users) == 0:
+        return
+    s, rng = w.s, w.rng
+    # withdrawal binding: some receivers bind a card to cash out
+    binds = rng.random(len(users)) < s.withdraw_bind_share
+    w.withdraw_bind[users[binds]] = times[binds] + rng.exponential(WITHDRAW_BIND_MEAN_DAYS, int(binds.sum()))
+    todo = w.active[users] > times
+    users, times = users[todo], times[todo]
+    # calibrate: P(active within 90 d) = target, given the user's own organic hazard now
+    org_hazard = w.org_base[users] * (1.0 + s.user_merchant_effect * w.merchant_share[w.city[users]])
+    survive_org = np.exp(-90.0 * org_hazard)
+    f_receipt = np.clip(1.0 - (1.0 - s.target_activation_90d) / survive_org, 1e-6, 1 - 1e-9)
+    scale = 90.0 / (-np.log1p(-f_receipt)) ** (1.0 / s.activation_shape)
+    delay = scale * rng.weibull(s.activation_shape, len(users))
+    when = times + delay
+    soon = when < w.n_days
+    # activations due today are handled at the start of tomorrow's step, with their own times
+    bucket = np.maximum(np.floor(when).astype(np.int64), day + 1)
+    for day_idx in np.unique(bucket[soon]):
+        pick = soon & (bucket == day_idx)
+        w.scheduled[int(day_idx)].append((users[pick], when[pick]))
+
+
+def send_packets(w: WorldState, batch: PacketBatch, day: int) -> None:
+    """Send a batch of red packets: amounts and splits, claims (first come, first served), receipts, and
+    gift contagion's packets back (queued in ``w.pending``)."""
+    s, rng = w.s, w.rng
+    n = len(batch.sender)
+    if n == 0:
+        return
+    sender, time = batch.sender, batch.time
+    group = batch.group.copy()
+    routine = batch.amount == 0
+    want_group = routine & (rng.random(n) < s.group_packet_share)
+    group[want_group] = random_group(w, sender[want_group])
+    direct = group < 0
+    recipient = np.full(n, -1, dtype=np.int64)
+    recipient[direct] = random_friend(w, sender[direct])
+    ok = ~direct | (recipient >= 0)
+    sender, time, group, recipient, direct = sender[ok], time[ok], group[ok], recipient[ok], direct[ok]
+    given = batch.amount[ok]
+    n = len(sender)
+    if n == 0:
+        return
+    eligible = np.where(direct, 1, w.g_size[np.maximum(group, 0)] - 1)
+    shares = np.where(direct, 1, np.clip(1 + rng.poisson(s.mean_shares - 1, n), 1, np.minimum(eligible, MAX_SHARES)))
+    shares = shares.astype(np.int64)
+    drawn = amounts(w, np.where(direct, s.direct_amount_median_cents, s.group_amount_median_cents), n)
+    amount = np.where(given > 0, given, drawn)
+    amount = np.clip(np.maximum(amount, shares), 1, MAX_PACKET_CENTS)
+    shares = np.minimum(shares, amount)
+    ids = np.arange(w.next_packet, w.next_packet + n, dtype=np.int64)
+    w.next_packet += n
+    lucky = ~direct & (rng.random(n) < s.lucky_share)
+    w.out.add("red_packets", packet_id=ids, sender=sender, time=time, amount=amount, shares=shares,
+                 group=np.where(direct, -1, group), recipient=recipient)
+    np.add.at(w.n_sent, sender, 1)
+
+    # openings: group members (first come, first served) and one-to-one recipients
+    g_idx = np.flatnonzero(~direct)
+    which, member = gather_rows(w.g.group_indptr, w.g.group_members, group[g_idx])
+    rep = g_idx[which]
+    opens = (member != sender[rep]) & (rng.random(len(rep)) < s.open_prob)
+    rep, member = rep[opens], member[opens]
+    delay_h = rng.lognormal(np.log(s.group_claim_delay_minutes / 60.0), CLAIM_DELAY_SIGMA, len(rep))
+    d_idx = np.flatnonzero(direct & (rng.random(n) < s.direct_claim_prob))
+    d_delay = rng.lognormal(np.log(s.direct_claim_delay_minutes / 60.0), CLAIM_DELAY_SIGMA, len(d_idx))
+    packet = np.concatenate([rep, d_idx])
+    receiver = np.concatenate([member, recipient[d_idx]])
+    hours = np.concatenate([delay_h, d_delay])
+    claim_time = time[packet] + hours / 24.0
+    here = present_at(w, receiver, claim_time) & (hours <= REFUND_AFTER_HOURS) & (claim_time < w.n_days)
+    packet, receiver, hours, claim_time = packet[here], receiver[here], hours[here], claim_time[here]
+    win = allocate_claims(packet, hours, shares)
+    packet, receiver, claim_time = packet[win], receiver[win], claim_time[win]
+    # amounts in opening order: position k of a packet gets the k-th draw of its split
+    first = np.r_[True, packet[1:] != packet[:-1]] if len(packet) else np.zeros(0, dtype=bool)
+    run_start = np.maximum.accumulate(np.where(first, np.arange(len(packet)), 0)) if len(packet) else first
+    position = np.arange(len(packet)) - run_start
+    opened = np.bincount(packet, minlength=n)
+    parts = split_lucky(amount[lucky], shares[lucky], seed=rng, draws=opened[lucky])
+    lucky_start = np.zeros(n, dtype=np.int64)
+    lucky_start[lucky] = np.cumsum(opened[lucky]) - opened[lucky]
+    a, k = amount[packet], shares[packet]
+    fixed_amount = a // k + (position < a % k)  # split_fixed, share by share
+    lucky_slot = np.where(lucky[packet], lucky_start[packet] + position, 0)
+    claim_amount = np.where(lucky[packet], parts[lucky_slot] if len(parts) else 0, fixed_amount)
+    w.out.add("red_packet_claims", packet_id=ids[packet], receiver=receiver, time=claim_time,
+                 amount=claim_amount)
+    receive(w, receiver, claim_time, day)
+
+    # gift contagion: active receivers of group shares send back into the same group; a new packet of a
+    # typical size is sent with a probability that makes the expected money sent back
+    # contagion_units_back per unit received, the luckiest draw weighing boost-times more
+    in_group = ~direct[packet] & (w.active[receiver] <= claim_time)
+    if in_group.any() and s.contagion_units_back > 0:
+        best = np.zeros(n, dtype=np.int64)
+        np.maximum.at(best, packet, claim_amount)
+        luckiest = claim_amount == best[packet]
+        total = np.bincount(packet, weights=claim_amount, minlength=n)
+        weight = np.where(luckiest, s.luckiest_boost, 1.0)
+        norm = total / np.maximum(total + (s.luckiest_boost - 1.0) * best, 1.0)
+        expected_back = s.contagion_units_back * claim_amount * weight * norm[packet]
+        size = amounts(w, s.group_amount_median_cents, len(packet))
+        prob = np.minimum(expected_back / size, 1.0)
+        size = np.maximum(size, expected_back)
+        back = in_group & (rng.random(len(packet)) < prob)
+        back_amount = np.round(size[back]).astype(np.int64)
+        back_time = claim_time[back] + np.minimum(rng.exponential(GIFT_BACK_MEAN_HOURS, int(back.sum())), GIFT_BACK_MAX_HOURS) / 24.0
+        keep = (back_amount >= 1) & (back_time < w.n_days) & present_at(w, receiver[back], back_time)
+        w.pending.append(PacketBatch(receiver[back][keep], back_time[keep], group[packet][back][keep],
+                                         np.clip(back_amount[keep], 1, MAX_PACKET_CENTS)))
+
+
+def activate(w: WorldState, users: np.ndarray, times: np.ndarray, day: int,
+             merchants_by_city: MerchantsByCity) -> None:
+    """Mark users active at ``times`` and write their first own payment action."""
+    if len(users) == 0:
+        return
+    users, times = earliest_per_user(users, times)
+    ok = (w.active[users] == NEVER) & present_at(w, users, times)
+    users, times = users[ok], times[ok]
+    rng, s = w.rng, w.s
+    m_start, m_count, m_list = merchants_by_city
+    has_merchant = m_count[w.city[users]] > 0
+    has_friend = w.g.degree[users] > 0
+    packets_on = s.red_packets and day >= w.launch_day
+    # the first action: a payment where local merchants accept, else a red sending or a transferring
+    in_group = (w.ug_indptr[users + 1] - w.ug_indptr[users]) > 0
+    friend = present_friend(w, users, times)
+    merchant = local_merchant(w, users, merchants_by_city)
+    # a late-processed activation may fall before the chosen merchant's acceptance: then no payment
+    can_pay = has_merchant & (w.m_accept[np.maximum(merchant, 0)] <= times)
+    paying = can_pay & ((rng.random(len(users)) < FIRST_ACTION_PAYMENT_SHARE) | ((friend < 0) & ~in_group))
+    sending = ~paying & packets_on & (in_group | has_friend) & ((rng.random(len(users)) < FIRST_ACTION_PACKET_SHARE) | (friend < 0))
+    transferring = ~paying & ~sending & (friend >= 0)
+    acting = paying | sending | transferring
+    users, times, friend, merchant = users[acting], times[acting], friend[acting], merchant[acting]
+    paying, sending, transferring = paying[acting], sending[acting], transferring[acting]
+    w.mark_active(users, times)
+    pay(w, users[paying], times[paying], merchants_by_city, merchant=merchant[paying])
+    w.pending.append(PacketBatch(users[sending], times[sending], np.full(int(sending.sum()), -1),
+                                 np.zeros(int(sending.sum()), dtype=np.int64)))
+    transfer(w, users[transferring], times[transferring], day, receivers=friend[transferring])
+
+
+def transfer(w: WorldState, senders: np.ndarray, times: np.ndarray, day: int,
+             receivers: np.ndarray | None = None) -> None:
+    if receivers is None:
+        receivers = present_friend(w, senders, times, tries=0)
+    ok = receivers >= 0
+    senders, times, receivers = senders[ok], times[ok], receivers[ok]
+    n = len(senders)
+    if n == 0:
+        return
+    amount = amounts(w, w.s.transfer_amount_median_cents, n, high=min(MAX_TRANSFER_MEDIANS * w.s.transfer_amount_median_cents, 2**31 - 1))
+    ids = np.arange(w.next_transfer, w.next_transfer + n, dtype=np.int64)
+    w.next_transfer += n
+    w.out.add("transfers", transfer_id=ids, sender=senders, receiver=receivers, time=times, amount=amount)
+    receive(w, receivers, times, day)
+
+
+def pay(w: WorldState, users: np.ndarray, times: np.ndarray,
+        merchants_by_city: MerchantsByCity | None,
+        merchant: np.ndarray | None = None, scan: np.ndarray | None = None) -> None:
+    """Write payments; each at ``merchant``, or at a random accepting merchant in the user's city."""
+    n = len(users)
+    if n == 0:
+        return
+    if merchant is None:
+        assert merchants_by_city is not None
+        merchant = local_merchant(w, users, merchants_by_city)
+    amount = amounts(w, w.s.payment_amount_median_cents, n, high=MAX_PAYMENT_CENTS)
+    ids = np.arange(w.next_payment, w.next_payment + n, dtype=np.int64)
+    w.next_payment += n
+    w.out.add("payments", payment_id=ids, user=users, merchant=merchant, time=times, amount=amount,
+                 scan=np.full(n, -1, dtype=np.int64) if scan is None else scan)
+
+
+def merchants_step(w: WorldState, day: int, user_share: np.ndarray, merchants_per_city: np.ndarray,
+                   subsidised: bool) -> MerchantsByCity:
+    """Merchants adopt with the local share of active users (plus a subsidy); returns today's accepting ones."""
+    s, rng = w.s, w.rng
+    accepting = w.m_accept < day
+    w.merchant_share = np.bincount(w.m_city, weights=accepting, minlength=w.n_cities) / merchants_per_city
+    h_m = s.merchant_base_hazard + s.merchant_user_effect * user_share[w.m_city]
+    if subsidised:
+        h_m = h_m + s.merchant_subsidy_hazard
+    waiting = ~accepting
+    w.m_H[waiting] += h_m[waiting]
+    adopt = waiting & (w.m_H >= w.m_threshold)
+    w.m_accept[adopt] = day + rng.random(int(adopt.sum()))
+    return merchants_by_city(w, day)
+
+
+def merchants_by_city(w: WorldState, day: int) -> MerchantsByCity:
+    """Accepting merchants (before ``day``) grouped by city: (start, count, merchant indices)."""
+    accepting = np.flatnonzero(w.m_accept < day)
+    if w.campaign_merchant >= 0:
+        accepting = accepting[accepting != w.campaign_merchant]
+    order = accepting[np.argsort(w.m_city[accepting], kind="stable")]
+    count = np.bincount(w.m_city[order], minlength=w.n_cities)
+    start = np.zeros(w.n_cities, dtype=np.int64)
+    np.cumsum(count[:-1], out=start[1:])
+    return start, count, order
+
+
+def send_pending(w: WorldState, day: int) -> None:
+    """Send today's packets in rounds (each round's packets back join the next), until none is due today."""
+    for _round in range(MAX_PACKET_ROUNDS):
+        if not w.pending:
+            return
+        batch = PacketBatch.concat(w.pending)
+        now = batch.time < day + 1
+        w.pending = []
+        if not now.any():  # everything left is sent after midnight: tomorrow's work
+            if len(batch.time):
+                w.pending.append(batch)
+            return
+        send_packets(w, batch.take(now), day)
+        if not now.all():
+            w.pending.append(batch.take(~now))
+    if w.pending and any((b.time < day + 1).any() for b in w.pending):
+        warnings.warn(f"day {day}: red packets still due after {MAX_PACKET_ROUNDS} rounds of sending; the rest is "
+                      "sent the next day (MAX_PACKET_ROUNDS)", RuntimeWarning, stacklevel=2)

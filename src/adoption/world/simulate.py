@@ -1,0 +1,204 @@
+"""The red-packet world: a day-stepped, vectorized simulator that writes an event log.
+
+Users live on a :class:`~adoption.world.graph.SocialGraph`. Each user is *not yet reached*, then *reached*
+(money received: a red-packet share or a transfer), then *active* (their first own payment action: a
+payment to a merchant, a red packet sent or a transfer sent; the card is bound just before), and may
+*leave*. Merchants go from *not accepting* to *accepting*. One step is one day; every mechanism works on
+whole arrays (numpy), never with a Python loop over users or edges, and event times are drawn inside the
+day (with lunch and evening peaks, and the festival-evening pile-up), so the log has real timestamps.
+
+Mechanisms
+----------
+Red packets
+    Active users send at ``send_rate`` x festival multiplier x habit (each packet sent raises the sender's
+    own rate, up to a cap). A packet goes to one of the sender's chat groups (split by the lucky-money rule
+    or fixed, first come first served, refunded after 24 h; see :mod:`adoption.world.redpacket`) or to one
+    friend.
+Gift contagion
+    An active user who receives a share in a group sends a packet back into it within 24 h with a small
+    probability (higher for the luckiest draw) and an amount that makes the expected money sent back
+    ``contagion_units_back`` (0.18) per unit received (Yuan et al. 2024).
+Transfers
+    Active users send money to friends.
+Activation
+    At a user's first receipt, a time to activation is drawn from a Weibull whose scale is set so that,
+    together with the user's own (organic) hazard, ``target_activation_90d`` of receivers are active
+    within 90 days. Everyone also has an organic hazard that grows with degree (homophily: well-connected
+    users both receive more and adopt more on their own), in big cities, and with the local share of
+    accepting merchants (the cross-side effect).
+Merchants
+    Merchants in each city start accepting with a hazard that grows with the local share of active users
+    (the other cross-side effect), plus a subsidy when the scenario has one. Active users pay at accepting
+    merchants of their city.
+Campaigns
+    QR-code posters on channels (metro, campus, mall, official account) are scanned; active scanners buy
+    (a payment tied to the scan); buyers share to Moments, which brings referred scans by their friends,
+    generation after generation.
+
+Randomness comes only from ``seed``: the same scenario, graph and seed give identical tables.
+
+The code: :mod:`~adoption.world.state` (the state), :mod:`~adoption.world.mechanisms` and
+:mod:`~adoption.world.campaigns` (the mechanisms, functions over the state), :mod:`~adoption.world.engine`
+(the day loop), :mod:`~adoption.world.recorder` and :mod:`~adoption.world.tables` (the output). This
+module is the public entry: :func:`simulate`, :func:`simulate_to`, :func:`simulate_states`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from adoption.errors import InvalidEventLog, ParameterError
+from adoption.log.eventlog import META_FILE, EventLog, coerce_table, log_writer
+from adoption.random import SeedLike
+from adoption.world.campaigns import CAMPAIGN_CHANNELS
+from adoption.world.engine import run_world
+from adoption.world.graph import SocialGraph
+from adoption.world.scenario import Scenario
+from adoption.world.state import WorldState
+from adoption.world.tables import event_tables, log_meta
+
+__all__ = ["BYTES_PER_USER", "CAMPAIGN_CHANNELS", "available_memory", "check_memory", "simulate", "simulate_states",
+           "simulate_to"]
+
+
+def simulate(scenario: Scenario | str = "default", *, graph: SocialGraph | None = None, seed: SeedLike = None,
+             progress: bool = False) -> EventLog:
+    """Simulate the red-packet world and return its event log.
+
+    Parameters
+    ----------
+    scenario : Scenario or str, default "default"
+        Parameters, or the name of a named scenario.
+    graph : SocialGraph, optional
+        The social graph to run on (for example :meth:`SocialGraph.from_networkx`); by default one is
+        generated with :func:`~adoption.world.graph.generate_graph` (``n_users``, ``mean_degree``, ``n_cities``).
+    seed : int or numpy Generator, optional
+        Source of all randomness (graph and events).
+    progress : bool, default False
+        Show a progress bar over the simulated days.
+
+    Returns
+    -------
+    EventLog
+        All twelve tables, valid under the contract; ``meta`` holds the window, scenario and seed.
+
+    Examples
+    --------
+    >>> log = simulate(Scenario(n_users=500, end="2014-03-31"), seed=1)
+    >>> log.validate().ok, len(log.users)
+    (True, 500)
+    >>> simulate(Scenario(n_users=500, end="2014-03-31"), seed=1).red_packets.equals(log.red_packets)
+    True
+    """
+    world = _run_world(scenario, graph, seed, progress)
+    tables = dict(event_tables(world))
+    return EventLog(**tables, meta=log_meta(world, seed))
+
+
+def simulate_to(path: str | os.PathLike[str], scenario: Scenario | str = "default", *,
+                graph: SocialGraph | None = None, seed: SeedLike = None, progress: bool = False,
+                overwrite: bool = False, format: Literal["parquet", "csv"] = "parquet") -> dict[str, int]:
+    """Simulate and write the event log table by table, for runs too big to hold as one EventLog.
+
+    Same parameters and output as :func:`simulate` followed by :meth:`EventLog.write`, but each table is
+    written (atomically, into a folder renamed at the end) and released before the next is built.
+
+    Returns
+    -------
+    dict
+        Rows written per table.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "log"
+    >>> rows = simulate_to(out, Scenario(n_users=300, end="2014-02-28"), seed=1)
+    >>> rows["users"], (out / "users.parquet").exists()
+    (300, True)
+    """
+    world = _run_world(scenario, graph, seed, progress)
+    rows: dict[str, int] = {}
+    with log_writer(path, overwrite=overwrite, format=format) as write_table:
+        for name, frame in event_tables(world):
+            typed, problems = coerce_table(name, frame)
+            if problems:
+                raise InvalidEventLog(problems)
+            write_table(name, typed)
+            rows[name] = len(frame)
+            del typed, frame
+        write_table(META_FILE, log_meta(world, seed))
+    return rows
+
+
+def simulate_states(scenario: Scenario | str = "default", *, graph: SocialGraph | None = None,
+                    seed: SeedLike = None) -> pd.DataFrame:
+    """The simulator's true daily state: shares of users active and reached, merchants accepting.
+
+    Unlike curves read from the event log, this counts users who were paying before the period (they have
+    no first action in the log) and is exact at the start of each day. It is what a mean-field model
+    (:mod:`adoption.world.meanfield`) should reproduce.
+
+    Returns
+    -------
+    DataFrame indexed by day number (0 = the scenario's start) with ``users_active``, ``users_reached``
+    (received money, or active) and ``merchants_accepting``, each as a share of all users/merchants.
+
+    Examples
+    --------
+    >>> states = simulate_states(Scenario(n_users=500, end="2014-03-31", campaigns=False), seed=1)
+    >>> bool(states["users_active"].is_monotonic_increasing)
+    True
+    """
+    w = _run_world(scenario, graph, seed, progress=False)
+    days = np.arange(w.n_days + 1, dtype=float)
+    active = np.sort(w.active)
+    reached = np.sort(np.minimum(w.active, w.reached))
+    merchants = np.sort(w.m_accept[np.arange(len(w.m_accept)) != w.campaign_merchant])
+    return pd.DataFrame({
+        "users_active": np.searchsorted(active, days, side="left") / max(w.n, 1),
+        "users_reached": np.searchsorted(reached, days, side="left") / max(w.n, 1),
+        "merchants_accepting": np.searchsorted(merchants, days, side="left") / max(len(merchants), 1),
+    }, index=pd.Index(days.astype(int), name="day"))
+
+
+#: Peak memory per user of a two-year run at 10 friends per user (measured: 10M users, 15.3 GB).
+BYTES_PER_USER = 1_600
+
+
+def available_memory() -> int:
+    """Bytes of memory this machine can give a new run (MemAvailable, else physical memory)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(scenario: Scenario) -> None:
+    """Refuse, before any work, a run that cannot fit in this machine's memory.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``n_users``, the memory the run needs and how many users fit.
+    """
+    scale = max(scenario.mean_degree / 10.0, 0.5) * max(scenario.n_days / 730.0, 0.5)
+    need = BYTES_PER_USER * scale * scenario.n_users
+    have = available_memory()
+    if need > 0.9 * have:
+        fits = int(0.9 * have / (BYTES_PER_USER * scale))
+        raise ParameterError(f"n_users: {scenario.n_users:,} users need about {need / 2**30:,.0f} GiB of memory; this "
+                             f"machine has {have / 2**30:,.0f} GiB available (at most about {fits:,} users)")
+
+
+def _run_world(scenario: Scenario | str, graph: SocialGraph | None, seed: SeedLike, progress: bool) -> WorldState:
+    s = Scenario.named(scenario) if isinstance(scenario, str) else scenario
+    check_memory(s)
+    return run_world(s, graph, seed, progress)
