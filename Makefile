@@ -58,6 +58,7 @@ lock: ## re-resolve requirements.lock from pyproject.toml (needs uv)
 bench: $(STAMP) ## benchmarks against the peers (installs the bench extra); JSON lines into benchmarks/results/
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-bench.lock
 	mkdir -p benchmarks/results
+	$(BIN)/python benchmarks/startup.py --repeat 9 | tee benchmarks/results/startup.jsonl
 	$(BIN)/python benchmarks/peers.py --nodes 200000 | tee benchmarks/results/peers.jsonl
 	$(BIN)/python benchmarks/simulate_scale.py --users 100000 1000000 | tee benchmarks/results/scale.jsonl
 	$(BIN)/python benchmarks/activation.py headline --receivers 10000000 | tee benchmarks/results/headline.jsonl
