@@ -61,7 +61,7 @@ def test_scenarios_listing(capsys):
     for name in ("default", "no_red_packets", "merchant_subsidy_only", "festival_2015"):
         assert f"{name}:" in out
     assert main(["scenarios", "--parameters"]) == 0
-    assert "target_activation_90d" in capsys.readouterr().out
+    assert "value_money" in capsys.readouterr().out
 
 
 def test_example_is_valid_and_small():

@@ -101,8 +101,9 @@ def _answers(folder: Path, capsys) -> dict:
         "valid": _json(["validate", str(folder)], capsys)["valid"],
         "activation": _json(["activation", str(folder)], capsys),
         "activation_duckdb": _json(["activation", "--engine", "duckdb", str(folder)], capsys),
-        "effect": {k: round(v, 8) for k, v in effect.items() if k.endswith("hazard_ratio") or k.endswith("_ci_low")
-                   or k.endswith("_ci_high")},
+        # hazard ratios to 7 significant digits: the fitter's convergence, not the data, decides the rest
+        "effect": {k: float(f"{v:.7g}") for k, v in effect.items() if k.endswith("hazard_ratio")
+                   or k.endswith("_ci_low") or k.endswith("_ci_high")},
         "funnel_conversions": _json(["funnel", str(folder)], capsys)["conversions"],
     }
 

@@ -155,7 +155,7 @@ def test_campaign_scans_and_referrals(default_log):
 
 
 @pytest.mark.parametrize(("key", "value", "words"), [("send_rate", -1.0, "send_rate: expected a number in [0, 10]"),
-                                                     ("target_activation_90d", 1.5, "target_activation_90d"),
+                                                     ("holdout_share", 0.9, "holdout_share: expected a number in [0, 0.5]"),
                                                      ("n_users", 2.5, "n_users: expected an integer"),
                                                      ("start", "yesterday", "start: expected a date")])
 def test_bad_parameters_name_the_parameter_and_range(key, value, words):

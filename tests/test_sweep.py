@@ -13,7 +13,7 @@ scenario: default
 base: {{n_users: 500, end: "2014-06-30", campaigns: false}}
 grid:
   send_rate: [0.002, 0.01]
-  merchant_user_effect: [0.005, 0.03]
+  merchant_benefit: [5.0, 15.0]
 replicates: {replicates}
 seed: 7
 out: {out}

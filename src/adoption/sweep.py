@@ -6,7 +6,7 @@ A grid file (YAML) names a scenario, the parameters to vary and how many replica
     base: {n_users: 3000, campaigns: false}     # fixed overrides
     grid:
       send_rate: [0.002, 0.006, 0.012]
-      merchant_user_effect: [0.005, 0.02]
+      merchant_benefit: [5.0, 15.0]
     replicates: 2
     seed: 1
     critical_share: 0.5                         # merchants share that counts as critical

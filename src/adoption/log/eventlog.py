@@ -46,10 +46,12 @@ from adoption.log.contract import (
 from adoption.log.validation import Problem, ValidationReport, missing_column, validate_meta, validate_tables
 from adoption.processes import process_alive
 
-__all__ = ["AmountUnitWarning", "EventLog", "canonical_columns", "check_destination", "coerce_table", "coerce_tables", "decode_ids",
-           "encode_ids", "log_writer", "read_eventlog", "read_tables"]
+__all__ = ["META_FILE", "TRUTH_FILE", "AmountUnitWarning", "EventLog", "canonical_columns", "check_destination", "coerce_table",
+           "coerce_tables", "decode_ids", "encode_ids", "log_writer", "read_eventlog", "read_tables", "read_truth"]
 
 META_FILE = "meta.json"
+#: A simulator's ground truth beside the log (optional; never read by validation).
+TRUTH_FILE = "truth.json"
 
 
 @dataclass(eq=False)
@@ -66,6 +68,9 @@ card_bindings, payments, scans, messages : DataFrame, optional
     meta : dict, optional
         Free-form facts about the log: ``window_start`` and ``window_end`` (the observation window,
         ISO timestamps), ``source``, ``scenario``, ``seed``.
+    truth : dict, optional
+        What the log's maker knows and an analysis can only estimate (a simulator's ``truth.json``: the
+        effect of receiving measured by a randomized holdout). Empty for a real log.
     labels : dict of str to Index, optional
         For id spaces given as text (UUIDs, account numbers), the user's ids in code order: the
         tables hold dense int64 codes and ``labels["user"][code]`` is the id as the user wrote it
@@ -105,6 +110,7 @@ card_bindings, payments, scans, messages : DataFrame, optional
     messages: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, pd.Index] = field(default_factory=dict, repr=False)
+    truth: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         raw = {name: df for name, df in self._iter_fields() if df is not None}
@@ -266,6 +272,8 @@ card_bindings, payments, scans, messages : DataFrame, optional
                 write_table(name, df)
             if self.meta:
                 write_table(META_FILE, self.meta)
+            if self.truth:
+                write_table(TRUTH_FILE, self.truth)
         return Path(path)
 
 
@@ -297,8 +305,8 @@ def log_writer(path: str | os.PathLike[str], *, overwrite: bool = False,
     tmp.mkdir()
 
     def write_table(name: str, data: Any) -> None:
-        if name == META_FILE:
-            (tmp / META_FILE).write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+        if name in (META_FILE, TRUTH_FILE):
+            (tmp / name).write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
         elif format == "parquet":
             pq.write_table(pa.Table.from_pandas(data, preserve_index=False), tmp / f"{name}.parquet",
                            compression="zstd")
@@ -320,7 +328,7 @@ def _is_log_folder(folder: Path) -> bool:
     except OSError:
         return False
     names = {e.stem if e.is_file() else e.name for e in entries}
-    return bool(entries) and names <= {*TABLES, Path(META_FILE).stem}
+    return bool(entries) and names <= {*TABLES, Path(META_FILE).stem, Path(TRUTH_FILE).stem}
 
 
 def check_destination(dest: Path, overwrite: bool) -> None:
@@ -523,7 +531,27 @@ def read_eventlog(path: str | os.PathLike[str], *, validate: bool = True, amount
         problems = problems + validate_tables(tables, labels=labels) + validate_meta(meta)
     if problems:
         raise InvalidEventLog(problems)
-    return EventLog(**tables, meta=meta, labels=labels)
+    return EventLog(**tables, meta=meta, labels=labels, truth=read_truth(path))
+
+
+def read_truth(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``truth.json`` beside a log (a simulator's ground truth), or an empty dict when there is none.
+
+    Raises
+    ------
+    InputError
+        When the file is there but is not a JSON object.
+    """
+    file = Path(path) / TRUTH_FILE
+    if not file.exists():
+        return {}
+    try:
+        truth = json.loads(file.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{TRUTH_FILE}: not valid JSON ({_first_line(exc)})") from None
+    if not isinstance(truth, dict):
+        raise InputError(f"{TRUTH_FILE}: expected a JSON object")
+    return truth
 
 
 # --------------------------------------------------------------------- coercion

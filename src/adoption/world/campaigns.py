@@ -55,6 +55,7 @@ def add_campaign_merchant(w: WorldState, campaign_from: float) -> None:
     w.m_accept = np.r_[w.m_accept, max(campaign_from - 1.0, -1.0)]
     w.m_threshold = np.r_[w.m_threshold, NEVER]
     w.m_H = np.r_[w.m_H, 0.0]
+    w.m_cost = np.r_[w.m_cost, NEVER]
     w.m_category = np.append(w.m_category.astype(object), "events")
     w.campaign_merchant = len(w.m_accept) - 1
     w.campaign_users = np.flatnonzero(w.city == 0)

@@ -1,7 +1,7 @@
 """The engine: one day at a time, the mechanisms in a fixed order over the world's state.
 
-Each day: per-city counts move on; merchants adopt; users activate (organically, or at the time drawn at
-their first receipt); active users send red packets, transfer and pay; the day's packets are sent in rounds
+Each day: per-city counts move on; merchants adopt; users whose activation candidates are due act on the
+value of the wallet against their cost (:mod:`adoption.world.value`); active users send red packets, transfer and pay; the day's packets are sent in rounds
 (gift contagion's packets back included); the campaign runs. After the last day, the campaign's follow-up.
 Every mechanism works on whole arrays; the day's cost is O(cities + events), not O(users).
 """
@@ -18,6 +18,7 @@ from adoption.world.graph import SocialGraph, generate_graph
 from adoption.world.mechanisms import activate, merchants_step, pay, send_pending, transfer
 from adoption.world.scenario import Scenario
 from adoption.world.state import PacketBatch, WorldState
+from adoption.world.value import activations_due, start_values
 
 __all__ = ["run", "run_world"]
 
@@ -42,7 +43,7 @@ def run_world(scenario: Scenario, graph: SocialGraph | None, seed: SeedLike, pro
 
 def run(w: WorldState, progress: bool = False) -> None:
     """Run the world's days (with a progress bar when ``progress``)."""
-    s, rng = w.s, w.rng
+    s = w.s
     merchants_per_city = np.maximum(np.bincount(w.m_city, minlength=w.n_cities), 1)
     subsidy = (s.day_of(s.subsidy_start), s.day_of(s.subsidy_end) + 1)
     campaign_from = s.day_of(s.campaign_start)
@@ -53,18 +54,16 @@ def run(w: WorldState, progress: bool = False) -> None:
     transfers_mult = w.days["transfers"].to_numpy()
     evening = w.days["evening"].to_numpy()
     habit_max = 1.0 + s.habit_gain * s.habit_cap
+    start_values(w)
     for day in tqdm(range(w.n_days), desc="simulating days", unit="day", disable=not progress, leave=False):
+        w.today = day
         w.n_active_before = w.n_active
         w.active_count += w.active_delta[day]
         user_share = w.active_count / np.maximum(w.present_count[day], 1.0)
         # merchants: cross-side adoption
         merchants = merchants_step(w, day, user_share, merchants_per_city, subsidy[0] <= day < subsidy[1])
-        # organic adoption (homophily, big cities, the local merchant share) and receipt-driven activations
-        w.city_factor[day + 1] = w.city_factor[day] + 1.0 + s.user_merchant_effect * w.merchant_share
-        organic = w.organic_today(day)
-        due = w.scheduled.pop(day, [])
-        act_users = np.concatenate([organic, *[u for u, _ in due]]).astype(np.int64)
-        act_times = np.concatenate([day + rng.random(len(organic)), *[t for _, t in due]])
+        # users: activation candidates due today, accepted with the hazard of their value against their cost
+        act_users, act_times = activations_due(w, day)
         activate(w, act_users, act_times, day, merchants)
 
         # routine activity of users active before today

@@ -1,16 +1,18 @@
 """Mean field versus network: the simulator's dynamics without the graph, and where the graph matters.
 
 For scenarios whose only social channel is transfers between friends (no red packets), with homogeneous
-users (no homophily, one city, nobody joins or leaves during the period), the simulator's expected
-dynamics can be written without the graph: money reaches a uniformly random user, and the shares evolve as
+users and merchants (one cost each, no paying-friend value, one city, nobody joins or leaves, no holdout),
+the simulator's expected dynamics can be written without the graph. Money reaches a uniformly random
+user, and the state is the share of users by *money waiting in their wallet* (a grid of amounts, 0 for
+users never reached) plus the shares of active users and accepting merchants:
 
-- merchants: hazard ``merchant_base_hazard + merchant_user_effect * u`` (plus any subsidy);
-- organic activation: hazard ``organic_hazard * (1 + user_merchant_effect * m)``;
+- merchants adopt at ``merchant_rate * sigmoid(merchant_benefit * u + subsidy - merchant_cost_mean)``;
+- a user with ``x`` cents waiting activates at ``adoption_rate * sigmoid(value_money * log(1 + x / 100)
+  + value_merchants * m + value_festival * log(festival multiplier) - cost_mean)`` (as in
+  :mod:`adoption.world.value`);
 - receipts: active users transfer at ``transfer_rate`` per day (festival multipliers included), and half of
-  new activations make a transfer as their first action; a transfer reaches a user never reached before
-  with probability equal to that share;
-- receipt-driven activation: at the first receipt a delay is drawn from the Weibull the simulator
-  calibrates to ``target_activation_90d``, competing with the organic hazard.
+  new activations make a transfer as their first action (all of them while no merchant accepts); a
+  receipt adds a lognormal amount to the receiver's money, moving them up the grid.
 
 :func:`mean_field_path` steps those equations by day. On a well-mixed graph (:func:`well_mixed_graph`) the
 simulator follows it; on a clustered graph money keeps landing on friends who already have it, so the
@@ -40,19 +42,28 @@ __all__ = ["MEAN_FIELD_SETTINGS", "compare_paths", "mean_field_path", "mean_fiel
 MEAN_FIELD_SETTINGS: dict[str, object] = {
     "red_packets": False,
     "campaigns": False,
-    "homophily": 0.0,
-    "urban_factor": 1.0,
+    "cost_sd": 0.0,
+    "cost_degree_effect": 0.0,
+    "cost_rural": 0.0,
+    "engagement_cost_effect": 0.0,
+    "value_paying_friends": 0.0,
+    "merchant_cost_sd": 0.0,
+    "holdout_share": 0.0,
     "joined_before_share": 1.0,
     "leave_hazard": 0.0,
     "n_cities": 1,
 }
+#: The grid of money waiting (cents), log-spaced, for the mean field's state; 0 (never reached) is apart.
+MONEY_GRID = np.geomspace(1.0, 1e9, 181)
+#: Quantile points of one transfer's amount used to move mass up the grid.
+AMOUNT_POINTS = 101
 
 
 def mean_field_scenario(**overrides: object) -> Scenario:
     """A scenario with a mean field: transfers as the social channel, homogeneous users, one city.
 
-    Defaults: 2014 only, transfers at 0.03 per active user per day, 1% paying at the start; every other
-    parameter as in the default scenario. ``overrides`` change any parameter (within
+    Defaults: 2014 only, transfers at 0.03 per active user per day, 1% paying at the start, and the
+    homogeneous settings of :data:`MEAN_FIELD_SETTINGS`; every other parameter as in the default scenario. ``overrides`` change any parameter (within
     :data:`MEAN_FIELD_SETTINGS` the mean field stays valid only with the listed values).
 
     Examples
@@ -111,54 +122,68 @@ def mean_field_path(scenario: Scenario, start: tuple[float, float] | None = None
     DataFrame indexed by day number with ``users_active``, ``users_reached`` and ``merchants_accepting``
     at the start of each day, like :func:`adoption.world.simulate.simulate_states`.
     """
+    from scipy.special import expit
+    from scipy.stats import norm
+
+    from adoption.world.mechanisms import FIRST_ACTION_PAYMENT_SHARE, MAX_TRANSFER_MEDIANS
+
     s = scenario
     _check_mean_field(s)
     n_days = s.n_days
-    mult = daily_multipliers(s)["transfers"].to_numpy()
+    days_table = daily_multipliers(s)
+    mult = days_table["transfers"].to_numpy()
+    festival = np.log(np.maximum(days_table["packets"].to_numpy(dtype=float), 1.0))
     subsidy = (s.day_of(s.subsidy_start), s.day_of(s.subsidy_end) + 1)
-    k = s.activation_shape
+    # one transfer's amount at quantile points (lognormal, whole cents, capped as the simulator caps it)
+    q = (np.arange(AMOUNT_POINTS) + 0.5) / AMOUNT_POINTS
+    high = min(MAX_TRANSFER_MEDIANS * s.transfer_amount_median_cents, 2**31 - 1)
+    amount = np.clip(np.round(np.exp(np.log(s.transfer_amount_median_cents) + s.amount_sigma * norm.ppf(q))), 1, high)
+    grid = MONEY_GRID
+    first_bin = np.bincount(_bin(amount), minlength=len(grid)) / AMOUNT_POINTS
+    moved = np.zeros((len(grid), len(grid)))  # row: from, column: to, after one more receipt
+    for b, x in enumerate(grid):
+        moved[b] = np.bincount(_bin(x + amount), minlength=len(grid)) / AMOUNT_POINTS
+    money_value = s.value_money * np.log1p(grid / 100.0)
+
     active, merchants = (s.initial_active_share, s.initial_merchant_share) if start is None else start
     unreached = 1.0 - active  # never reached and not active
-    cohorts = np.zeros(n_days + 1)  # mass reached on day d while not active, still not active
-    scales = np.ones(n_days + 1)  # the Weibull scale drawn for each cohort
+    waiting = np.zeros(len(grid))  # reached, not active, by money waiting
     out = np.zeros((n_days + 1, 3))
-    days = np.arange(n_days + 1)
     for day in range(n_days):
         out[day] = (active, 1.0 - unreached, merchants)
-        # merchants (hazard from today's active share)
-        h_m = s.merchant_base_hazard + s.merchant_user_effect * active
-        if subsidy[0] <= day < subsidy[1]:
-            h_m += s.merchant_subsidy_hazard
-        new_merchants = (1.0 - merchants) * -np.expm1(-h_m)
-        # organic hazard today, for everyone not active
-        h_org = s.organic_hazard * (1.0 + s.user_merchant_effect * merchants)
-        q_org = -np.expm1(-h_org)
-        # receipt-driven activations due today, by cohort (receipts taken at mid-day)
-        past = slice(0, day)
-        age = day - days[past] - 0.5
-        surv_now = np.exp(-((age / scales[past]) ** k))
-        surv_next = np.exp(-(((age + 1.0) / scales[past]) ** k))
-        due_share = 1.0 - surv_next / np.maximum(surv_now, 1e-300)
-        if day >= 1:  # yesterday's cohort: every delay ending before tomorrow's start lands today
-            due_share[-1] = 1.0 - surv_next[-1]
-        stay = (1.0 - q_org) * (1.0 - due_share)
-        activated = float(np.sum(cohorts[past] * (1.0 - stay))) + unreached * q_org
-        cohorts[past] *= stay
-        unreached *= 1.0 - q_org
+        # merchants (value from today's active share)
+        m_value = s.merchant_benefit * active + (s.merchant_subsidy if subsidy[0] <= day < subsidy[1] else 0.0)
+        new_merchants = (1.0 - merchants) * -np.expm1(-s.merchant_rate * expit(m_value - s.merchant_cost_mean))
+        # users: the hazard of value against cost, for the unreached and for each amount waiting
+        context = s.value_merchants * merchants + s.value_festival * festival[day] - s.cost_mean
+        q0 = -np.expm1(-s.adoption_rate * expit(context))
+        qb = -np.expm1(-s.adoption_rate * expit(money_value + context))
+        activated = unreached * q0 + float(waiting @ qb)
+        unreached *= 1.0 - q0
+        waiting *= 1.0 - qb
         # receipts today: routine transfers by yesterday's active users, first-action transfers
-        first_action_transfer = 0.5 if merchants > 0 else 1.0
+        first_action_transfer = 1.0 - FIRST_ACTION_PAYMENT_SHARE if merchants > 0 else 1.0
         per_user = s.transfer_rate * mult[day] * active + first_action_transfer * activated
-        newly = unreached * -np.expm1(-per_user)
+        p_receive = -np.expm1(-per_user)
+        newly = unreached * p_receive
         unreached -= newly
-        cohorts[day] = newly
-        org_90 = np.exp(-90.0 * s.organic_hazard * (1.0 + s.user_merchant_effect * merchants))
-        f = np.clip(1.0 - (1.0 - s.target_activation_90d) / org_90, 1e-6, 1 - 1e-9)
-        scales[day] = 90.0 / (-np.log1p(-f)) ** (1.0 / k)
+        # money received today raises the hazard from tomorrow (as in the simulator)
+        waiting = waiting * (1.0 - p_receive) + p_receive * (waiting @ moved) + newly * first_bin
         active += activated
         merchants += new_merchants
     out[n_days] = (active, 1.0 - unreached, merchants)
     return pd.DataFrame(out, columns=["users_active", "users_reached", "merchants_accepting"],
-                        index=pd.Index(days, name="day"))
+                        index=pd.Index(np.arange(n_days + 1), name="day"))
+
+
+def _bin(cents: np.ndarray) -> np.ndarray:
+    """The index of the money-grid point nearest (in log) to each amount."""
+    logs = np.log(np.maximum(cents, 1.0))
+    edges = np.log(MONEY_GRID)
+    idx = np.searchsorted(edges, logs)
+    idx = np.clip(idx, 1, len(edges) - 1)
+    nearer_low = logs - edges[idx - 1] < edges[idx] - logs
+    return np.where(nearer_low, idx - 1, idx)
 
 
 def compare_paths(paths: dict[str, pd.DataFrame], reference: str,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy.special import expit
 
 from adoption.world.draws import (
     MerchantsByCity,
@@ -36,6 +37,7 @@ from adoption.world.draws import (
 from adoption.world.graph import gather_rows
 from adoption.world.redpacket import MAX_PACKET_CENTS, REFUND_AFTER_HOURS, allocate_claims, split_lucky
 from adoption.world.state import NEVER, PacketBatch, WorldState
+from adoption.world.value import add_payers, redraw, schedule_candidates
 
 __all__ = ["CLAIM_DELAY_SIGMA", "FIRST_ACTION_PACKET_SHARE", "FIRST_ACTION_PAYMENT_SHARE", "GIFT_BACK_MAX_HOURS",
            "GIFT_BACK_MEAN_HOURS", "MAX_PACKET_ROUNDS", "MAX_PAYMENT_CENTS", "MAX_SHARES", "MAX_TRANSFER_MEDIANS",
@@ -67,35 +69,35 @@ MAX_PAYMENT_CENTS = 10_000_000
 MAX_PACKET_ROUNDS = 100
 
 
-def receive(w: WorldState, users: np.ndarray, times: np.ndarray, day: int) -> None:
-    """Record receipts; at a user's first receipt, draw the time of their receipt-driven activation."""
-    if len(users) == 0:
-        return
-    users, times = earliest_per_user(users, times)
-    new = w.reached[users] == NEVER
-    np.minimum.at(w.reached, users, times)
-    users, times = users[new], times[new]
+def receive(w: WorldState, users: np.ndarray, times: np.ndarray, amounts: np.ndarray, day: int) -> None:
+    """Record receipts: money waits in the wallets of users not yet active (it can only be spent or withdrawn
+    after binding a card), raising their value; at a first receipt some receivers bind a card to withdraw."""
     if len(users) == 0:
         return
     s, rng = w.s, w.rng
+    waiting = w.active[users] > times
+    np.add.at(w.waiting_cents, users[waiting], amounts[waiting].astype(np.float64))
+    users, times = earliest_per_user(users, times)
+    new = w.reached[users] == NEVER
+    np.minimum.at(w.reached, users, times)
+    # the value of the users still waiting went up: a new activation candidate at the new bound
+    still = w.active[users] > times
+    redraw(w, users[still], times[still])
+    users, times = users[new], times[new]
+    if len(users) == 0:
+        return
     # withdrawal binding: some receivers bind a card to cash out
     binds = rng.random(len(users)) < s.withdraw_bind_share
     w.withdraw_bind[users[binds]] = times[binds] + rng.exponential(WITHDRAW_BIND_MEAN_DAYS, int(binds.sum()))
-    todo = w.active[users] > times
-    users, times = users[todo], times[todo]
-    # calibrate: P(active within 90 d) = target, given the user's own organic hazard now
-    org_hazard = w.org_base[users] * (1.0 + s.user_merchant_effect * w.merchant_share[w.city[users]])
-    survive_org = np.exp(-90.0 * org_hazard)
-    f_receipt = np.clip(1.0 - (1.0 - s.target_activation_90d) / survive_org, 1e-6, 1 - 1e-9)
-    scale = 90.0 / (-np.log1p(-f_receipt)) ** (1.0 / s.activation_shape)
-    delay = scale * rng.weibull(s.activation_shape, len(users))
-    when = times + delay
-    soon = when < w.n_days
-    # activations due today are handled at the start of tomorrow's step, with their own times
-    bucket = np.maximum(np.floor(when).astype(np.int64), day + 1)
-    for day_idx in np.unique(bucket[soon]):
-        pick = soon & (bucket == day_idx)
-        w.scheduled[int(day_idx)].append((users[pick], when[pick]))
+
+
+def refuse_held_out(w: WorldState, receivers: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """The randomized holdout: money sent to a held-out user is refused. Their attempted receipts are kept
+    for the truth (never in the log). Returns the mask of receipts that go through."""
+    held = w.holdout[receivers]
+    if held.any():
+        np.minimum.at(w.attempted, receivers[held], times[held])
+    return ~held
 
 
 def send_packets(w: WorldState, batch: PacketBatch, day: int) -> None:
@@ -137,7 +139,7 @@ def send_packets(w: WorldState, batch: PacketBatch, day: int) -> None:
     g_idx = np.flatnonzero(~direct)
     which, member = gather_rows(w.g.group_indptr, w.g.group_members, group[g_idx])
     rep = g_idx[which]
-    opens = (member != sender[rep]) & (rng.random(len(rep)) < s.open_prob)
+    opens = (member != sender[rep]) & (rng.random(len(rep)) < expit(w.open_logit[member]))
     rep, member = rep[opens], member[opens]
     delay_h = rng.lognormal(np.log(s.group_claim_delay_minutes / 60.0), CLAIM_DELAY_SIGMA, len(rep))
     d_idx = np.flatnonzero(direct & (rng.random(n) < s.direct_claim_prob))
@@ -162,9 +164,11 @@ def send_packets(w: WorldState, batch: PacketBatch, day: int) -> None:
     fixed_amount = a // k + (position < a % k)  # split_fixed, share by share
     lucky_slot = np.where(lucky[packet], lucky_start[packet] + position, 0)
     claim_amount = np.where(lucky[packet], parts[lucky_slot] if len(parts) else 0, fixed_amount)
-    w.out.add("red_packet_claims", packet_id=ids[packet], receiver=receiver, time=claim_time,
-                 amount=claim_amount)
-    receive(w, receiver, claim_time, day)
+    through = refuse_held_out(w, receiver, claim_time)
+    packet, receiver, claim_time, claim_amount = (packet[through], receiver[through], claim_time[through],
+                                                  claim_amount[through])
+    w.out.add("red_packet_claims", packet_id=ids[packet], receiver=receiver, time=claim_time, amount=claim_amount)
+    receive(w, receiver, claim_time, claim_amount, day)
 
     # gift contagion: active receivers of group shares send back into the same group; a new packet of a
     # typical size is sent with a probability that makes the expected money sent back
@@ -205,6 +209,7 @@ def activate(w: WorldState, users: np.ndarray, times: np.ndarray, day: int,
     # the first action: a payment where local merchants accept, else a red sending or a transferring
     in_group = (w.ug_indptr[users + 1] - w.ug_indptr[users]) > 0
     friend = present_friend(w, users, times)
+    friend = np.where((friend >= 0) & w.holdout[np.maximum(friend, 0)], -1, friend)  # they would refuse it
     merchant = local_merchant(w, users, merchants_by_city)
     # a late-processed activation may fall before the chosen merchant's acceptance: then no payment
     can_pay = has_merchant & (w.m_accept[np.maximum(merchant, 0)] <= times)
@@ -212,9 +217,12 @@ def activate(w: WorldState, users: np.ndarray, times: np.ndarray, day: int,
     sending = ~paying & packets_on & (in_group | has_friend) & ((rng.random(len(users)) < FIRST_ACTION_PACKET_SHARE) | (friend < 0))
     transferring = ~paying & ~sending & (friend >= 0)
     acting = paying | sending | transferring
+    # nothing to do yet (no accepting merchant, no friend to send to): they try again later
+    schedule_candidates(w, users[~acting], times[~acting])
     users, times, friend, merchant = users[acting], times[acting], friend[acting], merchant[acting]
     paying, sending, transferring = paying[acting], sending[acting], transferring[acting]
     w.mark_active(users, times)
+    add_payers(w, users, times)
     pay(w, users[paying], times[paying], merchants_by_city, merchant=merchant[paying])
     w.pending.append(PacketBatch(users[sending], times[sending], np.full(int(sending.sum()), -1),
                                  np.zeros(int(sending.sum()), dtype=np.int64)))
@@ -230,11 +238,15 @@ def transfer(w: WorldState, senders: np.ndarray, times: np.ndarray, day: int,
     n = len(senders)
     if n == 0:
         return
-    amount = amounts(w, w.s.transfer_amount_median_cents, n, high=min(MAX_TRANSFER_MEDIANS * w.s.transfer_amount_median_cents, 2**31 - 1))
+    amount = amounts(w, w.s.transfer_amount_median_cents, n,
+                     high=min(MAX_TRANSFER_MEDIANS * w.s.transfer_amount_median_cents, 2**31 - 1))
+    through = refuse_held_out(w, receivers, times)
+    senders, times, receivers, amount = senders[through], times[through], receivers[through], amount[through]
+    n = len(senders)
     ids = np.arange(w.next_transfer, w.next_transfer + n, dtype=np.int64)
     w.next_transfer += n
     w.out.add("transfers", transfer_id=ids, sender=senders, receiver=receivers, time=times, amount=amount)
-    receive(w, receivers, times, day)
+    receive(w, receivers, times, amount, day)
 
 
 def pay(w: WorldState, users: np.ndarray, times: np.ndarray,
@@ -256,15 +268,15 @@ def pay(w: WorldState, users: np.ndarray, times: np.ndarray,
 
 def merchants_step(w: WorldState, day: int, user_share: np.ndarray, merchants_per_city: np.ndarray,
                    subsidised: bool) -> MerchantsByCity:
-    """Merchants adopt with the local share of active users (plus a subsidy); returns today's accepting ones."""
+    """Merchants adopt when accepting is worth its cost: ``merchant_benefit`` times the local share of paying
+    users (plus ``merchant_subsidy`` during the subsidy) against each merchant's cost, as a logistic choice
+    rate; returns today's accepting merchants by city."""
     s, rng = w.s, w.rng
     accepting = w.m_accept < day
     w.merchant_share = np.bincount(w.m_city, weights=accepting, minlength=w.n_cities) / merchants_per_city
-    h_m = s.merchant_base_hazard + s.merchant_user_effect * user_share[w.m_city]
-    if subsidised:
-        h_m = h_m + s.merchant_subsidy_hazard
+    value = s.merchant_benefit * user_share[w.m_city] + (s.merchant_subsidy if subsidised else 0.0)
     waiting = ~accepting
-    w.m_H[waiting] += h_m[waiting]
+    w.m_H[waiting] += s.merchant_rate * expit(value[waiting] - w.m_cost[waiting])
     adopt = waiting & (w.m_H >= w.m_threshold)
     w.m_accept[adopt] = day + rng.random(int(adopt.sum()))
     return merchants_by_city(w, day)

@@ -21,15 +21,17 @@ Gift contagion
 Transfers
     Active users send money to friends.
 Activation
-    At a user's first receipt, a time to activation is drawn from a Weibull whose scale is set so that,
-    together with the user's own (organic) hazard, ``target_activation_90d`` of receivers are active
-    within 90 days. Everyone also has an organic hazard that grows with degree (homophily: well-connected
-    users both receive more and adopt more on their own), in big cities, and with the local share of
-    accepting merchants (the cross-side effect).
+    Each user has a latent cost of adopting (lower with more friends and in the large cities, lower for
+    the unobservably engaged, who also open more group packets). The wallet's value moves with money
+    waiting in it (received, unspendable until a card is bound), friends who pay, the local share of
+    accepting merchants and the festival; the activation hazard is ``adoption_rate * sigmoid(value -
+    cost)`` (:mod:`adoption.world.value`). No parameter sets how many receivers activate.
+Holdout
+    A random ``holdout_share`` of users cannot receive: money sent to them is refused. The experiment
+    gives the true effect of receiving (:mod:`adoption.world.truth`, written as ``truth.json``).
 Merchants
-    Merchants in each city start accepting with a hazard that grows with the local share of active users
-    (the other cross-side effect), plus a subsidy when the scenario has one. Active users pay at accepting
-    merchants of their city.
+    Merchants accept when the local share of paying users times their benefit outweighs their cost (a
+    logistic rate; a subsidy lowers the cost). Active users pay at accepting merchants of their city.
 Campaigns
     QR-code posters on channels (metro, campus, mall, official account) are scanned; active scanners buy
     (a payment tied to the scan); buyers share to Moments, which brings referred scans by their friends,
@@ -52,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from adoption.errors import InvalidEventLog, ParameterError
-from adoption.log.eventlog import META_FILE, EventLog, coerce_table, log_writer
+from adoption.log.eventlog import META_FILE, TRUTH_FILE, EventLog, coerce_table, log_writer
 from adoption.random import SeedLike
 from adoption.world.campaigns import CAMPAIGN_CHANNELS
 from adoption.world.engine import run_world
@@ -60,6 +62,7 @@ from adoption.world.graph import SocialGraph
 from adoption.world.scenario import Scenario
 from adoption.world.state import WorldState
 from adoption.world.tables import event_tables, log_meta
+from adoption.world.truth import effect_truth
 
 __all__ = ["BYTES_PER_USER", "CAMPAIGN_CHANNELS", "available_memory", "check_memory", "simulate", "simulate_states",
            "simulate_to"]
@@ -96,7 +99,7 @@ def simulate(scenario: Scenario | str = "default", *, graph: SocialGraph | None 
     """
     world = _run_world(scenario, graph, seed, progress)
     tables = dict(event_tables(world))
-    return EventLog(**tables, meta=log_meta(world, seed))
+    return EventLog(**tables, meta=log_meta(world, seed), truth=effect_truth(world))
 
 
 def simulate_to(path: str | os.PathLike[str], scenario: Scenario | str = "default", *,
@@ -131,6 +134,7 @@ def simulate_to(path: str | os.PathLike[str], scenario: Scenario | str = "defaul
             rows[name] = len(frame)
             del typed, frame
         write_table(META_FILE, log_meta(world, seed))
+        write_table(TRUTH_FILE, effect_truth(world))
     return rows
 
 

@@ -1,7 +1,7 @@
 """The state of one simulation run: who is on WeChat, reached, active or gone; which merchants accept.
 
 :class:`WorldState` holds the arrays (one entry per user or merchant), the random generator, the per-city
-counts kept from daily deltas, the lazy schedule of organic-adoption checks and the output recorder. The
+counts kept from daily deltas, the activation candidates (see :mod:`adoption.world.value`) and the output recorder. The
 mechanisms (:mod:`adoption.world.mechanisms`, :mod:`adoption.world.campaigns`) are functions over it;
 :mod:`adoption.world.engine` runs them day by day.
 
@@ -77,6 +77,7 @@ class WorldState:
         self.start = pd.Timestamp(s.start)
         self.n_days = s.n_days
         self.out = EventRecorder()
+        self.today = -1  # the day being simulated (-1 before the first)
         n = self.n = graph.n_users
         self.degree = graph.degree.astype(np.float64)
         mean_deg = max(self.degree.mean(), 1e-9)
@@ -99,11 +100,24 @@ class WorldState:
         self.withdraw_bind = np.full(n, NEVER)
         self.n_sent = np.zeros(n, dtype=np.int32)
         urban = graph.urban if graph.urban is not None else np.zeros(n, dtype=bool)
-        self.org_base = (s.organic_hazard * (np.maximum(self.degree, 0.5) / mean_deg) ** s.homophily
-                         * np.where(urban, s.urban_factor, 1.0))
-        self.org_threshold = rng.exponential(1.0, n)
-        self.scheduled: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
-        self.checks: dict[int, list[np.ndarray]] = defaultdict(list)
+        self.urban = urban.astype(bool)
+        # the latent cost of adopting: observable parts (friends, city) and unobservable ones (engagement,
+        # which also makes a user open more group packets, and the rest)
+        self.engagement = rng.standard_normal(n)
+        self.cost = (s.cost_mean - s.cost_degree_effect * np.log(self.sociability) + s.cost_rural * ~self.urban
+                     - s.engagement_cost_effect * self.engagement + s.cost_sd * rng.standard_normal(n))
+        self.open_logit = np.log(s.open_prob / max(1.0 - s.open_prob, 1e-12)) + s.engagement_open_effect * self.engagement
+        # what the wallet is worth to each user: money waiting (received, not yet spendable) and paying friends
+        self.waiting_cents = np.zeros(n)
+        self.paying_friends = np.zeros(n, dtype=np.int32)
+        # the randomized holdout: cannot receive; attempted receipts are kept for the truth
+        self.holdout = rng.random(n) < s.holdout_share
+        self.attempted = np.full(n, NEVER)
+        # activation candidates (thinning): each user's next candidate time and the rate it was drawn at
+        self.next_candidate = np.full(n, NEVER)
+        self.candidate_rate = np.zeros(n)
+        self.realized = np.full(n, -NEVER)  # each user's candidates up to here have been looked at
+        self.candidates: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
 
         # per-city counts by day, kept from deltas so a day costs O(cities), not O(users)
         self.first_day = np.clip(np.ceil(self.joined), 0, self.n_days).astype(np.int64)
@@ -119,14 +133,10 @@ class WorldState:
         self.n_active = 0
         self.sociability_max = float(self.sociability.max()) if n else 1.0
         self.merchant_share = np.zeros(self.n_cities)
-        # organic activation: the city's cumulated hazard factor, checked lazily per user
-        self.city_factor = np.zeros((self.n_days + 2, self.n_cities))
-        self.max_factor = 1.0 + s.user_merchant_effect
-        self.schedule_checks(np.arange(n), self.first_day, np.zeros(n))
 
         initial = before & (rng.random(n) < s.initial_active_share)
-        pre = np.flatnonzero(initial)
-        self.mark_active(pre, -rng.random(len(pre)) * PRE_PERIOD_ACTIVE_DAYS)  # wallet users before the period
+        self.initial_active = np.flatnonzero(initial)
+        self.mark_active(self.initial_active, -rng.random(len(self.initial_active)) * PRE_PERIOD_ACTIVE_DAYS)
 
         # merchants
         n_merch = max(1, int(round(n * s.merchants_per_1000_users / 1000)))
@@ -137,10 +147,14 @@ class WorldState:
         self.m_accept[first] = -rng.random(int(first.sum())) * PRE_PERIOD_MERCHANT_DAYS
         self.m_threshold = rng.exponential(1.0, n_merch)
         self.m_H = np.zeros(n_merch)
+        self.m_cost = s.merchant_cost_mean + s.merchant_cost_sd * rng.standard_normal(n_merch)
         self.m_category = rng.choice(np.array(MERCHANT_CATEGORIES), size=n_merch)
         self.campaign_merchant = -1
 
         self.days = daily_multipliers(s)
+        # festival context: the log of the day's red-packet multiplier (0 on an ordinary day)
+        self.festival = np.log(np.maximum(self.days["packets"].to_numpy(dtype=float), 1.0))
+        self.festival_max = float(self.festival.max()) if len(self.festival) else 0.0
         self.launch_day = s.day_of(s.red_packet_launch)
         self.next_packet = 1
         self.next_transfer = 1
@@ -151,38 +165,10 @@ class WorldState:
     def mark_active(self, users: np.ndarray, times: np.ndarray) -> None:
         """Set users active at ``times`` and keep the per-city counts and the active list."""
         self.active[users] = times
-        from_day = np.clip(np.floor(times).astype(np.int64) + 1, 0, self.n_days + 1)
+        # counted from the next day not yet simulated (an activation processed late still counts)
+        from_day = np.clip(np.maximum(np.floor(times).astype(np.int64) + 1, self.today + 1), 0, self.n_days + 1)
         np.add.at(self.active_delta, (from_day, self.city[users]), 1.0)
         leaves = self.end_day[users] > from_day
         np.add.at(self.active_delta, (self.end_day[users][leaves], self.city[users][leaves]), -1.0)
         self.active_ids[self.n_active:self.n_active + len(users)] = users
         self.n_active += len(users)
-
-    def schedule_checks(self, users: np.ndarray, from_day: np.ndarray, hazard_so_far: np.ndarray) -> None:
-        """Schedule the next day on which a user's organic hazard could first reach their threshold."""
-        left_over = self.org_threshold[users] - hazard_so_far
-        per_day = self.org_base[users] * self.max_factor
-        wait = np.ceil(left_over / np.maximum(per_day, 1e-300)) - 1
-        day = from_day + np.maximum(wait, 0)
-        ok = (day < self.n_days) & np.isfinite(day)
-        users, day = users[ok], day[ok].astype(np.int64)
-        order = np.argsort(day, kind="stable")
-        users, day = users[order], day[order]
-        cuts = np.flatnonzero(np.diff(day)) + 1
-        for chunk_users, chunk_day in zip(np.split(users, cuts), np.split(day, cuts), strict=True):
-            if len(chunk_users):
-                self.checks[int(chunk_day[0])].append(chunk_users)
-
-    def organic_today(self, day: int) -> np.ndarray:
-        """Users whose organic hazard reaches their threshold today (checks scheduled lazily)."""
-        due = self.checks.pop(day, [])
-        if not due:
-            return np.zeros(0, dtype=np.int64)
-        users = np.concatenate(due)
-        users = users[(self.active[users] == NEVER) & (self.end_day[users] > day)]
-        c = self.city[users]
-        hazard = self.org_base[users] * (self.city_factor[day + 1, c] - self.city_factor[self.first_day[users], c])
-        crossed = hazard >= self.org_threshold[users]
-        self.schedule_checks(users[~crossed], np.full(int((~crossed).sum()), day + 1), hazard[~crossed])
-        return users[crossed]
-
