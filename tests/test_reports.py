@@ -51,6 +51,9 @@ def test_conversion_report(small_log, reports_dir):
     assert 0.72 <= metrics["cumulative_incidence_90d"] <= 0.88
     assert metrics["ci_low"] < metrics["cumulative_incidence"] < metrics["ci_high"]
     assert metrics["adjusted_hazard_ratio"] > 1
+    # a simulated log carries the holdout's truth, and the report sets the estimates beside it
+    assert metrics["truth_hazard_ratio"] > 1 and 0 < metrics["truth_att_90d"] < 1
+    assert metrics["prediction_auc"] >= 0.65
     assert json.loads((run.folder / "params.json").read_text())["events"] == small_log
     nb = nbformat.read(run.folder / "report.ipynb", as_version=4)
     assert nb.metadata.papermill["parameters"]["permutations"] == 2
@@ -70,6 +73,7 @@ def test_cold_start_report(small_log, reports_dir):
     assert metrics["eve_growth_public"] == pytest.approx(63.125)
     assert metrics["eve_growth_simulated"] > 5
     assert metrics["users_active_end_default"] > metrics["users_active_end_no_red_packets"]
+    assert metrics["merchants_accepting_end_default"] >= metrics["merchants_accepting_end_no_red_packets"]
     # the phase portrait with the frontier and the scenarios' starting points
     assert metrics["saddle_users"] == pytest.approx(0.35) and metrics["saddle_merchants"] == pytest.approx(0.325)
     assert 0.5 < metrics["smallest_push"] < 0.8

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from adoption.world.graph import SocialGraph
-from adoption.world.mechanisms import merchants_step, receive, refuse_held_out, send_packets
+from adoption.world.mechanisms import merchants_step, pay, receive, refuse_held_out, send_packets, transfer
 from adoption.world.scenario import Scenario
 from adoption.world.state import NEVER, PacketBatch, WorldState
 from adoption.world.truth import effect_truth
@@ -86,6 +86,23 @@ def test_held_out_members_never_claim_a_group_packet(world):
     claims = w.out.peek("red_packet_claims", "receiver", np.int64)
     assert set(claims.tolist()) <= {2}
     assert np.isfinite(w.attempted[[1, 3]]).sum() >= 1  # a held-out member who won a share was refused
+
+
+def test_a_transfer_to_a_held_out_friend_is_refused_and_others_arrive(world):
+    w = world
+    w.holdout[3] = True
+    transfer(w, np.array([2, 2]), np.array([4.0, 4.5]), day=4, receivers=np.array([3, 1]))
+    assert w.out.peek("transfers", "receiver", np.int64).tolist() == [1]
+    assert w.attempted[3] == 4.0 and w.reached[1] == 4.5
+    assert w.waiting_cents[1] == w.out.peek("transfers", "amount", np.int64)[0]
+
+
+def test_a_payment_goes_to_the_given_merchant_with_a_new_id(world):
+    w = world
+    pay(w, np.array([0, 1]), np.array([5.0, 5.5]), None, merchant=np.array([1, 0]))
+    assert w.out.peek("payments", "payment_id", np.int64).tolist() == [1, 2]
+    assert w.out.peek("payments", "merchant", np.int64).tolist() == [1, 0]
+    assert (w.out.peek("payments", "scan", np.int64) == -1).all() and w.next_payment == 3
 
 
 def test_new_payers_raise_their_friends_counts(world):

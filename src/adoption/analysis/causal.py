@@ -40,7 +40,8 @@ from adoption.errors import InputError, ParameterError
 from adoption.log.eventlog import EventLog
 from adoption.random import SeedLike, as_generator
 
-__all__ = ["ActivationPredictor", "ReceiptEffect", "ReceiptUplift", "exposure_episodes", "pre_exposure_covariates"]
+__all__ = ["ActivationPredictor", "ReceiptEffect", "ReceiptUplift", "effects_against_truth", "exposure_episodes",
+           "pre_exposure_covariates"]
 
 #: Pre-exposure covariates used for adjustment (measured at the start of the window).
 ADJUSTMENT = ("log_friends", "log_groups", "log_tenure")
@@ -478,3 +479,45 @@ def _qini(uplift: np.ndarray, treated: np.ndarray, y: np.ndarray) -> pd.DataFram
     total = qini[-1]
     return pd.DataFrame({"share_targeted": np.r_[0.0, share], "qini": np.r_[0.0, qini],
                          "random": np.r_[0.0, share * total]})
+
+
+def effects_against_truth(effect: ReceiptEffect, truth: dict, uplift: ReceiptUplift | None = None) -> pd.DataFrame:
+    """Every estimate of the effect of receiving beside the truth the log's maker knows (``log.truth``).
+
+    A simulated log carries the result of a randomized holdout (:mod:`adoption.world.truth`): the hazard
+    ratio of activation for receivers against held-out would-be receivers, and ``att_90d``, the difference
+    in the share active within 90 days. Each hazard-ratio estimate of ``effect`` is set beside the true
+    hazard ratio (``covers``: the truth lies in the estimate's 95% interval); the uplift model's average
+    uplift, a difference in shares, beside ``att_90d`` (a related but not identical estimand: it is the
+    effect of receiving within ``treat_days`` of a landmark, among users not yet reached then).
+
+    Returns
+    -------
+    DataFrame
+        One row per estimate: ``estimate``, ``scale`` (hazard ratio or risk difference), ``value``,
+        ``ci_low``, ``ci_high``, ``truth``, ``truth_ci_low``, ``truth_ci_high``, ``covers``.
+        Empty when ``truth`` has no effect (a real log).
+
+    Examples
+    --------
+    >>> from adoption import load_example
+    >>> log = load_example()
+    >>> fx = ReceiptEffect(n_permutations=0, seed=0).fit(log)
+    >>> table = effects_against_truth(fx, log.truth)
+    >>> table["estimate"].tolist()[:2], bool(table["truth"].notna().all())
+    (['naive', 'time_varying'], True)
+    """
+    columns = ["estimate", "scale", "value", "ci_low", "ci_high", "truth", "truth_ci_low", "truth_ci_high", "covers"]
+    if not truth or "hazard_ratio" not in truth:
+        return pd.DataFrame(columns=columns)
+    hr = (truth["hazard_ratio"], truth.get("hazard_ratio_ci_low"), truth.get("hazard_ratio_ci_high"))
+    rows = [{"estimate": name, "scale": "hazard ratio", "value": row["hazard_ratio"], "ci_low": row["ci_low"],
+             "ci_high": row["ci_high"], "truth": hr[0], "truth_ci_low": hr[1], "truth_ci_high": hr[2]}
+            for name, row in effect.effects_.iterrows()]
+    if uplift is not None and "att_90d" in truth:
+        rows.append({"estimate": "uplift (average)", "scale": "risk difference", "value": uplift.average_uplift_,
+                     "ci_low": np.nan, "ci_high": np.nan, "truth": truth["att_90d"],
+                     "truth_ci_low": truth.get("att_90d_ci_low"), "truth_ci_high": truth.get("att_90d_ci_high")})
+    out = pd.DataFrame(rows, columns=columns[:-1]).astype(dict.fromkeys(columns[2:-1], float))
+    out["covers"] = (out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"])
+    return out
