@@ -29,7 +29,7 @@ def activation_90d(w) -> float:
 
 
 def main() -> None:
-    for value_money, cost_mean in itertools.product([3.4, 3.8, 4.2], [7.0, 7.4, 7.8]):
+    for value_money, cost_mean in itertools.product([3.8, 4.2, 4.6], [6.8, 7.2, 7.6]):
         rows = []
         for seed in (1, 2):
             params = {"n_users": 20_000, "campaigns": False, "value_money": value_money, "cost_mean": cost_mean}

@@ -15,7 +15,7 @@ This is where an event log becomes time-to-event data, following the conventions
   (``entry > 0``, left truncation); one who also activated before the window was never observed at risk
   and is dropped;
 * **covariates known at time zero** — first receipt kind (red packet or transfer), group or one-to-one,
-  amount, friends, groups, city, accepting merchants in the city, tenure; plus ``senders_7d``, the distinct
+  amount, friends, friends who already pay, groups, city, accepting merchants in the city, tenure; plus ``senders_7d``, the distinct
   senders in the first 7 days (a landmark covariate: it is only known 7 days after time zero).
 
 Two engines give identical tables: ``"pandas"`` for logs in memory and ``"duckdb"``, which runs the same
@@ -135,6 +135,7 @@ def _pandas_table(log: EventLog, definition: str, k: int, d: float) -> pd.DataFr
                            else pd.array([pd.NA] * len(table), dtype="Int64"))
     table.loc[table["exposed_at"].isna(), "senders_7d"] = pd.NA
     table["n_friends"] = _friends_at(log, t_cov)
+    table["paying_friends"] = _paying_friends_at(log, t_cov, activated)
     table["n_groups"] = _groups_of(log, table.index)
     table["city"] = users["city"].reindex(table.index).astype("string") if "city" in users else pd.NA
     table["city"] = table["city"].astype("string")
@@ -155,6 +156,21 @@ def _friends_at(log: EventLog, t0: pd.Series) -> pd.Series:
     ends = ends.merge(t0.rename("t0"), left_on="user_id", right_index=True)
     known = ends["since"].isna() | (ends["since"] <= ends["t0"])
     return ends[known].groupby("user_id").size().reindex(t0.index, fill_value=0).astype("Int64")
+
+
+def _paying_friends_at(log: EventLog, t0: pd.Series, activated: pd.Series) -> pd.Series:
+    """Friends (as of ``t0``) who had activated before ``t0``: the peer-to-peer value of the wallet then."""
+    if log.friendships is None:
+        return pd.Series(pd.NA, index=t0.index, dtype="Int64")
+    f = log.friendships
+    since = f["since"] if "since" in f else pd.Series(pd.NaT, index=f.index)
+    ends = pd.DataFrame({"user_id": np.r_[f["user_a"].to_numpy(), f["user_b"].to_numpy()],
+                         "friend": np.r_[f["user_b"].to_numpy(), f["user_a"].to_numpy()],
+                         "since": np.r_[since.to_numpy(), since.to_numpy()]})
+    ends = ends.merge(t0.rename("t0"), left_on="user_id", right_index=True)
+    paid = ends["friend"].map(activated)
+    paying = (ends["since"].isna() | (ends["since"] <= ends["t0"])) & (paid < ends["t0"])
+    return ends[paying.to_numpy(dtype=bool)].groupby("user_id").size().reindex(t0.index, fill_value=0).astype("Int64")
 
 
 def _groups_of(log: EventLog, index: pd.Index) -> pd.Series:

@@ -14,7 +14,7 @@ __all__ = ["COLUMNS", "check_definition", "typed_table"]
 #: Columns of the activation table, in order.
 COLUMNS: tuple[str, ...] = (
     "user_id", "cohort", "exposed_at", "entry", "duration", "event", "event_type", "activated_at",
-    "first_kind", "first_group", "first_amount_cents", "senders_7d", "n_friends", "n_groups", "city",
+    "first_kind", "first_group", "first_amount_cents", "senders_7d", "n_friends", "paying_friends", "n_groups", "city",
     "merchants_nearby", "tenure_days",
 )
 
@@ -32,6 +32,6 @@ def typed_table(table: pd.DataFrame) -> pd.DataFrame:
         "user_id": "int64", "cohort": "string", "exposed_at": "datetime64[ns]", "entry": "float64",
         "duration": "float64", "event": "bool", "event_type": "int64", "activated_at": "datetime64[ns]",
         "first_kind": "string", "first_group": "boolean", "first_amount_cents": "Int64", "senders_7d": "Int64",
-        "n_friends": "Int64", "n_groups": "Int64", "city": "string", "merchants_nearby": "Int64",
+        "n_friends": "Int64", "paying_friends": "Int64", "n_groups": "Int64", "city": "string", "merchants_nearby": "Int64",
         "tenure_days": "float64",
     })

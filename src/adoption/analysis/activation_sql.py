@@ -215,8 +215,18 @@ def _activation_sql(sql: SqlLog, definition: str, k: int, d: float) -> pd.DataFr
             WHERE e.since IS NULL OR e.since <= b.t_cov GROUP BY e.user_id""")
         joins.append("LEFT JOIN friends fr ON fr.user_id = b.user_id")
         cols_sql.append("coalesce(fr.n, 0) AS n_friends")
+        # friends (as of time zero) who had activated before it
+        con.execute(f"""CREATE TEMP TABLE paying AS
+            WITH ends AS (SELECT user_a AS user_id, user_b AS friend, {since} AS since FROM friendships
+                          UNION ALL SELECT user_b, user_a, {since} FROM friendships)
+            SELECT e.user_id, count(*) AS n FROM ends e JOIN base b USING (user_id)
+            JOIN activated a ON a.user_id = e.friend
+            WHERE (e.since IS NULL OR e.since <= b.t_cov) AND a.t < b.t_cov GROUP BY e.user_id""")
+        joins.append("LEFT JOIN paying pf ON pf.user_id = b.user_id")
+        cols_sql.append("coalesce(pf.n, 0) AS paying_friends")
     else:
         cols_sql.append("CAST(NULL AS BIGINT) AS n_friends")
+        cols_sql.append("CAST(NULL AS BIGINT) AS paying_friends")
     if has("group_members"):
         con.execute("CREATE TEMP TABLE memberships AS SELECT user_id, count(*) AS n FROM group_members GROUP BY user_id")
         joins.append("LEFT JOIN memberships gm ON gm.user_id = b.user_id")
@@ -243,5 +253,5 @@ def _activation_sql(sql: SqlLog, definition: str, k: int, d: float) -> pd.DataFr
     return con.execute(f"""
         SELECT {user} AS user_id, b.cohort, b.exposed_at, b.entry, b.duration, b.event, b.event_type,
                b.activated_at, b.first_kind, b.first_group, b.first_amount_cents, {cols_sql[0]}, {cols_sql[1]},
-               {cols_sql[2]}, b.city, {cols_sql[3]}, {_days('b.t_cov', 'b.joined_at')} AS tenure_days
+               {cols_sql[2]}, {cols_sql[3]}, b.city, {cols_sql[4]}, {_days('b.t_cov', 'b.joined_at')} AS tenure_days
         FROM base b {' '.join(joins)} ORDER BY 1""").df()

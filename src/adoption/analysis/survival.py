@@ -55,7 +55,7 @@ __all__ = [
 
 #: Covariates used by default in the regression models (all known at time zero).
 DEFAULT_COVARIATES: tuple[str, ...] = ("first_red_packet", "first_group", "log_amount", "log_friends",
-                                       "log_groups", "log_merchants", "log_tenure")
+                                       "log_paying_friends", "log_groups", "log_merchants", "log_tenure")
 #: Above this many rows, fits are aggregated on a one-minute grid unless told otherwise.
 AGGREGATE_ABOVE = 200_000
 _MINUTE = 1.0 / 1440.0
@@ -270,6 +270,7 @@ def design_matrix(table: pd.DataFrame, covariates: Sequence[str] = DEFAULT_COVAR
         "first_group": lambda t: t["first_group"].astype("Float64"),
         "log_amount": lambda t: np.log1p(t["first_amount_cents"].astype("Float64")),
         "log_friends": lambda t: np.log1p(t["n_friends"].astype("Float64")),
+        "log_paying_friends": lambda t: np.log1p(t["paying_friends"].astype("Float64")),
         "log_groups": lambda t: np.log1p(t["n_groups"].astype("Float64")),
         "log_merchants": lambda t: np.log1p(t["merchants_nearby"].astype("Float64")),
         "log_tenure": lambda t: np.log1p(t["tenure_days"].clip(lower=0).astype("Float64")),

@@ -11,7 +11,8 @@ effect of receiving on activation among would-be receivers is known by experimen
     interval;
 ``hazard_ratio``
     of activation for receivers against held-out would-be receivers, from the first (attempted) receipt,
-    censored at leaving and at the end (a Cox model on the experiment's two arms), with its 95% interval.
+    censored at leaving and at the end (a Cox model on the experiment's two arms, :func:`binary_cox`), with
+    its 95% interval.
 
 Both compare randomized arms, so they are what an analysis of the log should recover. They are the effect
 of receiving *when money is sent*: the held-out were chosen to receive by the same process as the
@@ -23,18 +24,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from adoption.world.state import NEVER, WorldState
 
-__all__ = ["HR_SAMPLE", "MIN_EVENTS_PER_ARM", "TRUTH_HORIZON_DAYS", "effect_truth"]
+__all__ = ["MIN_EVENTS_PER_ARM", "TRUTH_HORIZON_DAYS", "binary_cox", "effect_truth"]
 
 #: The horizon of ``att_90d`` (days).
 TRUTH_HORIZON_DAYS = 90.0
 #: The hazard ratio needs at least this many activations in each arm (else it is reported as not estimated).
 MIN_EVENTS_PER_ARM = 10
-#: The hazard ratio is fitted on at most this many users (a random subset), so that huge runs stay fast.
-HR_SAMPLE = 200_000
 _Z95 = 1.959963984540054
 
 
@@ -83,26 +81,57 @@ def effect_truth(w: WorldState, horizon: float = TRUTH_HORIZON_DAYS) -> dict[str
 
 def _hazard_ratio(w: WorldState, first: np.ndarray, at_risk: np.ndarray) -> tuple[float, float, float, str | None]:
     """Cox hazard ratio (receivers vs held-out would-be receivers) with its 95% interval, and a note when it
-    cannot be estimated (too few activations in an arm) or the fit warned."""
-    import warnings
-
-    from lifelines import CoxPHFitter
-
+    cannot be estimated (too few activations in an arm)."""
     nan = float("nan")
     users = np.flatnonzero(at_risk & (first < w.n_days))
-    if len(users) > HR_SAMPLE:
-        users = np.sort(w.rng.choice(users, HR_SAMPLE, replace=False))
     treated = ~w.holdout[users]
     end = np.minimum(np.minimum(w.left[users], float(w.n_days)), w.active[users])
     event = (w.active[users] != NEVER) & (w.active[users] <= np.minimum(w.left[users], float(w.n_days)))
     fewest = min(int((event & treated).sum()), int((event & ~treated).sum()))
     if fewest < MIN_EVENTS_PER_ARM:
         return nan, nan, nan, f"not estimated: {fewest} activations in an arm (needs {MIN_EVENTS_PER_ARM})"
-    frame = pd.DataFrame({"duration": np.maximum(end - first[users], 1e-6), "event": event,
-                          "received": treated.astype(float)})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fit = CoxPHFitter().fit(frame, "duration", "event")
-    note = " ".join(str(caught[0].message).split())[:200] if caught else None
-    row = fit.summary.loc["received"]
-    return (float(row["exp(coef)"]), float(row["exp(coef) lower 95%"]), float(row["exp(coef) upper 95%"]), note)
+    beta, se = binary_cox(np.maximum(end - first[users], 1e-9), event, treated)
+    return float(np.exp(beta)), float(np.exp(beta - _Z95 * se)), float(np.exp(beta + _Z95 * se)), None
+
+
+def binary_cox(durations: np.ndarray, events: np.ndarray, exposed: np.ndarray, iterations: int = 50
+               ) -> tuple[float, float]:
+    """The Cox log hazard ratio of a binary exposure and its standard error (Breslow's ties).
+
+    With one binary covariate the partial likelihood needs only how many exposed and unexposed are at risk at
+    each event time, so it is computed exactly in O(n log n) and maximised by Newton's method. (Kept here
+    instead of lifelines, which is tested to give the same answer, because it takes milliseconds at a
+    million users where lifelines takes minutes.)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.random(20_000) < 0.5
+    >>> t = rng.exponential(1.0, 20_000) / np.where(x, 2.0, 1.0)
+    >>> beta, se = binary_cox(t, np.ones(20_000, dtype=bool), x)
+    >>> round(float(np.exp(beta)), 1), se < 0.02
+    (2.0, True)
+    """
+    order = np.argsort(-durations, kind="stable")  # latest first: the risk set grows as time goes back
+    t, d, x = durations[order], events[order].astype(bool), exposed[order].astype(float)
+    at_risk_1 = np.cumsum(x)
+    at_risk_0 = np.cumsum(1.0 - x)
+    # ties: everyone with the same time is at risk at it (use the counts at the last of each tie)
+    last_of_tie = np.r_[t[1:] != t[:-1], True]
+    idx = np.flatnonzero(last_of_tie)
+    group = np.r_[0, np.cumsum(last_of_tie[:-1])]
+    r1, r0 = at_risk_1[idx][group], at_risk_0[idx][group]
+    r1, r0, xe = r1[d], r0[d], x[d]
+    beta = 0.0
+    for _ in range(iterations):
+        e = np.exp(beta)
+        share = r1 * e / (r1 * e + r0)
+        score = float(np.sum(xe - share))
+        info = float(np.sum(share * (1.0 - share)))
+        step = float(np.clip(score / max(info, 1e-300), -2.0, 2.0))  # a damped Newton step
+        beta += step
+        if abs(step) < 1e-10:
+            break
+    e = np.exp(beta)
+    share = r1 * e / (r1 * e + r0)
+    return float(beta), float(1.0 / np.sqrt(max(float(np.sum(share * (1.0 - share))), 1e-300)))

@@ -85,10 +85,10 @@ def schedule_candidates(w: WorldState, users: np.ndarray, times: np.ndarray, rat
     bucket = np.maximum(np.floor(when).astype(np.int64), w.today + 1)
     order = np.argsort(bucket, kind="stable")
     users, when, bucket = users[order], when[order], bucket[order]
-    cuts = np.flatnonzero(np.diff(bucket)) + 1
-    for u, t, b in zip(np.split(users, cuts), np.split(when, cuts), np.split(bucket, cuts), strict=True):
-        if len(u):
-            w.candidates[int(b[0])].append((u, t))
+    cuts = np.r_[0, np.flatnonzero(bucket[1:] != bucket[:-1]) + 1, len(bucket)]
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        if b > a:
+            w.candidates[int(bucket[a])].append((users[a:b], when[a:b]))
 
 
 def start_values(w: WorldState) -> None:
