@@ -205,3 +205,35 @@ def test_the_truths_cox_model_equals_lifelines():
     fit = CoxPHFitter().fit(pd.DataFrame({"t": durations, "e": events, "x": exposed.astype(float)}), "t", "e")
     assert beta == pytest.approx(fit.params_["x"], rel=1e-6)
     assert se == pytest.approx(fit.standard_errors_["x"], rel=1e-4)
+
+
+def test_leaving_users_are_not_present_and_claim_nothing(world):
+    from adoption.world.draws import present_at
+
+    w = world
+    w.joined[:] = [-10.0, -10.0, 5.0, -10.0]   # user 2 joins on day 5
+    w.left[:] = [NEVER, 3.0, NEVER, NEVER]      # user 1 leaves on day 3
+    assert present_at(w, np.array([0, 1, 1, 2, 2]), np.array([4.0, 2.9, 3.0, 4.9, 5.0])).tolist() == [
+        True, True, False, False, True]
+    w.open_logit[:] = 50.0
+    send_packets(w, PacketBatch(np.array([0]), np.array([4.0]), np.array([0]), np.array([1000])), day=4)
+    claims = set(w.out.peek("red_packet_claims", "receiver", np.int64).tolist())
+    assert claims <= {3}  # user 1 has left, user 2 has not joined yet
+
+
+def test_the_campaign_sells_only_to_active_scanners_at_its_merchant(world):
+    from adoption.world.campaigns import add_campaign_merchant, campaign_day
+    from adoption.world.mechanisms import merchants_by_city
+
+    w = world
+    w.s = w.s.replace(campaign_scans_per_1000_users=2_000.0)  # about 8 direct scans a day among 4 users
+    add_campaign_merchant(w, 10.0)
+    w.active[[0, 1]] = 1.0
+    for day in range(10, 20):
+        campaign_day(w, day, merchants_by_city(w, day))
+    scan_ids = w.out.peek("scans", "scan_id", np.int64)
+    assert len(scan_ids) > 20 and (np.diff(scan_ids) == 1).all()
+    buyers = w.out.peek("payments", "user", np.int64)
+    assert set(buyers.tolist()) <= {0, 1}
+    assert (w.out.peek("payments", "merchant", np.int64) == w.campaign_merchant).all()
+    assert (w.out.peek("payments", "scan", np.int64) >= 1).all()
