@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from revisions import source_trees
+
 CHILD = """
 import json, resource, sys, time
 from adoption.world.simulate import simulate_to
@@ -41,19 +43,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--before", help="also run this git revision's engine (e.g. the commit before a change)")
     args = parser.parse_args()
-    root = Path(__file__).resolve().parents[1]
-    sources = {"now": root / "src"}
-    with tempfile.TemporaryDirectory() as tree:
-        if args.before:
-            subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", "--quiet", tree, args.before],
-                           check=True)
-            sources[args.before] = Path(tree) / "src"
-        try:
-            for label, src in sources.items():
-                run_sizes(args.users, label, src)
-        finally:
-            if args.before:
-                subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", tree], check=False)
+    with source_trees(args.before) as sources:
+        for label, src in sources.items():
+            run_sizes(args.users, label, src)
 
 
 def run_sizes(sizes: list[int], label: str, src: Path) -> None:

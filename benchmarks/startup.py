@@ -15,9 +15,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from revisions import source_trees
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,22 +51,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--before", help="also time this git revision (e.g. the commit before the change)")
     args = parser.parse_args()
-    sources = {"now": ROOT / "src"}
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.before:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", tmp, args.before],
-                           check=True)
-            sources[args.before] = Path(tmp) / "src"
-        try:
-            for label, src in sources.items():
-                for name, command in COMMANDS.items():
-                    s = timings(command, args.repeat, src)
-                    print(json.dumps({"benchmark": "startup", "source": label, "command": name,
-                                      "median_seconds": round(statistics.median(s), 3),
-                                      "fastest_seconds": round(min(s), 3), "runs": len(s)}), flush=True)
-        finally:
-            if args.before:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", tmp], check=False)
+    with source_trees(args.before) as sources:
+        for label, src in sources.items():
+            for name, command in COMMANDS.items():
+                s = timings(command, args.repeat, src)
+                print(json.dumps({"benchmark": "startup", "source": label, "command": name,
+                                  "median_seconds": round(statistics.median(s), 3),
+                                  "fastest_seconds": round(min(s), 3), "runs": len(s)}), flush=True)
 
 
 if __name__ == "__main__":

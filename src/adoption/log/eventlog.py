@@ -472,16 +472,7 @@ def read_tables(path: str | os.PathLike[str]) -> tuple[dict[str, pd.DataFrame], 
         names = ", ".join(TABLES)
         raise InputError(f"{folder}: no event-log tables found (expected files named <table>.parquet or <table>.csv for tables {names})")
     raw = {name: read_table_file(name, src) for name, src in sources.items()}
-    meta: dict[str, Any] = {}
-    meta_path = folder / META_FILE
-    if meta_path.exists():
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{META_FILE}: not valid JSON ({_first_line(exc)})") from None
-        if not isinstance(meta, dict):
-            raise InputError(f"{META_FILE}: expected a JSON object")
-    return raw, meta
+    return raw, _json_object(folder, META_FILE)
 
 
 def read_eventlog(path: str | os.PathLike[str], *, validate: bool = True, amount_unit: str = "cents") -> EventLog:
@@ -542,16 +533,21 @@ def read_truth(path: str | os.PathLike[str]) -> dict[str, Any]:
     InputError
         When the file is there but is not a JSON object.
     """
-    file = Path(path) / TRUTH_FILE
+    return _json_object(Path(path), TRUTH_FILE)
+
+
+def _json_object(folder: Path, name: str) -> dict[str, Any]:
+    """The JSON object in ``folder / name``; empty when there is no such file; one line when it is not one."""
+    file = folder / name
     if not file.exists():
         return {}
     try:
-        truth = json.loads(file.read_text())
+        data = json.loads(file.read_text())
     except (OSError, ValueError) as exc:
-        raise InputError(f"{TRUTH_FILE}: not valid JSON ({_first_line(exc)})") from None
-    if not isinstance(truth, dict):
-        raise InputError(f"{TRUTH_FILE}: expected a JSON object")
-    return truth
+        raise InputError(f"{name}: not valid JSON ({_first_line(exc)})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{name}: expected a JSON object")
+    return data
 
 
 # --------------------------------------------------------------------- coercion
