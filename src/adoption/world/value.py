@@ -66,11 +66,13 @@ def hazard_bound(w: WorldState, users: np.ndarray) -> np.ndarray:
                                      - w.cost[users])
 
 
-def schedule_candidates(w: WorldState, users: np.ndarray, times: np.ndarray, rates: np.ndarray | None = None) -> None:
+def schedule_candidates(w: WorldState, users: np.ndarray, times: np.ndarray, rates: np.ndarray | None = None, *,
+                        earliest_day: int | None = None) -> None:
     """Draw each user's next activation candidate after ``times`` at ``rates`` (default: their bound).
 
     A candidate replaces the user's earlier one; candidates past the period are dropped. Candidates that
-    fall on a day already simulated are looked at on the next one (with their own times).
+    fall before ``earliest_day`` (default: the day after the one being simulated) are looked at on that day
+    (with their own times).
     """
     if len(users) == 0:
         return
@@ -82,7 +84,8 @@ def schedule_candidates(w: WorldState, users: np.ndarray, times: np.ndarray, rat
     w.candidate_rate[users] = rates
     soon = when < w.n_days
     users, when = users[soon], when[soon]
-    bucket = np.maximum(np.floor(when).astype(np.int64), w.today + 1)
+    first = w.today + 1 if earliest_day is None else earliest_day
+    bucket = np.maximum(np.floor(when).astype(np.int64), first)
     order = np.argsort(bucket, kind="stable")
     users, when, bucket = users[order], when[order], bucket[order]
     cuts = np.r_[0, np.flatnonzero(bucket[1:] != bucket[:-1]) + 1, len(bucket)]
@@ -153,9 +156,7 @@ def activations_due(w: WorldState, day: int) -> tuple[np.ndarray, np.ndarray]:
         accepted_users.append(users[accept])
         accepted_times.append(times[accept])
         # the rejected draw again; a candidate that still falls today is looked at in the next round
-        w.today -= 1
-        schedule_candidates(w, users[~accept], times[~accept])
-        w.today += 1
+        schedule_candidates(w, users[~accept], times[~accept], earliest_day=day)
     if not accepted_users:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     return np.concatenate(accepted_users), np.concatenate(accepted_times)
