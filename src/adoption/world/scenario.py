@@ -33,8 +33,15 @@ from adoption.log.contract import TIME_RANGE
 __all__ = ["Scenario", "named_scenarios", "scenario_names", "scenario_starts"]
 
 
-def _p(default: Any, unit: str, low: float | None = None, high: float | None = None, doc: str = "") -> Any:
-    return field(default=default, metadata={"unit": unit, "low": low, "high": high, "doc": doc})
+#: Where a parameter's value comes from when nothing more specific is said: a modelling choice.
+ASSUMPTION = "assumption"
+#: The parameters set by the documented search of the default scenario.
+CALIBRATED = "calibrated to the 80% and the cold start (docs/calibration.md)"
+
+
+def _p(default: Any, unit: str, low: float | None = None, high: float | None = None, doc: str = "",
+       source: str = ASSUMPTION) -> Any:
+    return field(default=default, metadata={"unit": unit, "low": low, "high": high, "doc": doc, "source": source})
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,7 @@ class Scenario:
     # --- period and population
     start: str = _p("2014-01-01", "date", doc="first simulated day (CST)")
     end: str = _p("2015-12-31", "date", doc="last simulated day, inclusive")
-    red_packet_launch: str = _p("2014-01-27", "date", doc="day the red-packet feature launched")
+    red_packet_launch: str = _p("2014-01-27", "date", doc="day the red-packet feature launched", source='Tencent: the red-packet feature went live on 27 January 2014')
     n_users: int = _p(20_000, "users", 10, 1e9, "number of users")
     mean_degree: float = _p(10.0, "friends", 1, 500, "mean number of friends")
     n_cities: int = _p(20, "cities", 1, 1000, "number of cities")
@@ -67,28 +74,28 @@ class Scenario:
     direct_claim_prob: float = _p(0.97, "probability", 0, 1, "chance that a one-to-one packet is claimed")
     group_claim_delay_minutes: float = _p(8.0, "minutes", 0.01, 1440, "median delay from send to opening, group packets")
     direct_claim_delay_minutes: float = _p(45.0, "minutes", 0.01, 1440, "median delay from send to claim, one-to-one")
-    eve_multiplier: float = _p(30.0, "x ordinary day", 1, 1000, "sending on Chinese New Year's Eve")
+    eve_multiplier: float = _p(30.0, "x ordinary day", 1, 1000, "sending on Chinese New Year's Eve", source='chosen with the public Eve and ordinary-day counts in mind (data/reference); not fitted')
     spring_festival_multiplier: float = _p(12.0, "x ordinary day", 1, 1000, "sending on the first day of the new year")
     festival_week_multiplier: float = _p(4.0, "x ordinary day", 1, 1000, "sending on days 2-6 of the new year (decaying)")
     qixi_multiplier: float = _p(4.0, "x ordinary day", 1, 1000, "sending on Qixi")
     mid_autumn_multiplier: float = _p(5.0, "x ordinary day", 1, 1000, "sending on Mid-Autumn")
     habit_gain: float = _p(0.15, "x base rate per packet sent", 0, 10, "how much each packet sent raises the sender's own rate (habit)")
     habit_cap: int = _p(10, "packets", 0, 1000, "packets after which the habit stops growing")
-    contagion_units_back: float = _p(0.18, "cents sent per cent received", 0, 5, "gift contagion: money sent back into the group within 24 h per unit received (Yuan et al. 2024)")
-    luckiest_boost: float = _p(1.5, "x", 1, 10, "how much more likely the luckiest receiver of a packet sends back")
+    contagion_units_back: float = _p(0.18, "cents sent per cent received", 0, 5, "gift contagion: money sent back into the group within 24 h per unit received (Yuan et al. 2024)", source='Yuan et al. 2024 (gift contagion in WeChat groups)')
+    luckiest_boost: float = _p(1.5, "x", 1, 10, "how much more likely the luckiest receiver of a packet sends back", source='Yuan et al. 2024 (the luckiest draw reciprocates more); its size an assumption')
     # --- transfers
-    transfer_rate: float = _p(0.0008, "transfers per active user per day", 0, 10, "rate of transfers to friends")
+    transfer_rate: float = _p(0.0008, "transfers per active user per day", 0, 10, "rate of transfers to friends", source=CALIBRATED)
     transfer_amount_median_cents: int = _p(10_000, "cents", 1, 10_000_000, "median transfer")
     transfer_festival_multiplier: float = _p(2.0, "x ordinary day", 1, 100, "transfers on the Eve and Spring Festival")
     # --- users: the value of the wallet against the cost of adopting (see adoption.world.value)
     adoption_rate: float = _p(0.1, "per day", 0.0001, 10, "how fast a user acts whose wallet is worth far more than its cost (the ceiling of the activation hazard)")
-    cost_mean: float = _p(7.6, "value units", -20, 20, "mean cost of adopting: binding a card, trust, habit (calibrated: 80% of receivers active within 90 days)")
-    cost_sd: float = _p(0.8, "value units", 0, 10, "spread of the unobserved part of the cost")
-    cost_degree_effect: float = _p(1.5, "value units per log degree", -5, 5, "lower cost for users with more friends than average (observable: friends)")
-    cost_rural: float = _p(1.0, "value units", -5, 5, "extra cost outside the large cities (observable: city)")
+    cost_mean: float = _p(7.6, "value units", -20, 20, "mean cost of adopting: binding a card, trust, habit (calibrated: 80% of receivers active within 90 days)", source=CALIBRATED)
+    cost_sd: float = _p(0.8, "value units", 0, 10, "spread of the unobserved part of the cost", source=CALIBRATED)
+    cost_degree_effect: float = _p(1.5, "value units per log degree", -5, 5, "lower cost for users with more friends than average (observable: friends)", source=CALIBRATED)
+    cost_rural: float = _p(1.0, "value units", -5, 5, "extra cost outside the large cities (observable: city)", source=CALIBRATED)
     engagement_cost_effect: float = _p(0.6, "value units per sd", 0, 5, "lower cost per sd of unobserved engagement (selection no covariate adjusts)")
     engagement_open_effect: float = _p(0.8, "log-odds per sd", 0, 5, "engaged users open more group packets: selection into receiving")
-    value_money: float = _p(4.2, "value units per log(1 + yuan)", 0, 20, "value of money waiting in the wallet (received, unspent: spendable only after binding a card)")
+    value_money: float = _p(4.2, "value units per log(1 + yuan)", 0, 20, "value of money waiting in the wallet (received, unspent: spendable only after binding a card)", source=CALIBRATED)
     value_paying_friends: float = _p(0.4, "value units per log(1 + friends)", 0, 20, "peer-to-peer value: friends who pay with the wallet")
     value_merchants: float = _p(2.0, "value units per merchant share", 0, 50, "cross-side value: the share of local merchants that accept the wallet")
     value_festival: float = _p(0.3, "value units per log multiplier", 0, 10, "festival context (the day's red-packet multiplier)")
@@ -98,8 +105,8 @@ class Scenario:
     merchants_per_1000_users: float = _p(20.0, "merchants", 0, 10_000, "merchants per thousand users")
     initial_merchant_share: float = _p(0.03, "share", 0, 1, "share of merchants accepting the wallet at the start")
     merchant_rate: float = _p(0.05, "per day", 0.0001, 10, "how fast a merchant acts whose acceptance is worth far more than its cost")
-    merchant_benefit: float = _p(10.0, "value units per user share", 0, 100, "cross-side value: the share of local users who pay with the wallet")
-    merchant_cost_mean: float = _p(6.5, "value units", -20, 20, "mean cost of accepting (a terminal, fees, staff time)")
+    merchant_benefit: float = _p(10.0, "value units per user share", 0, 100, "cross-side value: the share of local users who pay with the wallet", source=CALIBRATED)
+    merchant_cost_mean: float = _p(6.5, "value units", -20, 20, "mean cost of accepting (a terminal, fees, staff time)", source=CALIBRATED)
     merchant_cost_sd: float = _p(1.0, "value units", 0, 10, "spread of merchants' costs")
     merchant_subsidy: float = _p(0.0, "value units", 0, 20, "cost taken off merchants during the subsidy")
     subsidy_start: str = _p("2014-03-01", "date", doc="first day of the merchant subsidy")
@@ -202,13 +209,13 @@ class Scenario:
 
     @classmethod
     def describe(cls) -> pd.DataFrame:
-        """Every parameter with its default, unit, range and meaning."""
+        """Every parameter with its default, unit, range, meaning and the source of its value."""
         rows = []
         for f in fields(cls):
             m = f.metadata
             rng = "" if m["low"] is None else f"[{m['low']:g}, {m['high']:g}]"
             rows.append({"parameter": f.name, "default": f.default, "unit": m["unit"], "range": rng,
-                         "meaning": m["doc"]})
+                         "meaning": m["doc"], "source": m["source"]})
         return pd.DataFrame(rows)
 
     # --------------------------------------------------------------- dates
