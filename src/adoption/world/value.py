@@ -16,8 +16,11 @@ whether the market tips, come out of this and of who receives what.
 The hazard changes only at events (a receipt, a friend activating) and with the day's merchant share and
 festival. Activation times are drawn by thinning: each user's next *candidate* comes at a rate that bounds
 their hazard until their next event (merchant share 1, the largest festival), and is accepted with
-probability hazard / bound. An event redraws the candidate at the new bound (memorylessness makes this
-exact). A day costs O(candidates + events), never O(users).
+probability hazard / bound. A day's candidates are looked at before the day's events, so an event's new
+value counts from the next day, like the merchant share and the festival: the event redraws the candidate
+from then at the new bound (exact by memorylessness; starting at the event's own time would give the same
+stretch of the day a second chance, 14% too many activations in the test). A day costs O(candidates +
+events), never O(users).
 """
 
 from __future__ import annotations
@@ -141,7 +144,7 @@ def redraw(w: WorldState, users: np.ndarray, times: np.ndarray) -> None:
 
 def activations_due(w: WorldState, day: int) -> tuple[np.ndarray, np.ndarray]:
     """The users whose activation candidate due today is accepted, with their times; the others get a new
-    candidate at the same rate (thinning)."""
+    candidate at their current bound (thinning), looked at again today when it still falls today."""
     accepted_users, accepted_times = [], []
     for _round in range(MAX_CANDIDATE_ROUNDS):
         due = w.candidates.pop(day, [])
