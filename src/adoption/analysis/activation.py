@@ -134,8 +134,7 @@ def _pandas_table(log: EventLog, definition: str, k: int, d: float) -> pd.DataFr
     table["senders_7d"] = (senders.reindex(table.index).fillna(0).astype("Int64") if has_senders
                            else pd.array([pd.NA] * len(table), dtype="Int64"))
     table.loc[table["exposed_at"].isna(), "senders_7d"] = pd.NA
-    table["n_friends"] = _friends_at(log, t_cov)
-    table["paying_friends"] = _paying_friends_at(log, t_cov, activated)
+    table["n_friends"], table["paying_friends"] = _friends_at(log, t_cov, activated)
     table["n_groups"] = _groups_of(log, table.index)
     table["city"] = users["city"].reindex(table.index).astype("string") if "city" in users else pd.NA
     table["city"] = table["city"].astype("string")
@@ -146,31 +145,24 @@ def _pandas_table(log: EventLog, definition: str, k: int, d: float) -> pd.DataFr
     return typed_table(table[list(COLUMNS)])
 
 
-def _friends_at(log: EventLog, t0: pd.Series) -> pd.Series:
+def _friends_at(log: EventLog, t0: pd.Series, activated: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Friends as of ``t0``, and those of them who had activated before ``t0`` (the wallet's peer value then)."""
     if log.friendships is None:
-        return pd.Series(pd.NA, index=t0.index, dtype="Int64")
-    f = log.friendships
-    since = f["since"] if "since" in f else pd.Series(pd.NaT, index=f.index)
-    ends = pd.DataFrame({"user_id": np.r_[f["user_a"].to_numpy(), f["user_b"].to_numpy()],
-                         "since": np.r_[since.to_numpy(), since.to_numpy()]})
-    ends = ends.merge(t0.rename("t0"), left_on="user_id", right_index=True)
-    known = ends["since"].isna() | (ends["since"] <= ends["t0"])
-    return ends[known].groupby("user_id").size().reindex(t0.index, fill_value=0).astype("Int64")
-
-
-def _paying_friends_at(log: EventLog, t0: pd.Series, activated: pd.Series) -> pd.Series:
-    """Friends (as of ``t0``) who had activated before ``t0``: the peer-to-peer value of the wallet then."""
-    if log.friendships is None:
-        return pd.Series(pd.NA, index=t0.index, dtype="Int64")
+        missing = pd.Series(pd.NA, index=t0.index, dtype="Int64")
+        return missing, missing.copy()
     f = log.friendships
     since = f["since"] if "since" in f else pd.Series(pd.NaT, index=f.index)
     ends = pd.DataFrame({"user_id": np.r_[f["user_a"].to_numpy(), f["user_b"].to_numpy()],
                          "friend": np.r_[f["user_b"].to_numpy(), f["user_a"].to_numpy()],
                          "since": np.r_[since.to_numpy(), since.to_numpy()]})
     ends = ends.merge(t0.rename("t0"), left_on="user_id", right_index=True)
-    paid = ends["friend"].map(activated)
-    paying = (ends["since"].isna() | (ends["since"] <= ends["t0"])) & (paid < ends["t0"])
-    return ends[paying.to_numpy(dtype=bool)].groupby("user_id").size().reindex(t0.index, fill_value=0).astype("Int64")
+    known = (ends["since"].isna() | (ends["since"] <= ends["t0"])).to_numpy(dtype=bool)
+    paying = known & (ends["friend"].map(activated) < ends["t0"]).to_numpy(dtype=bool)
+
+    def count(mask: np.ndarray) -> pd.Series:
+        return ends[mask].groupby("user_id").size().reindex(t0.index, fill_value=0).astype("Int64")
+
+    return count(known), count(paying)
 
 
 def _groups_of(log: EventLog, index: pd.Index) -> pd.Series:

@@ -208,20 +208,18 @@ def _activation_sql(sql: SqlLog, definition: str, k: int, d: float) -> pd.DataFr
         cols_sql.append("CAST(NULL AS BIGINT) AS senders_7d")
     if has("friendships"):
         since = "since" if "since" in cols["friendships"] else "CAST(NULL AS TIMESTAMP)"
-        con.execute(f"""CREATE TEMP TABLE friends AS
-            WITH ends AS (SELECT user_a AS user_id, {since} AS since FROM friendships
-                          UNION ALL SELECT user_b, {since} FROM friendships)
-            SELECT e.user_id, count(*) AS n FROM ends e JOIN base b USING (user_id)
-            WHERE e.since IS NULL OR e.since <= b.t_cov GROUP BY e.user_id""")
+        con.execute(f"""CREATE TEMP TABLE ends AS
+            SELECT e.user_id, e.friend, e.since, b.t_cov FROM (
+                SELECT user_a AS user_id, user_b AS friend, {since} AS since FROM friendships
+                UNION ALL SELECT user_b, user_a, {since} FROM friendships) e
+            JOIN base b USING (user_id) WHERE e.since IS NULL OR e.since <= b.t_cov""")
+        con.execute("CREATE TEMP TABLE friends AS SELECT user_id, count(*) AS n FROM ends GROUP BY user_id")
         joins.append("LEFT JOIN friends fr ON fr.user_id = b.user_id")
         cols_sql.append("coalesce(fr.n, 0) AS n_friends")
         # friends (as of time zero) who had activated before it
-        con.execute(f"""CREATE TEMP TABLE paying AS
-            WITH ends AS (SELECT user_a AS user_id, user_b AS friend, {since} AS since FROM friendships
-                          UNION ALL SELECT user_b, user_a, {since} FROM friendships)
-            SELECT e.user_id, count(*) AS n FROM ends e JOIN base b USING (user_id)
-            JOIN activated a ON a.user_id = e.friend
-            WHERE (e.since IS NULL OR e.since <= b.t_cov) AND a.t < b.t_cov GROUP BY e.user_id""")
+        con.execute("""CREATE TEMP TABLE paying AS
+            SELECT e.user_id, count(*) AS n FROM ends e JOIN activated a ON a.user_id = e.friend
+            WHERE a.t < e.t_cov GROUP BY e.user_id""")
         joins.append("LEFT JOIN paying pf ON pf.user_id = b.user_id")
         cols_sql.append("coalesce(pf.n, 0) AS paying_friends")
     else:
