@@ -29,11 +29,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
+from scipy.stats import norm
 
 from adoption.errors import ParameterError
 from adoption.random import SeedLike, as_generator
 from adoption.world.calendar import daily_multipliers
 from adoption.world.graph import SocialGraph
+from adoption.world.mechanisms import FIRST_ACTION_PAYMENT_SHARE, MAX_TRANSFER_MEDIANS
 from adoption.world.scenario import Scenario
 
 __all__ = ["MEAN_FIELD_SETTINGS", "compare_paths", "mean_field_path", "mean_field_scenario", "well_mixed_graph"]
@@ -122,11 +125,6 @@ def mean_field_path(scenario: Scenario, start: tuple[float, float] | None = None
     DataFrame indexed by day number with ``users_active``, ``users_reached`` and ``merchants_accepting``
     at the start of each day, like :func:`adoption.world.simulate.simulate_states`.
     """
-    from scipy.special import expit
-    from scipy.stats import norm
-
-    from adoption.world.mechanisms import FIRST_ACTION_PAYMENT_SHARE, MAX_TRANSFER_MEDIANS
-
     s = scenario
     _check_mean_field(s)
     n_days = s.n_days
