@@ -20,11 +20,12 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "adoption"
 LAYERS: dict[str, float] = {
     "adoption.errors": 0, "adoption.text": 0, "adoption.processes": 0, "adoption.lazy": 0, "adoption.version": 0,
     "adoption.random": 0.5,  # seeds; raises the foundation's ParameterError
+    "adoption.tasks": 0.5,  # independent tasks on processes or Dask; raises the foundation's UsageError
     "adoption.log": 1,
     "adoption.datasets": 2,
     "adoption.world": 3, "adoption.analysis": 3, "adoption.market": 3,
     "adoption.plotting": 4,
-    "adoption.reports": 5, "adoption.sweep": 5,
+    "adoption.reports": 5, "adoption.sweep": 5, "adoption.calibrate": 5, "adoption.tipping": 5,
     "adoption.cli": 6,
     "adoption": 7, "adoption.__main__": 7,
 }

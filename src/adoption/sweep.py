@@ -22,26 +22,22 @@ interrupted sweep skips the finished points when run again. The result is one Pa
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
 import itertools
 import json
 import math
-import multiprocessing
 import os
-import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
-from tqdm.auto import tqdm
 
 from adoption.errors import InputError, ParameterError, UsageError
+from adoption.tasks import Task, run_tasks, spawn_seeds, write_atomic
 from adoption.world.scenario import Scenario
 
 __all__ = ["MEASURE_VERSION", "SweepSpec", "measure", "point_key", "read_results", "run_sweep"]
@@ -158,17 +154,6 @@ def point_key(index: int, scenario: str, params: dict[str, Any], replicate: int,
     return f"{index:05d}-{hashlib.sha1(text.encode()).hexdigest()[:16]}"
 
 
-def _ignore_interrupts() -> None:
-    """Worker processes leave Ctrl-C to the parent, which stops them (no tracebacks from every worker)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _write_atomic(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
-
-
 def run_sweep(spec: SweepSpec, *, workers: int | None = None, scheduler: str | None = None,
               progress: bool = True, max_points: int | None = None) -> pd.DataFrame:
     """Run (or resume) a sweep and return its table, also written to ``spec.out``.
@@ -193,66 +178,25 @@ def run_sweep(spec: SweepSpec, *, workers: int | None = None, scheduler: str | N
         raise UsageError("sweep: give either --workers or --scheduler, not both")
     out = Path(spec.out or "sweep.parquet")
     parts = out.with_name(out.name + ".parts")
-    parts.mkdir(parents=True, exist_ok=True)
     jobs = [(params, r) for params in spec.points() for r in range(spec.replicates)]
-    seeds = [int(s.generate_state(1, dtype=np.uint32)[0]) for s in np.random.SeedSequence(spec.seed).spawn(len(jobs))]
-    keys = [point_key(i, spec.scenario, {**spec.base, **p}, r, s, spec.critical_share, spec.horizon)
-            for i, ((p, r), s) in enumerate(zip(jobs, seeds, strict=True))]
-    done = {p.stem for p in parts.glob("*.parquet")}
-    todo = [i for i, k in enumerate(keys) if k not in done]
-    if max_points is not None:
-        todo = todo[:max_points]
-    if workers is not None and workers < 1:
-        raise UsageError(f"--workers: expected at least 1 worker process, got {workers}")
-    client = None
-    if scheduler is not None:
-        from distributed import Client
-
-        if isinstance(scheduler, Client):
-            client = scheduler
-        else:
-            try:
-                client = Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError, ValueError) as exc:
-                reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-                raise UsageError(f"--scheduler: cannot reach a Dask scheduler at {scheduler} ({reason})") from None
-        executor: cf.Executor = client.get_executor()
-    else:
-        executor = cf.ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
-                                          mp_context=multiprocessing.get_context("spawn"),
-                                          initializer=_ignore_interrupts)
-    interrupted = False
-    try:
-        futures = {executor.submit(measure, spec.scenario, {**spec.base, **jobs[i][0]}, seeds[i],
-                                   spec.critical_share, spec.horizon): i for i in todo}
-        for future in tqdm(cf.as_completed(futures), total=len(futures), desc="sweep points", unit="point",
-                           disable=not progress):
-            i = futures[future]
-            row = {**jobs[i][0], "replicate": jobs[i][1], **future.result()}
-            _write_atomic(pa.Table.from_pylist([row]), parts / f"{keys[i]}.parquet")
-    except KeyboardInterrupt:
-        interrupted = True
-        raise
-    finally:
-        if client is None and interrupted:  # stop the workers now; finished points are already on disk
-            processes = list(getattr(executor, "_processes", {}).values())
-            executor.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                process.terminate()
-        elif client is None:
-            executor.shutdown(wait=True, cancel_futures=True)
-        elif isinstance(scheduler, str):  # a client we opened; a caller's client stays open
-            client.close()
-    finished = [parts / f"{k}.parquet" for k in keys if (parts / f"{k}.parquet").exists()]
-    table = pd.concat([pd.read_parquet(p) for p in finished], ignore_index=True) if finished else pd.DataFrame()
+    seeds = spawn_seeds(spec.seed, len(jobs))
+    tasks = [Task(key=point_key(i, spec.scenario, {**spec.base, **p}, r, s, spec.critical_share, spec.horizon),
+                  function=measure, args=(spec.scenario, {**spec.base, **p}, s, spec.critical_share, spec.horizon),
+                  labels={**p, "replicate": r})
+             for i, ((p, r), s) in enumerate(zip(jobs, seeds, strict=True))]
+    done_before = sum((parts / f"{t.key}.parquet").exists() for t in tasks)
+    rows = run_tasks(tasks, parts, workers=workers, scheduler=scheduler, progress=progress,
+                     description="sweep points", max_new=max_points)
+    table = pd.DataFrame(rows)
+    finished = len(rows)
     meta = {"scenario": spec.scenario, "base": spec.base, "grid": spec.grid, "replicates": spec.replicates,
-                 "seed": spec.seed, "critical_share": spec.critical_share, "horizon": spec.horizon, "complete": len(finished) == len(keys)}
+                 "seed": spec.seed, "critical_share": spec.critical_share, "horizon": spec.horizon, "complete": finished == len(tasks)}
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                            _META_KEY: json.dumps(meta, default=str).encode()})
-    _write_atomic(arrow, out)
+    write_atomic(arrow, out)
     table.attrs["sweep"] = meta
-    table.attrs["computed"] = len(todo)
+    table.attrs["computed"] = finished - done_before
     return table
 
 

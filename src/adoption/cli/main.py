@@ -15,7 +15,18 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from adoption.cli import activation, effect, funnel, market, report, simulate, sweep, validate
+from adoption.cli import (
+    activation,
+    calibrate,
+    effect,
+    funnel,
+    market,
+    report,
+    simulate,
+    sweep,
+    tipping,
+    validate,
+)
 from adoption.cli.options import Parser, Printable
 from adoption.errors import AdoptionError, InputError, InvalidEventLog, ParameterError, UsageError
 from adoption.version import __version__
@@ -25,7 +36,7 @@ __all__ = ["COMMANDS", "EXIT_CODES", "build_parser", "exit_code", "main"]
 #: Functions that add a subcommand to the parser, in the order of ``--help``.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     validate.add_parser, simulate.add_parser, activation.add_parser, effect.add_parser, report.add_parser,
-    sweep.add_parser, market.add_parser, funnel.add_parser,
+    sweep.add_parser, calibrate.add_parser, tipping.add_parser, market.add_parser, funnel.add_parser,
 ]
 
 #: The exit code of each kind of error (the most specific class that matches wins).

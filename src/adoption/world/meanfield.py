@@ -27,6 +27,8 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from scipy.special import expit
@@ -36,10 +38,15 @@ from adoption.errors import ParameterError
 from adoption.random import SeedLike, as_generator
 from adoption.world.calendar import daily_multipliers
 from adoption.world.graph import SocialGraph
-from adoption.world.mechanisms import FIRST_ACTION_PAYMENT_SHARE, MAX_TRANSFER_MEDIANS
+from adoption.world.mechanisms import (
+    FIRST_ACTION_PACKET_SHARE,
+    FIRST_ACTION_PAYMENT_SHARE,
+    MAX_TRANSFER_MEDIANS,
+)
 from adoption.world.scenario import Scenario
 
-__all__ = ["MEAN_FIELD_SETTINGS", "compare_paths", "mean_field_path", "mean_field_scenario", "well_mixed_graph"]
+__all__ = ["MEAN_FIELD_SETTINGS", "TIP_SHARE", "WorldMeanField", "compare_paths", "mean_field_path", "mean_field_scenario",
+           "well_mixed_graph"]
 
 #: The settings under which the simulator has a mean field (checked by :func:`mean_field_path`).
 MEAN_FIELD_SETTINGS: dict[str, object] = {
@@ -207,3 +214,340 @@ def compare_paths(paths: dict[str, pd.DataFrame], reference: str,
             rows.append({"path": name, "column": col, "max_gap": float(gap.max()), "mean_gap": float(gap.mean()),
                          "final": float(path[col].to_numpy()[n - 1]), "reference_final": float(ref[col].to_numpy()[n - 1])})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The mean field of any scenario: the same value, cost and money flows, without the graph
+# --------------------------------------------------------------------------------------------------------
+
+#: Money grid of :class:`WorldMeanField` (cents; bin 0 is an empty wallet), log-spaced above a cent.
+WORLD_MONEY_GRID = np.r_[0.0, np.geomspace(1.0, 1e8, 96)]
+#: Extra log-spread of one share of a lucky-money split beyond the packet's amount (an approximation of
+#: :func:`adoption.world.redpacket.split_lucky`'s spread).
+LUCKY_SHARE_SIGMA = 0.6
+#: Share of all users active at the end that counts as having tipped (half the users pay).
+TIP_SHARE = 0.5
+
+
+class WorldMeanField:
+    """The two-sided mean field of a scenario: users and merchants adopting as in the simulator, without the graph.
+
+    Built from the scenario's own parameters and from one draw of its users (a world of up to
+    ``sample_users`` users: their costs, friends, groups, holdout and joining days), so the phase portrait,
+    the frontier and the smallest push describe the world that is simulated. Users are grouped into classes
+    by cost; each class carries a distribution of money waiting in the wallet (a log grid). Each day, as in
+    :mod:`adoption.world.engine`:
+
+    - merchants adopt at ``merchant_rate * sigmoid(merchant_benefit * u + subsidy - cost)`` over their cost
+      distribution (``u``: share of present users active);
+    - a user of cost ``c`` with ``x`` cents waiting activates at ``adoption_rate * sigmoid(value_money *
+      log(1 + x/100) + value_paying_friends * E log(1 + paying friends) + value_merchants * m +
+      value_festival * log(festival) - c)`` (paying friends Poisson with mean degree times ``u``);
+    - users leave at ``leave_hazard`` (those who left stay counted as having been active, as in
+      :func:`~adoption.world.simulate.simulate_states`, but no longer send, receive or count for merchants);
+    - money flows in: transfers (``transfer_rate``), red packets sent by active users (``send_rate`` times the
+      festival multiplier, the sender's friends and their habit; group packets split into about
+      ``mean_shares`` claims among members who open them, one-to-one packets to a friend; gift contagion's
+      packets back), and the first actions of new users; each user receives in proportion to their friends
+      (transfers, one-to-one packets) and to their group memberships times their chance of opening (group
+      packets). The held-out users receive nothing.
+
+    What it cannot see: who is friends with whom. Money and paying friends land on a class at its average
+    rate, not on the friends of the users who already have them, and merchant shares are national, not per
+    city; on a clustered graph the simulator is slower than this mean field.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    seed : int
+        Seed of the draw of users the classes come from.
+    sample_users : int
+        At most this many users are drawn (the classes need shares, not every user).
+    classes : int
+        Cost classes of users (quantiles of the drawn costs).
+    graph : SocialGraph, optional
+        The users to draw (default: a graph generated as the simulator generates it); pass the graph a
+        simulation runs on, e.g. :func:`well_mixed_graph`, to compare them.
+
+    Examples
+    --------
+    >>> mf = WorldMeanField(Scenario.named("no_red_packets", n_users=2000, end="2014-06-30"), seed=1)
+    >>> path = mf.path()
+    >>> bool(path["users_active"].is_monotonic_increasing), mf.tips() in (True, False)
+    (True, True)
+    """
+
+    def __init__(self, scenario: Scenario, seed: SeedLike = 0, sample_users: int = 20_000, classes: int = 12,
+                 graph: SocialGraph | None = None) -> None:
+        from adoption.world.graph import generate_graph
+        from adoption.world.state import WorldState
+
+        self.scenario = s = scenario
+        rng = as_generator(seed)
+        if graph is None:
+            n = min(s.n_users, sample_users)
+            graph = generate_graph(n, mean_degree=s.mean_degree, n_cities=s.n_cities, seed=rng)
+        n = graph.n_users
+        w = WorldState(s.replace(n_users=n, push_share=0.0), graph, rng)
+        mean_degree = max(float(w.degree.mean()), 1e-9)
+        groups = np.diff(w.ug_indptr).astype(float)
+        open_prob = expit(w.open_logit)
+        group_exposure = groups * open_prob
+        self.mean_group_size = float(np.mean(w.g_size)) if len(w.g_size) else 0.0
+        # classes: cost quantiles among users who can receive, and among the held out
+        label = np.zeros(n, dtype=np.int64)
+        parts = []
+        for held, k in ((False, classes), (True, max(2, classes // 4))):
+            members = np.flatnonzero(w.holdout == held)
+            if len(members) == 0:
+                continue
+            order = members[np.argsort(w.cost[members], kind="stable")]
+            for chunk in np.array_split(order, min(k, len(order))):
+                label[chunk] = len(parts)
+                parts.append(chunk)
+        self.n_classes = len(parts)
+        self.weight = np.array([len(c) / n for c in parts])
+        self.cost = np.array([w.cost[c].mean() for c in parts])
+        self.degree = np.array([w.degree[c].mean() for c in parts])
+        self.held_out = np.array([bool(w.holdout[c[0]]) for c in parts])
+        receives = ~self.held_out
+        self.friend_exposure = np.where(receives, self.degree / mean_degree, 0.0)  # receipts from friends
+        mean_group = max(float(group_exposure.mean()), 1e-12)
+        self.group_exposure = np.array([group_exposure[c].mean() / mean_group for c in parts]) * receives
+        self.sociability = np.array([w.sociability[c].mean() for c in parts])
+        # joining: share of each class present by day
+        days = np.arange(s.n_days + 1)
+        self.present = np.stack([np.searchsorted(np.sort(w.first_day[c]), days, side="right") / len(c) for c in parts], axis=1)
+        self.initial_active = np.array([np.isin(c, w.initial_active).mean() for c in parts])
+        self.merchants_per_city = n * s.merchants_per_1000_users / 1000.0 / max(w.n_cities, 1)
+        # merchants' costs: quantile points of their normal distribution
+        q = (np.arange(15) + 0.5) / 15
+        self.merchant_cost = s.merchant_cost_mean + s.merchant_cost_sd * norm.ppf(q)
+        # one receipt's amount, by channel: a matrix moving the money grid up by it
+        transfer = _amount_points(s.transfer_amount_median_cents, s.amount_sigma,
+                                  min(MAX_TRANSFER_MEDIANS * s.transfer_amount_median_cents, 2**31 - 1))
+        direct = _amount_points(s.direct_amount_median_cents, s.amount_sigma, 20_000)
+        self.claims_per_group_packet = max(min(s.mean_shares, (self.mean_group_size - 1.0) * float(open_prob.mean())), 1.0)
+        group = _amount_points(s.group_amount_median_cents / self.claims_per_group_packet,
+                               float(np.hypot(s.amount_sigma, LUCKY_SHARE_SIGMA)), 20_000)
+        self.moves = np.stack([_move_matrix(a) for a in (transfer, direct, group)])
+        self.money_value = s.value_money * np.log1p(WORLD_MONEY_GRID / 100.0)
+
+    # ---------------------------------------------------------------------------------------- dynamics
+    def path(self, start: tuple[float, float] | None = None, push: float | None = None) -> pd.DataFrame:
+        """Shares of users active and reached and of merchants accepting at the start of each day.
+
+        Parameters
+        ----------
+        start : (float, float), optional
+            Shares of users active and merchants accepting at day 0 (default: the scenario's).
+        push : float, optional
+            Share of users given ``push_yuan`` at random before the first day (default: the scenario's
+            ``push_share``; a targeted push is treated as random: the mean field has no degree or city).
+
+        Returns
+        -------
+        DataFrame indexed by day with ``users_active``, ``users_reached``, ``merchants_accepting``, like
+        :func:`adoption.world.simulate.simulate_states`.
+        """
+        s = self.scenario
+        n_days = s.n_days
+        table = daily_multipliers(s)
+        packets_mult = table["packets"].to_numpy(dtype=float)
+        transfers_mult = table["transfers"].to_numpy(dtype=float)
+        festival = np.log(np.maximum(packets_mult, 1.0))
+        subsidy = (s.day_of(s.subsidy_start), s.day_of(s.subsidy_end) + 1)
+        launch = s.day_of(s.red_packet_launch)
+        grid = len(WORLD_MONEY_GRID)
+        weight = self.weight
+        # per class: active share (of the class) and the money distribution of those present, not active
+        if start is None:
+            active = self.initial_active.copy()
+            merchants_start = s.initial_merchant_share
+        else:
+            active = np.full(self.n_classes, start[0] / max(float(self.present[0] @ weight), 1e-12))
+            active = np.minimum(active, self.present[0])
+            merchants_start = start[1]
+        money = np.zeros((self.n_classes, grid))
+        money[:, 0] = self.present[0] - active
+        push_share = s.push_share if push is None else push
+        if push_share > 0:
+            free = money[:, 0] * ~self.held_out
+            share = min(push_share / max(float(free @ weight), 1e-12), 1.0)
+            moved = free * share
+            money[:, 0] -= moved
+            money[:, _grid_bin(np.array([s.push_yuan * 100.0]))[0]] += moved
+        merchant_waiting = np.full(len(self.merchant_cost), 1.0 - merchants_start)
+        staying = np.exp(-s.leave_hazard)  # users leave at this daily rate; the active still count as active
+        active_present = active.copy()
+        sent_per_active = 0.0
+        out = np.zeros((n_days + 1, 3))
+        k_max = 200
+        ks = np.arange(k_max)
+        for day in range(n_days):
+            present_share = float((money.sum(axis=1) + active_present) @ weight)
+            u_all = float(active @ weight)
+            u = float(active_present @ weight) / max(present_share, 1e-12)
+            merchants = 1.0 - float(merchant_waiting.mean())
+            reached = u_all + float((money[:, 1:].sum(axis=1)) @ weight)
+            out[day] = (u_all, reached, merchants)
+            # merchants, on the share of present users active
+            m_value = s.merchant_benefit * u + (s.merchant_subsidy if subsidy[0] <= day < subsidy[1] else 0.0)
+            merchant_waiting *= np.exp(-s.merchant_rate * expit(m_value - self.merchant_cost))
+            # users joining today
+            joined = self.present[day + 1] - self.present[day] if day + 1 < len(self.present) else 0.0
+            # activations: value against cost, by class and money waiting
+            lam = self.degree * u
+            friends_value = (s.value_paying_friends
+                             * (norm_poisson_log1p(lam, ks) if s.value_paying_friends else 0.0))
+            context = friends_value + s.value_merchants * merchants + s.value_festival * festival[day] - self.cost
+            hazard = s.adoption_rate * expit(self.money_value[None, :] + context[:, None])
+            q = -np.expm1(-hazard)
+            new = (money * q).sum(axis=1)
+            money *= 1.0 - q
+            activated = float(new @ weight)
+            # money sent today by users active before today (per user, in units of the population)
+            senders = float((active_present * self.sociability) @ weight)
+            can_pay = -np.expm1(-self.merchants_per_city * merchants)
+            packets_on = s.red_packets and day >= launch
+            first_pay = can_pay * FIRST_ACTION_PAYMENT_SHARE
+            first_packet = (1.0 - first_pay) * FIRST_ACTION_PACKET_SHARE if packets_on else 0.0
+            first_transfer = 1.0 - first_pay - first_packet
+            transfers = s.transfer_rate * transfers_mult[day] * senders + first_transfer * activated
+            if packets_on:
+                habit = 1.0 + s.habit_gain * min(sent_per_active, s.habit_cap)
+                packets = s.send_rate * packets_mult[day] * habit * senders + first_packet * activated
+                sent_per_active += packets / max(float(active_present @ weight) + activated, 1e-12)
+                active_receivers = float((active_present * self.group_exposure) @ weight)
+                contagion = 1.0 / max(1.0 - s.contagion_units_back * active_receivers, 0.05)
+                group_packets = packets * s.group_packet_share * contagion
+                direct_packets = packets * (1.0 - s.group_packet_share) * s.direct_claim_prob
+            else:
+                group_packets = direct_packets = 0.0
+            rates = np.stack([transfers * self.friend_exposure, direct_packets * self.friend_exposure,
+                              group_packets * self.claims_per_group_packet * self.group_exposure], axis=1)
+            money = _receive(money, rates, self.moves)
+            active = active + new
+            active_present = (active_present + new) * staying
+            money *= staying
+            money[:, 0] += joined
+        u_all = float(active @ weight)
+        out[n_days] = (u_all, u_all + float((money[:, 1:].sum(axis=1)) @ weight), 1.0 - float(merchant_waiting.mean()))
+        return pd.DataFrame(out, columns=["users_active", "users_reached", "merchants_accepting"],
+                            index=pd.Index(np.arange(n_days + 1), name="day"))
+
+    def final_share(self, start: tuple[float, float] | None = None, push: float | None = None) -> float:
+        """Share of users active at the end of the period."""
+        return float(self.path(start, push)["users_active"].iloc[-1])
+
+    def tips(self, start: tuple[float, float] | None = None, push: float | None = None,
+             tip_share: float = TIP_SHARE) -> bool:
+        """Whether at least ``tip_share`` of users are active at the end (the market tipped)."""
+        return self.final_share(start, push) >= tip_share
+
+    def smallest_push(self, tip_share: float = TIP_SHARE, tol: float = 0.002) -> float:
+        """The smallest random push (share of users given ``push_yuan``) after which the market tips.
+
+        0 when it tips without a push; ``nan`` when even a push of every user does not.
+        """
+        if self.final_share(push=0.0) >= tip_share:
+            return 0.0
+        if self.final_share(push=1.0) < tip_share:
+            return float("nan")
+        return _bisect(lambda x: self.final_share(push=x) >= tip_share, 0.0, 1.0, tol)
+
+    def frontier(self, merchant_starts: np.ndarray | None = None, tip_share: float = TIP_SHARE,
+                 tol: float = 0.002) -> pd.DataFrame:
+        """The critical-mass frontier: for each starting share of accepting merchants, the smallest share of
+        paying users from which the market tips by the end of the period.
+
+        Returns a DataFrame with ``merchants_start`` and ``users_start`` (``nan`` where no start tips,
+        0 where every start does).
+        """
+        m_values = np.linspace(0.0, 0.6, 13) if merchant_starts is None else np.asarray(merchant_starts, float)
+        rows = []
+        for m0 in m_values:
+            def tips(u0: float, m0: float = float(m0)) -> bool:
+                return self.final_share((u0, m0), push=0.0) >= tip_share
+            if tips(0.0):
+                u_star = 0.0
+            elif not tips(0.95):
+                u_star = float("nan")
+            else:
+                u_star = _bisect(tips, 0.0, 0.95, tol)
+            rows.append({"merchants_start": float(m0), "users_start": u_star})
+        return pd.DataFrame(rows)
+
+    def outcome_grid(self, users: np.ndarray, merchants: np.ndarray) -> pd.DataFrame:
+        """Share of users active at the end from each start on a grid (for the phase portrait)."""
+        rows = [{"users_start": float(u0), "merchants_start": float(m0),
+                 "users_active_end": self.final_share((float(u0), float(m0)), push=0.0)}
+                for m0 in merchants for u0 in users]
+        return pd.DataFrame(rows)
+
+
+def norm_poisson_log1p(lam: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """``E log(1 + K)`` for ``K ~ Poisson(lam)``, each ``lam`` (paying friends among a user's friends)."""
+    from scipy.stats import poisson
+
+    lam = np.asarray(lam, dtype=float)
+    big = lam > len(ks) / 4
+    out = np.empty_like(lam)
+    small = ~big
+    if small.any():
+        out[small] = poisson.pmf(ks[None, :], lam[small, None]) @ np.log1p(ks)
+    out[big] = np.log1p(lam[big])  # concentrated: the log of the mean
+    return out
+
+
+def _amount_points(median: float, sigma: float, high: float) -> np.ndarray:
+    q = (np.arange(AMOUNT_POINTS) + 0.5) / AMOUNT_POINTS
+    return np.clip(np.round(np.exp(np.log(max(median, 1.0)) + sigma * norm.ppf(q))), 1, high)
+
+
+def _grid_bin(cents: np.ndarray) -> np.ndarray:
+    """Index of the grid point of :data:`WORLD_MONEY_GRID` nearest (in log) to each positive amount."""
+    logs = np.log(np.maximum(cents, 1.0))
+    edges = np.log(WORLD_MONEY_GRID[1:])
+    idx = np.clip(np.searchsorted(edges, logs), 1, len(edges) - 1)
+    nearer_low = logs - edges[idx - 1] < edges[idx] - logs
+    return np.where(nearer_low, idx - 1, idx) + 1
+
+
+def _move_matrix(amount: np.ndarray) -> np.ndarray:
+    """Row: money before one receipt (grid bin); column: after it, for amounts drawn from ``amount``."""
+    size = len(WORLD_MONEY_GRID)
+    moved = np.zeros((size, size))
+    for b, x in enumerate(WORLD_MONEY_GRID):
+        moved[b] = np.bincount(_grid_bin(x + amount), minlength=size) / len(amount)
+    return moved
+
+
+def _receive(money: np.ndarray, rates: np.ndarray, moves: np.ndarray) -> np.ndarray:
+    """Money after a day's receipts: Poisson numbers of receipts per class, each of a channel drawn by rate."""
+    total = rates.sum(axis=1)
+    if not np.any(total > 0):
+        return money
+    mix = rates / np.maximum(total, 1e-300)[:, None]
+    k_max = int(max(4, np.ceil(total.max() + 6 * np.sqrt(total.max()) + 1)))
+    prob = np.exp(-total)[:, None] * np.ones(k_max + 1)
+    for k in range(1, k_max + 1):
+        prob[:, k] = prob[:, k - 1] * total / k
+    prob[:, -1] += np.maximum(1.0 - prob.sum(axis=1), 0.0)  # the tail as the largest count
+    out = money * prob[:, [0]]
+    current = money
+    for k in range(1, k_max + 1):
+        current = sum(mix[:, [c]] * (current @ moves[c]) for c in range(moves.shape[0]))
+        out = out + current * prob[:, [k]]
+    return out
+
+
+def _bisect(predicate: Callable[[float], bool], low: float, high: float, tol: float) -> float:
+    """The point in (low, high] where a monotone ``predicate`` turns true (false at ``low``, true at ``high``)."""
+    while high - low > tol:
+        mid = 0.5 * (low + high)
+        if predicate(mid):
+            high = mid
+        else:
+            low = mid
+    return high

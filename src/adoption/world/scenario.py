@@ -44,6 +44,11 @@ def _p(default: Any, unit: str, low: float | None = None, high: float | None = N
     return field(default=default, metadata={"unit": unit, "low": low, "high": high, "doc": doc, "source": source})
 
 
+def _choice(default: str, choices: tuple[str, ...], doc: str, source: str = ASSUMPTION) -> Any:
+    return field(default=default, metadata={"unit": "choice", "low": None, "high": None, "choices": choices,
+                                            "doc": doc, "source": source})
+
+
 @dataclass(frozen=True)
 class Scenario:
     """Parameters of a simulation run. All rates are per day; money is in cents.
@@ -126,6 +131,10 @@ class Scenario:
     follow_up_share: float = _p(0.5, "share", 0, 1, "share of campaign buyers sent a follow-up message (at random) a day after buying")
     return_rate: float = _p(0.01, "visits per day", 0, 10, "rate at which campaign buyers come back to buy again")
     follow_up_lift: float = _p(1.5, "x return rate", 0, 100, "return rate after a follow-up message, relative to none")
+    # --- an initial push (the tipping experiment): money put into some wallets before the first day
+    push_share: float = _p(0.0, "share", 0, 1, "share of users given wallet money before the first day (outside the log: no sender)")
+    push_yuan: float = _p(10.0, "yuan", 0, 1e6, "money given to each pushed user")
+    push_target: str = _choice("random", ("random", "degree", "city"), "who is pushed: users at random, the most connected first, or whole cities (largest first)")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -139,6 +148,10 @@ class Scenario:
                 if stamp is pd.NaT or not pd.Timestamp(TIME_RANGE[0]) <= stamp < pd.Timestamp(TIME_RANGE[1]):
                     raise ParameterError(f"{f.name}: expected a date in {TIME_RANGE[0][:4]}-{TIME_RANGE[1][:4]}, "
                                          f"got {value!r}")
+                continue
+            if unit == "choice":
+                if value not in f.metadata["choices"]:
+                    raise ParameterError(f"{f.name}: expected one of {', '.join(f.metadata['choices'])}, got {value!r}")
                 continue
             if unit == "flag":
                 if not isinstance(value, bool):
@@ -213,7 +226,7 @@ class Scenario:
         rows = []
         for f in fields(cls):
             m = f.metadata
-            rng = "" if m["low"] is None else f"[{m['low']:g}, {m['high']:g}]"
+            rng = "|".join(m["choices"]) if m["unit"] == "choice" else "" if m["low"] is None else f"[{m['low']:g}, {m['high']:g}]"
             rows.append({"parameter": f.name, "default": f.default, "unit": m["unit"], "range": rng,
                          "meaning": m["doc"], "source": m["source"]})
         return pd.DataFrame(rows)
@@ -240,7 +253,7 @@ def _normalise(cls: type[Scenario], key: str, value: Any) -> Any:
 
 def _parse_value(f: dataclasses.Field, text: str) -> Any:
     unit = f.metadata["unit"]
-    if unit == "date":
+    if unit in ("date", "choice"):
         return text
     if unit == "flag":
         if text.lower() in ("true", "1", "yes", "on"):

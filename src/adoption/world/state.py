@@ -137,6 +137,7 @@ class WorldState:
         initial = before & (rng.random(n) < s.initial_active_share)
         self.initial_active = np.flatnonzero(initial)
         self.mark_active(self.initial_active, -rng.random(len(self.initial_active)) * PRE_PERIOD_ACTIVE_DAYS)
+        self.pushed = self._push(rng) if s.push_share > 0 else np.zeros(0, dtype=np.int64)
 
         # merchants
         n_merch = max(1, int(round(n * s.merchants_per_1000_users / 1000)))
@@ -161,6 +162,26 @@ class WorldState:
         self.next_payment = 1
         self.next_scan = 1
         self.pending: list[PacketBatch] = []
+
+    def _push(self, rng: np.random.Generator) -> np.ndarray:
+        """The initial push: ``push_yuan`` into the wallets of ``push_share`` of users (present at the start,
+        not active, not held out), chosen at random, by degree (most friends first) or by city (largest
+        cities first, at random within a city)."""
+        s = self.s
+        eligible = np.flatnonzero((self.joined <= 0) & (self.active == NEVER) & ~self.holdout)
+        k = min(int(round(s.push_share * self.n)), len(eligible))
+        if s.push_target == "degree":
+            order = eligible[np.lexsort((rng.random(len(eligible)), -self.degree[eligible]))]
+        elif s.push_target == "city":
+            size = np.bincount(self.city, minlength=self.n_cities)
+            order = eligible[np.lexsort((rng.random(len(eligible)), -size[self.city[eligible]], self.city[eligible]))]
+            order = order[np.argsort(-size[self.city[order]], kind="stable")]
+        else:
+            order = rng.permutation(eligible)
+        chosen = np.sort(order[:k])
+        self.waiting_cents[chosen] += s.push_yuan * 100.0
+        self.reached[chosen] = 0.0
+        return chosen
 
     def mark_active(self, users: np.ndarray, times: np.ndarray) -> None:
         """Set users active at ``times`` and keep the per-city counts and the active list."""

@@ -1,0 +1,115 @@
+"""The tipping experiment: Firth's fit against hand-computed values and statsmodels, a monotone curve, and the
+network's critical push against the mean field's on a well-mixed graph."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from adoption.cli import main
+from adoption.errors import ParameterError
+from adoption.tipping import TippingSpec, firth_logit, fit_tipping, read_tipping, run_tipping, tipping_run
+
+
+def test_firth_on_a_two_by_two_table_adds_a_half_to_every_cell():
+    # 3 of 5 tip at push 0, 4 of 6 at push 1 -> odds (3.5/2.5) and (4.5/2.5)
+    x = np.r_[np.zeros(5), np.ones(6)]
+    y = np.r_[np.ones(3), np.zeros(2), np.ones(4), np.zeros(2)]
+    coef, cov = firth_logit(x, y)
+    assert coef[0] == pytest.approx(np.log(3.5 / 2.5), abs=1e-8)
+    assert coef[1] == pytest.approx(np.log(4.5 / 2.5) - np.log(3.5 / 2.5), abs=1e-8)
+
+
+def test_firth_is_close_to_maximum_likelihood_on_large_data():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 1, 4000)
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(x - 0.5) * 6))).astype(float)
+    coef, cov = firth_logit(x, y)
+    ml = sm.GLM(y, sm.add_constant(x), family=sm.families.Binomial()).fit()
+    assert np.allclose(coef, ml.params, rtol=0.01, atol=0.01)
+    assert np.allclose(np.sqrt(np.diag(cov)), ml.bse, rtol=0.02)
+
+
+def test_firth_is_finite_under_complete_separation():
+    runs = pd.DataFrame({"push": np.repeat([0.0, 0.05, 0.1, 0.15], 5), "tipped": np.repeat([0, 0, 1, 1], 5)})
+    curve, coef, cov, critical, (low, high), separated, note = fit_tipping(runs)
+    assert separated and "separate" in note
+    assert np.all(np.isfinite(coef)) and 0.05 < critical < 0.1 and low < critical < high
+
+
+def test_critical_push_interval_covers_the_truth_at_its_nominal_rate():
+    """Simulate-and-recover: tipping with a known logistic curve; the 95% interval covers the true critical push."""
+    rng = np.random.default_rng(11)
+    truth, scale = 0.1, 0.02
+    pushes = np.repeat(np.linspace(0.0, 0.2, 9), 12)
+    covered, widths = [], []
+    for _ in range(200):
+        tipped = rng.random(len(pushes)) < 1 / (1 + np.exp(-(pushes - truth) / scale))
+        _, _, _, critical, (low, high), _, _ = fit_tipping(pd.DataFrame({"push": pushes, "tipped": tipped}))
+        covered.append(low <= truth <= high)
+        widths.append(high - low)
+    assert 0.90 <= np.mean(covered) <= 0.99
+    assert np.median(widths) < 0.05
+
+
+def test_push_is_monotone_and_the_curve_rises(tmp_path):
+    spec = TippingSpec(base={"n_users": 1500, "end": "2015-06-30"}, pushes=[0.0, 0.1, 0.2, 0.35, 0.5], replicates=3)
+    result = run_tipping(spec, tmp_path / "tip", workers=2, progress=False)
+    means = result.runs.groupby("push")["users_active_end"].mean()
+    assert means.is_monotonic_increasing
+    assert result.monotone
+    assert (tmp_path / "tip" / "tipping.json").exists()
+    again = read_tipping(tmp_path / "tip")
+    assert again.critical_push == pytest.approx(result.critical_push)
+
+
+@pytest.mark.slow
+def test_well_mixed_network_agrees_with_its_mean_field(tmp_path):
+    """On a well-mixed graph the network's critical push (with its interval) contains the mean field's."""
+    spec = TippingSpec(base={"n_users": 3000}, pushes=[0.06, 0.09, 0.11, 0.13, 0.15, 0.17, 0.2], replicates=6,
+                       graph="well_mixed", seed=2)
+    result = run_tipping(spec, tmp_path / "mixed", workers=2, progress=False)
+    low, high = result.critical_push_ci
+    assert high - low < 0.08
+    assert result.agrees_with_mean_field, (result.critical_push, result.critical_push_ci, result.mean_field_critical_push)
+
+
+def test_targeted_pushes_reach_the_named_users():
+    from adoption.world.graph import generate_graph
+    from adoption.world.scenario import Scenario
+    from adoption.world.state import WorldState
+
+    graph = generate_graph(2000, seed=1)
+    for target in ("random", "degree", "city"):
+        s = Scenario.named("no_red_packets", n_users=2000, push_share=0.1, push_target=target, push_yuan=10.0)
+        w = WorldState(s, graph, np.random.default_rng(1))
+        assert len(w.pushed) == 200
+        assert np.all(w.waiting_cents[w.pushed] == 1000) and np.count_nonzero(w.waiting_cents) == 200
+        assert not w.holdout[w.pushed].any() and np.all(w.joined[w.pushed] <= 0)
+        if target == "degree":
+            assert w.degree[w.pushed].min() >= np.median(w.degree)
+        if target == "city":
+            assert len(np.unique(w.city[w.pushed])) <= 3
+    with pytest.raises(ParameterError, match="push_target"):
+        Scenario(push_target="everyone")
+
+
+def test_tipping_run_is_a_pure_function():
+    params = {"n_users": 500, "end": "2014-06-30", "push_share": 0.2}
+    assert tipping_run("no_red_packets", params, 3) == tipping_run("no_red_packets", params, 3)
+
+
+def test_tipping_command_json(tmp_path, capsys):
+    code = main(["tipping", "--users", "500", "--pushes", "0,0.5", "--replicates", "2", "--workers", "1",
+                 "--out", str(tmp_path / "t"), "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"estimate", "ci_low", "ci_high"} <= set(out["critical_push"])
+    assert "mean_field_critical_push" in out
+    assert main(["tipping", "--pushes", "0,2", "--out", str(tmp_path / "u")]) == 2
+    assert "--pushes" in capsys.readouterr().err

@@ -1,0 +1,54 @@
+"""The mean field of any scenario (WorldMeanField): it follows the simulator on a well-mixed graph, gives the
+simulator's verdict on the named scenarios, and its frontier and smallest push behave."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from adoption.world.meanfield import TIP_SHARE, WorldMeanField, well_mixed_graph
+from adoption.world.scenario import Scenario
+from adoption.world.simulate import simulate_states
+
+
+def test_follows_the_simulator_on_a_well_mixed_graph():
+    s = Scenario.named("no_red_packets", n_users=3000, push_share=0.1)
+    mean_field = WorldMeanField(s, graph=well_mixed_graph(3000, 10, seed=1)).path()
+    sims = [simulate_states(s, graph=well_mixed_graph(3000, 10, seed=k), seed=k) for k in range(3)]
+    for day in (100, 300, s.n_days - 1):
+        simulated = np.mean([x["users_active"].iloc[day] for x in sims])
+        assert mean_field["users_active"].iloc[day] == pytest.approx(simulated, abs=0.03), day
+        merchants = np.mean([x["merchants_accepting"].iloc[day] for x in sims])
+        assert mean_field["merchants_accepting"].iloc[day] == pytest.approx(merchants, abs=0.08), day
+
+
+@pytest.mark.parametrize("name", ["default", "no_red_packets", "merchant_subsidy_only"])
+def test_verdict_agrees_with_the_simulated_run(name):
+    s = Scenario.named(name, n_users=5000, campaigns=False)
+    simulated = simulate_states(s, seed=1)["users_active"].iloc[-1]
+    mean_field = WorldMeanField(s, seed=1)
+    assert mean_field.tips() == (simulated >= TIP_SHARE)
+    assert mean_field.final_share() == pytest.approx(simulated, abs=0.12)
+
+
+def test_red_packets_are_money_flowing_in():
+    with_packets = WorldMeanField(Scenario.named("default", n_users=3000), seed=1)
+    without = WorldMeanField(Scenario.named("no_red_packets", n_users=3000), seed=1)
+    a, b = with_packets.path(), without.path()
+    assert a["users_reached"].iloc[-1] > b["users_reached"].iloc[-1] + 0.3
+    assert with_packets.smallest_push() == 0.0 < without.smallest_push() < 0.5
+
+
+def test_frontier_falls_as_merchants_start_higher():
+    mf = WorldMeanField(Scenario.named("no_red_packets", n_users=3000), seed=1)
+    frontier = mf.frontier(np.array([0.0, 0.2, 0.4]), tol=0.01)
+    users = frontier["users_start"].to_numpy()
+    assert np.all(np.isfinite(users)) and np.all(np.diff(users) <= 1e-9)
+    # a start on the frontier tips, one clearly below it does not
+    u0, m0 = users[1], 0.2
+    assert mf.tips((u0 + 0.01, m0), push=0.0) and not mf.tips((max(u0 - 0.05, 0.0), m0), push=0.0)
+
+
+def test_same_seed_same_mean_field():
+    s = Scenario.named("default", n_users=2000, end="2014-12-31")
+    assert WorldMeanField(s, seed=3).path().equals(WorldMeanField(s, seed=3).path())
