@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from adoption.calibrate import CalibrationSpec, FreeParameter, Target, calibrate, read_calibration, simulate_moments
+from adoption.calibrate import (
+    CalibrationSpec,
+    FreeParameter,
+    Target,
+    calibrate,
+    read_calibration,
+    simulate_moments,
+)
 from adoption.cli import main
 from adoption.errors import InputError, ParameterError, UsageError
 

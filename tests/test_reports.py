@@ -68,18 +68,34 @@ def test_conversion_report(small_log, reports_dir):
 
 def test_cold_start_report(small_log, reports_dir):
     run = run_report("cold_start", {"events": small_log, "users": 600, "scenarios": "default,no_red_packets",
-                                    "mean_field_users": 5000}, out=reports_dir)
+                                    "portrait_points": 4}, out=reports_dir)
     metrics = json.loads((run.folder / "metrics.json").read_text())
     assert metrics["eve_growth_public"] == pytest.approx(63.125)
     assert metrics["eve_growth_simulated"] > 5
     assert metrics["users_active_end_default"] > metrics["users_active_end_no_red_packets"]
     assert metrics["merchants_accepting_end_default"] >= metrics["merchants_accepting_end_no_red_packets"]
-    # the phase portrait with the frontier and the scenarios' starting points
-    assert metrics["saddle_users"] == pytest.approx(0.35) and metrics["saddle_merchants"] == pytest.approx(0.325)
-    assert 0.5 < metrics["smallest_push"] < 0.8
+    # each scenario's verdict in its own mean field and in the simulation
+    for name in ("default", "no_red_packets"):
+        assert isinstance(metrics[f"mean_field_tips_{name}"], bool) and isinstance(metrics[f"simulated_tips_{name}"], bool)
+    assert metrics["mean_field_tips_default"] and not metrics["mean_field_tips_no_red_packets"]
+    # the shipped tipping experiments: the network's critical push with its interval beside the mean field's
+    assert metrics["ci_low_clustered_random"] < metrics["critical_push_clustered_random"] < metrics["ci_high_clustered_random"]
+    assert 0 < metrics["mean_field_critical_push_well_mixed_random"] < 0.3
     html = run.html.read_text()
     assert html.count("data:image/png;base64") >= 8
-    assert "Critical mass: the phase portrait" in html
+    assert "Critical mass in each world's own mean field" in html and "a tipping experiment" in html
+
+
+def test_calibration_report_reads_a_calibration(tmp_path, reports_dir):
+    from adoption.calibrate import CalibrationSpec, calibrate
+
+    spec = CalibrationSpec.default(budget=2, replicates=1, base={"n_users": 500, "end": "2015-06-30"})
+    calibrate(spec, tmp_path / "cal", workers=1, progress=False)
+    run = run_report("calibration", {"calibration": str(tmp_path / "cal"), "users": 600}, out=reports_dir)
+    metrics = json.loads((run.folder / "metrics.json").read_text())
+    assert metrics["moments_total"] == 5 and metrics["points"] == 2
+    html = run.html.read_text()
+    assert "moments are within tolerance" in html and html.count("data:image/png;base64") >= 3
 
 
 def test_story_report_static_and_second_run_leaves_the_first_untouched(reports_dir):

@@ -50,8 +50,8 @@ from adoption.errors import InputError, ParameterError, UsageError
 from adoption.tasks import Task, open_run_folder, run_tasks, spawn_seeds, task_key, write_atomic
 from adoption.world.scenario import Scenario
 
-__all__ = ["CalibrationResult", "CalibrationSpec", "FreeParameter", "Target", "calibrate", "read_calibration",
-           "simulate_moments"]
+__all__ = ["CalibrationResult", "CalibrationSpec", "FreeParameter", "Target", "bundled_calibration", "calibrate",
+           "predicted_race", "read_calibration", "simulate_moments"]
 
 #: Share of the budget spent on the space-filling design (the rest refines around its best points).
 DESIGN_SHARE = 0.5
@@ -267,6 +267,31 @@ class CalibrationResult:
                          "accepted_points": int(len(v))})
         return pd.DataFrame(rows)
 
+    def verdict(self) -> str:
+        """What the calibration shows, in one or two sentences that say no more than the numbers.
+
+        Examples
+        --------
+        >>> text = read_calibration(bundled_calibration()).verdict()
+        >>> text.split(",")[0]
+        '5 of 5 moments are within tolerance at the calibrated point'
+        """
+        m = self.moments
+        outside = [str(n).replace("_", " ") for n, ok in zip(m["name"], m["within"], strict=True) if not ok]
+        accepted = int(self.points["accepted"].sum())
+        text = (f"{int(m['within'].sum())} of {len(m)} moments are within tolerance at the calibrated point, the "
+                f"nearest of {len(self.points)} simulated parameter points.")
+        if self.acceptance == "within tolerance":
+            text += (f" {accepted} points meet every tolerance; their spread (below) is how uncertain the "
+                     "parameters are given these targets.")
+        else:
+            text += (" No point meets every tolerance, so the spread below is that of the closest tenth "
+                     f"({accepted} points), not a confidence set; this world, within these ranges, does not "
+                     f"reproduce: {', '.join(outside)}.")
+        if not self.complete:
+            text += " The calibration did not finish every simulation: run it again to resume."
+        return text
+
     def scenario(self, **overrides: Any) -> Scenario:
         """The calibrated scenario (the spec's scenario and base with the calibrated parameters)."""
         return Scenario.named(self.spec.scenario, **{**self.spec.base, **self.calibrated, **overrides})
@@ -384,10 +409,55 @@ def _write(result: CalibrationResult, out: Path) -> None:
         "description": (f"Calibrated by `adoption calibrate` ({result.acceptance}; {int(result.points['accepted'].sum())} "
                         f"accepted of {len(result.points)} points): the {result.spec.scenario} scenario with "
                         + ", ".join(f"{k}={v:.4g}" for k, v in result.calibrated.items())),
-        "parameters": {**{k: v for k, v in result.spec.base.items() if k != "n_users"}, **result.calibrated}}}
+        "parameters": {k: round(v, 6) for k, v in result.calibrated.items()}}}
     tmp = out / f".{SCENARIO_FILE}.tmp"
     tmp.write_text(yaml.safe_dump(scenario, sort_keys=False))
     tmp.replace(out / SCENARIO_FILE)
+
+
+def bundled_calibration() -> Path:
+    """The calibration shipped with the package (``adoption/datasets/calibration``; the ``calibrated`` scenario)."""
+    from adoption.datasets.reference import data_dir
+
+    return data_dir() / "calibration"
+
+
+def predicted_race(users_active: pd.Series, mau: float | None = None) -> pd.DataFrame:
+    """The simulated share of users active, scaled to WeChat's monthly users, beside the public user counts.
+
+    Parameters
+    ----------
+    users_active : Series
+        Share of users active, indexed by date (e.g. ``adoption_curves(log)["users_active"]``).
+    mau : float, optional
+        The population the share is scaled by (default WeChat's 650M monthly users of 2015Q3).
+
+    Returns
+    -------
+    DataFrame with one row per public WeChat Pay or Alipay count within the simulated period: ``date``,
+    ``series``, ``public_millions`` (users), ``definition``, and ``simulated_wechat_pay_millions``.
+
+    Examples
+    --------
+    >>> days = pd.date_range("2014-01-01", "2015-12-31")
+    >>> race = predicted_race(pd.Series(np.linspace(0.02, 0.8, len(days)), index=days))
+    >>> list(race["series"].unique())
+    ['alipay_users', 'wechat_pay_users']
+    """
+    from adoption.datasets.reference import public_figures
+    from adoption.world.moments import WECHAT_MAU_2015Q3
+
+    figures = public_figures()
+    rows = figures[figures["series"].isin(["wechat_pay_users", "alipay_users"])].copy()
+    rows["date"] = pd.to_datetime(rows["date"])
+    index = pd.DatetimeIndex(users_active.index)
+    rows = rows[(rows["date"] >= index.min()) & (rows["date"] <= index.max())]
+    share = users_active.reindex(rows["date"], method="ffill").to_numpy()
+    return pd.DataFrame({"date": rows["date"].dt.date.to_numpy(), "series": rows["series"].to_numpy(),
+                         "public_millions": rows["value"].to_numpy(float) / 1e6,
+                         "definition": rows["metric_definition"].to_numpy(),
+                         "simulated_wechat_pay_millions": share * (mau or WECHAT_MAU_2015Q3) / 1e6}).sort_values(
+                             ["date", "series"], ignore_index=True)
 
 
 def read_calibration(path: str | os.PathLike[str]) -> CalibrationResult:

@@ -39,8 +39,8 @@ from adoption.errors import InputError, ParameterError
 from adoption.tasks import Task, open_run_folder, run_tasks, spawn_seeds, task_key, write_atomic
 from adoption.world.scenario import Scenario
 
-__all__ = ["GRAPHS", "TippingResult", "TippingSpec", "firth_logit", "fit_tipping", "read_tipping", "run_tipping",
-           "tipping_probability", "tipping_run"]
+__all__ = ["GRAPHS", "TippingResult", "TippingSpec", "bundled_tipping", "firth_logit", "fit_tipping", "read_tipping",
+           "mean_field_critical_push", "run_tipping", "scenario_verdicts", "tipping_probability", "tipping_run"]
 
 #: The kinds of graph a tipping experiment can run on.
 GRAPHS = ("clustered", "well_mixed")
@@ -130,7 +130,8 @@ class TippingResult:
     separated : bool
         Whether the outcomes separate completely (Firth's estimate stays finite; pushes in the gap help).
     mean_field_critical_push : float
-        The mean field's smallest random push that tips (same scenario, same kind of graph).
+        The mean field's smallest random push that tips (same scenario, same kind of graph; the mean over
+        draws of the users, :func:`mean_field_critical_push`).
     """
 
     spec: TippingSpec
@@ -162,6 +163,28 @@ class TippingResult:
         """Whether the fitted probability of tipping rises with the push."""
         fitted = self.curve["fitted"].to_numpy()
         return bool(np.all(np.diff(fitted) >= -1e-12))
+
+    def summary(self) -> dict[str, Any]:
+        """One row: the critical push with its interval, the mean field's, the difference, agreement."""
+        return {"critical_push": self.critical_push, "ci_low": self.critical_push_ci[0],
+                "ci_high": self.critical_push_ci[1], "mean_field_critical_push": self.mean_field_critical_push,
+                "difference": self.difference["estimate"], "agrees_with_mean_field": self.agrees_with_mean_field,
+                "runs": len(self.runs), "graph": self.spec.graph, "target": self.spec.target}
+
+    def verdict(self) -> str:
+        """The comparison in one sentence that says no more than the interval allows."""
+        c, (low, high), mf = self.critical_push, self.critical_push_ci, self.mean_field_critical_push
+        if not np.isfinite(c):
+            return f"No critical push could be estimated ({self.note or 'see the curve'})."
+        d = self.difference
+        text = f"Critical push {c:.3f} [{low:.3f}, {high:.3f}] ({self.spec.graph.replace('_', '-')} graph, {self.spec.target} push)"
+        if not np.isfinite(mf):
+            return text + "; the mean field does not tip with any push."
+        if self.agrees_with_mean_field:
+            return text + f": the mean field's {mf:.3f} lies inside the interval, so the two agree here."
+        side = "less" if d["estimate"] < 0 else "more"
+        return (text + f": the network needs {side} than the mean field's {mf:.3f} (difference {d['estimate']:+.3f} "
+                f"[{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]).")
 
     def probability(self, pushes: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The fitted probability of tipping at ``pushes``, with its 95% interval."""
@@ -293,15 +316,35 @@ def tipping_probability(pushes: Any, coef: np.ndarray, cov: np.ndarray) -> tuple
     return expit(eta), expit(eta - _Z95 * se), expit(eta + _Z95 * se)
 
 
+def mean_field_critical_push(spec: TippingSpec, draws: int = 4, seed: int = 0) -> float:
+    """The mean field's smallest random push that tips, averaged over ``draws`` draws of the world's users
+    (each draw's classes carry its sampling noise; the network's runs each have their own draw too).
+
+    Examples
+    --------
+    >>> spec = TippingSpec(base={"n_users": 1000, "end": "2014-12-31"}, pushes=[0.0, 0.5])
+    >>> 0 < mean_field_critical_push(spec, draws=1) < 1
+    True
+    """
+    from adoption.world.meanfield import WorldMeanField
+
+    base = spec.scenario_for(0.0)
+    values = []
+    for child in np.random.SeedSequence(seed).spawn(draws):
+        graph_seed, draw_seed = child.spawn(2)
+        graph = _graph(base, spec.graph, graph_seed) if spec.graph == "well_mixed" else None
+        values.append(WorldMeanField(base, seed=np.random.default_rng(draw_seed), graph=graph).smallest_push(spec.tip_share))
+    return float(np.mean(values))
+
+
 def run_tipping(spec: TippingSpec, out: str | os.PathLike[str], *, workers: int | None = None,
-                scheduler: Any = None, progress: bool = True, mean_field_seed: int = 0) -> TippingResult:
+                scheduler: Any = None, progress: bool = True, mean_field_seed: int = 0,
+                mean_field_draws: int = 4) -> TippingResult:
     """Run (or resume) a tipping experiment into the folder ``out`` and return its result.
 
     Writes ``runs.parquet`` (every run), ``tipping.json`` (the curve, the critical pushes, the difference)
     and ``parts/``; an existing folder is resumed only when it holds the same experiment.
     """
-    from adoption.world.meanfield import WorldMeanField
-
     out = open_run_folder(Path(out), spec.to_dict(), SPEC_FILE)
     jobs = [(p, r) for p in spec.pushes for r in range(spec.replicates)]
     seeds = spawn_seeds(spec.seed, len(jobs))
@@ -318,10 +361,7 @@ def run_tipping(spec: TippingSpec, out: str | os.PathLike[str], *, workers: int 
     if runs.empty:
         raise InputError("tipping: no run finished")
     curve, coef, cov, critical, ci, separated, note = fit_tipping(runs)
-    base = spec.scenario_for(0.0)
-    graph = _graph(base, spec.graph, np.random.SeedSequence(mean_field_seed)) if spec.graph == "well_mixed" else None
-    mean_field = WorldMeanField(base, seed=mean_field_seed, graph=graph)
-    mf_critical = mean_field.smallest_push(spec.tip_share)
+    mf_critical = mean_field_critical_push(spec, draws=mean_field_draws, seed=mean_field_seed)
     if len(rows) < len(tasks):
         note = (note + "; " if note else "") + f"{len(rows)} of {len(tasks)} runs finished"
     result = TippingResult(spec, runs, curve, coef, cov, critical, ci, separated, mf_critical, note)
@@ -346,3 +386,61 @@ def read_tipping(path: str | os.PathLike[str]) -> TippingResult:
     mf = raw["mean_field_critical_push"]
     return TippingResult(TippingSpec(**raw["spec"]), runs, curve, coef, cov, critical, ci, separated,
                          float("nan") if mf is None else float(mf), raw.get("note", note))
+
+
+def bundled_tipping() -> dict[str, Path]:
+    """The tipping experiments shipped with the package (``adoption/datasets/tipping``), by name:
+    ``clustered_random``, ``clustered_degree`` (the most connected pushed first), ``well_mixed_random``."""
+    from adoption.datasets.reference import data_dir
+
+    folder = data_dir() / "tipping"
+    names = ("clustered_random", "clustered_degree", "well_mixed_random")
+    return {name: folder / name for name in names if (folder / name / RESULT_FILE).exists()}
+
+
+def scenario_verdicts(names: list[str], users: int, seed: int = 0, tip_share: float = 0.5,
+                      **overrides: Any) -> pd.DataFrame:
+    """For each named scenario: does its mean field tip, does the simulated run tip, and where they differ, why.
+
+    Each scenario's start is placed in its own mean field (:class:`~adoption.world.meanfield.WorldMeanField`
+    of that scenario); the simulated run uses the same users, seed and period.
+
+    Returns
+    -------
+    DataFrame indexed by scenario: ``users_start``, ``merchants_start``, ``mean_field_end``,
+    ``simulated_end``, ``mean_field_tips``, ``simulated_tips``, ``agree`` and ``why`` (empty when they agree).
+
+    Examples
+    --------
+    >>> v = scenario_verdicts(["no_red_packets"], users=800, end="2014-12-31")
+    >>> bool(v.loc["no_red_packets", "agree"])
+    True
+    """
+    from adoption.world.meanfield import WorldMeanField
+    from adoption.world.simulate import simulate_states
+
+    rows, paths = {}, {}
+    for name in names:
+        scenario = Scenario.named(name, **{"n_users": users, **overrides})
+        states = simulate_states(scenario, seed=seed)
+        mean_field = WorldMeanField(scenario, seed=seed)
+        path = mean_field.path()
+        paths[name] = {"mean field": path, "simulated": states}
+        mf_end, sim_end = float(path["users_active"].iloc[-1]), float(states["users_active"].iloc[-1])
+        mf_tips, sim_tips = mf_end >= tip_share, sim_end >= tip_share
+        why = ""
+        if mf_tips != sim_tips:
+            why = (f"the mean field ends at {mf_end:.2f} and the simulation at {sim_end:.2f} of users active, on "
+                   f"either side of {tip_share:.2f}: " + (
+                       "money and paying friends reach everyone at the average rate in the mean field, while in the "
+                       "network they land again and again on the friends of those who already have them"
+                       if mf_end > sim_end else
+                       "in the network the first users are the well-connected ones, whose friends adopt together; "
+                       "the mean field spreads them evenly"))
+        rows[name] = {"users_start": float(states["users_active"].iloc[0]),
+                      "merchants_start": float(states["merchants_accepting"].iloc[0]),
+                      "mean_field_end": mf_end, "simulated_end": sim_end, "mean_field_tips": mf_tips,
+                      "simulated_tips": sim_tips, "agree": mf_tips == sim_tips, "why": why}
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("scenario")
+    table.attrs["paths"] = paths
+    return table

@@ -12,6 +12,7 @@ Examples
 'activated (cumulative incidence)'
 """
 
+from adoption.plotting.calibration import plot_moments, plot_parameter_spread
 from adoption.plotting.causal import plot_balance, plot_calibration, plot_effects, plot_qini
 from adoption.plotting.diffusion import plot_bass_fit, plot_mean_field
 from adoption.plotting.funnel import plot_conversion_rates, plot_funnel, plot_referrals, plot_return_curves
@@ -19,6 +20,7 @@ from adoption.plotting.market import plot_phase_diagram, plot_phase_portrait, pl
 from adoption.plotting.survival import plot_activation_curves, plot_competing_risks, plot_hazard_ratios
 from adoption.plotting.sweep import plot_sweep
 from adoption.plotting.theme import PALETTE, set_theme
+from adoption.plotting.tipping import plot_tipping, plot_world_portrait
 
 __all__ = [
     "PALETTE",
@@ -32,6 +34,8 @@ __all__ = [
     "plot_funnel",
     "plot_hazard_ratios",
     "plot_mean_field",
+    "plot_moments",
+    "plot_parameter_spread",
     "plot_phase_diagram",
     "plot_phase_portrait",
     "plot_qini",
@@ -40,5 +44,7 @@ __all__ = [
     "plot_referrals",
     "plot_return_curves",
     "plot_sweep",
+    "plot_tipping",
+    "plot_world_portrait",
     "set_theme",
 ]

@@ -45,7 +45,7 @@ from adoption.world.mechanisms import (
 )
 from adoption.world.scenario import Scenario
 
-__all__ = ["MEAN_FIELD_SETTINGS", "TIP_SHARE", "WorldMeanField", "compare_paths", "mean_field_path", "mean_field_scenario",
+__all__ = ["MEAN_FIELD_SETTINGS", "TIP_SHARE", "WorldMeanField", "expected_log1p_poisson", "compare_paths", "mean_field_path", "mean_field_scenario",
            "well_mixed_graph"]
 
 #: The settings under which the simulator has a mean field (checked by :func:`mean_field_path`).
@@ -242,7 +242,8 @@ class WorldMeanField:
       distribution (``u``: share of present users active);
     - a user of cost ``c`` with ``x`` cents waiting activates at ``adoption_rate * sigmoid(value_money *
       log(1 + x/100) + value_paying_friends * E log(1 + paying friends) + value_merchants * m +
-      value_festival * log(festival) - c)`` (paying friends Poisson with mean degree times ``u``);
+      value_festival * log(festival) - c)`` (paying friends binomial: each of the user's friends has been
+      active with the share of all users who have);
     - users leave at ``leave_hazard`` (those who left stay counted as having been active, as in
       :func:`~adoption.world.simulate.simulate_states`, but no longer send, receive or count for merchants);
     - money flows in: transfers (``transfer_rate``), red packets sent by active users (``send_rate`` times the
@@ -311,10 +312,15 @@ class WorldMeanField:
         self.degree = np.array([w.degree[c].mean() for c in parts])
         self.held_out = np.array([bool(w.holdout[c[0]]) for c in parts])
         receives = ~self.held_out
-        self.friend_exposure = np.where(receives, self.degree / mean_degree, 0.0)  # receipts from friends
+        # who money sent to friends (transfers, one-to-one packets) or into groups lands on: in proportion to
+        # friends, and to groups times the chance of opening; the held out absorb their share (refused)
+        self.friend_weight = self.degree / mean_degree
         mean_group = max(float(group_exposure.mean()), 1e-12)
-        self.group_exposure = np.array([group_exposure[c].mean() / mean_group for c in parts]) * receives
+        self.group_weight = np.array([group_exposure[c].mean() / mean_group for c in parts])
+        self.receives = receives
         self.sociability = np.array([w.sociability[c].mean() for c in parts])
+        # paying friends: E log(1 + Binomial(degree, u)) over each class's own degrees, tabulated in u
+        self.friends_table = _paying_friends_table([w.degree[c] for c in parts])
         # joining: share of each class present by day
         days = np.arange(s.n_days + 1)
         self.present = np.stack([np.searchsorted(np.sort(w.first_day[c]), days, side="right") / len(c) for c in parts], axis=1)
@@ -350,6 +356,22 @@ class WorldMeanField:
         DataFrame indexed by day with ``users_active``, ``users_reached``, ``merchants_accepting``, like
         :func:`adoption.world.simulate.simulate_states`.
         """
+        u0, m0 = (np.nan, np.nan) if start is None else start
+        out = self._run(np.array([u0]), np.array([m0]), np.array([self._push(push)]))[0]
+        return pd.DataFrame(out, columns=["users_active", "users_reached", "merchants_accepting"],
+                            index=pd.Index(np.arange(self.scenario.n_days + 1), name="day"))
+
+    def _push(self, push: float | None) -> float:
+        return self.scenario.push_share if push is None else float(push)
+
+    def final_shares(self, users: np.ndarray, merchants: np.ndarray, pushes: np.ndarray | float = 0.0) -> np.ndarray:
+        """Share of users active at the end from each start (``nan``: the scenario's start) and push, in one pass."""
+        users, merchants = np.asarray(users, float), np.asarray(merchants, float)
+        pushes = np.broadcast_to(np.asarray(pushes, float), users.shape)
+        return self._run(users, merchants, pushes)[:, -1, 0]
+
+    def _run(self, u0: np.ndarray, m0: np.ndarray, pushes: np.ndarray) -> np.ndarray:
+        """The dynamics for a batch of starts: array (batch, day, [users active, reached, merchants])."""
         s = self.scenario
         n_days = s.n_days
         table = daily_multipliers(s)
@@ -358,103 +380,107 @@ class WorldMeanField:
         festival = np.log(np.maximum(packets_mult, 1.0))
         subsidy = (s.day_of(s.subsidy_start), s.day_of(s.subsidy_end) + 1)
         launch = s.day_of(s.red_packet_launch)
-        grid = len(WORLD_MONEY_GRID)
         weight = self.weight
-        # per class: active share (of the class) and the money distribution of those present, not active
-        if start is None:
-            active = self.initial_active.copy()
-            merchants_start = s.initial_merchant_share
-        else:
-            active = np.full(self.n_classes, start[0] / max(float(self.present[0] @ weight), 1e-12))
-            active = np.minimum(active, self.present[0])
-            merchants_start = start[1]
-        money = np.zeros((self.n_classes, grid))
-        money[:, 0] = self.present[0] - active
-        push_share = s.push_share if push is None else push
-        if push_share > 0:
-            free = money[:, 0] * ~self.held_out
-            share = min(push_share / max(float(free @ weight), 1e-12), 1.0)
-            moved = free * share
-            money[:, 0] -= moved
-            money[:, _grid_bin(np.array([s.push_yuan * 100.0]))[0]] += moved
-        merchant_waiting = np.full(len(self.merchant_cost), 1.0 - merchants_start)
+        batch = len(u0)
+        # per start and class: the active share of the class, and the money waiting of those present, not active
+        given = np.isfinite(u0)
+        present0 = float(self.present[0] @ weight)
+        active = np.where(given[:, None], np.minimum(np.nan_to_num(u0)[:, None] / max(present0, 1e-12), self.present[0]),
+                          self.initial_active[None, :])
+        merchants_start = np.where(np.isfinite(m0), np.nan_to_num(m0), s.initial_merchant_share)
+        money = np.zeros((batch, self.n_classes, len(WORLD_MONEY_GRID)))
+        money[:, :, 0] = self.present[0] - active
+        if np.any(pushes > 0):
+            free = money[:, :, 0] * ~self.held_out
+            share = np.minimum(pushes / np.maximum(free @ weight, 1e-12), 1.0)
+            moved = free * share[:, None]
+            money[:, :, 0] -= moved
+            money[:, :, _grid_bin(np.array([s.push_yuan * 100.0]))[0]] += moved
+        merchant_waiting = np.repeat((1.0 - merchants_start)[:, None], len(self.merchant_cost), axis=1)
         staying = np.exp(-s.leave_hazard)  # users leave at this daily rate; the active still count as active
         active_present = active.copy()
-        sent_per_active = 0.0
-        out = np.zeros((n_days + 1, 3))
-        k_max = 200
-        ks = np.arange(k_max)
+        sent_per_active = np.zeros(batch)
+        out = np.zeros((batch, n_days + 1, 3))
         for day in range(n_days):
-            present_share = float((money.sum(axis=1) + active_present) @ weight)
-            u_all = float(active @ weight)
-            u = float(active_present @ weight) / max(present_share, 1e-12)
-            merchants = 1.0 - float(merchant_waiting.mean())
-            reached = u_all + float((money[:, 1:].sum(axis=1)) @ weight)
-            out[day] = (u_all, reached, merchants)
+            present_mass = money.sum(axis=2) + active_present  # per start and class: share of the class present
+            present_share = present_mass @ weight
+            u_all = active @ weight
+            u = (active_present @ weight) / np.maximum(present_share, 1e-12)
+            merchants = 1.0 - merchant_waiting.mean(axis=1)
+            out[:, day] = np.column_stack([u_all, u_all + money[:, :, 1:].sum(axis=2) @ weight, merchants])
             # merchants, on the share of present users active
             m_value = s.merchant_benefit * u + (s.merchant_subsidy if subsidy[0] <= day < subsidy[1] else 0.0)
-            merchant_waiting *= np.exp(-s.merchant_rate * expit(m_value - self.merchant_cost))
-            # users joining today
+            merchant_waiting *= np.exp(-s.merchant_rate * expit(m_value[:, None] - self.merchant_cost[None, :]))
             joined = self.present[day + 1] - self.present[day] if day + 1 < len(self.present) else 0.0
             # activations: value against cost, by class and money waiting
-            lam = self.degree * u
-            friends_value = (s.value_paying_friends
-                             * (norm_poisson_log1p(lam, ks) if s.value_paying_friends else 0.0))
-            context = friends_value + s.value_merchants * merchants + s.value_festival * festival[day] - self.cost
-            hazard = s.adoption_rate * expit(self.money_value[None, :] + context[:, None])
-            q = -np.expm1(-hazard)
-            new = (money * q).sum(axis=1)
+            friends_value = (s.value_paying_friends * _interp_rows(u_all, self.friends_table)
+                             if s.value_paying_friends else 0.0)
+            context = (friends_value + s.value_merchants * merchants[:, None] + s.value_festival * festival[day]
+                       - self.cost[None, :])
+            q = -np.expm1(-s.adoption_rate * expit(self.money_value[None, None, :] + context[:, :, None]))
+            new = (money * q).sum(axis=2)
             money *= 1.0 - q
-            activated = float(new @ weight)
+            activated = new @ weight
             # money sent today by users active before today (per user, in units of the population)
-            senders = float((active_present * self.sociability) @ weight)
+            senders = (active_present * self.sociability) @ weight
             can_pay = -np.expm1(-self.merchants_per_city * merchants)
             packets_on = s.red_packets and day >= launch
             first_pay = can_pay * FIRST_ACTION_PAYMENT_SHARE
             first_packet = (1.0 - first_pay) * FIRST_ACTION_PACKET_SHARE if packets_on else 0.0
             first_transfer = 1.0 - first_pay - first_packet
-            transfers = s.transfer_rate * transfers_mult[day] * senders + first_transfer * activated
+            routine_transfers = s.transfer_rate * transfers_mult[day] * senders
+            first_transfers = first_transfer * activated
             if packets_on:
-                habit = 1.0 + s.habit_gain * min(sent_per_active, s.habit_cap)
+                habit = 1.0 + s.habit_gain * np.minimum(sent_per_active, s.habit_cap)
                 packets = s.send_rate * packets_mult[day] * habit * senders + first_packet * activated
-                sent_per_active += packets / max(float(active_present @ weight) + activated, 1e-12)
-                active_receivers = float((active_present * self.group_exposure) @ weight)
-                contagion = 1.0 / max(1.0 - s.contagion_units_back * active_receivers, 0.05)
+                sent_per_active += packets / np.maximum(active_present @ weight + activated, 1e-12)
+                active_receivers = (active_present * self.group_weight) @ weight / max_present(present_mass, self.group_weight, weight)
+                contagion = 1.0 / np.maximum(1.0 - s.contagion_units_back * active_receivers, 0.05)
                 group_packets = packets * s.group_packet_share * contagion
                 direct_packets = packets * (1.0 - s.group_packet_share) * s.direct_claim_prob
             else:
-                group_packets = direct_packets = 0.0
-            rates = np.stack([transfers * self.friend_exposure, direct_packets * self.friend_exposure,
-                              group_packets * self.claims_per_group_packet * self.group_exposure], axis=1)
+                group_packets = direct_packets = np.zeros(batch)
+            # who receives, per user present: routine transfers and one-to-one packets go to a random friend and
+            # are lost when that friend is away (not joined, left) or held out; a first action looks for a friend
+            # present, and a group packet's shares go to the members present who open it (normalized to those)
+            any_friend = self.friend_weight * self.receives
+            friend_present = any_friend / max_present(present_mass, self.friend_weight, weight)[:, None]
+            group_present = self.group_weight * self.receives / max_present(present_mass, self.group_weight, weight)[:, None]
+            rates = np.stack([routine_transfers[:, None] * any_friend + first_transfers[:, None] * friend_present,
+                              direct_packets[:, None] * any_friend,
+                              (group_packets * self.claims_per_group_packet)[:, None] * group_present], axis=2)
             money = _receive(money, rates, self.moves)
             active = active + new
             active_present = (active_present + new) * staying
             money *= staying
-            money[:, 0] += joined
-        u_all = float(active @ weight)
-        out[n_days] = (u_all, u_all + float((money[:, 1:].sum(axis=1)) @ weight), 1.0 - float(merchant_waiting.mean()))
-        return pd.DataFrame(out, columns=["users_active", "users_reached", "merchants_accepting"],
-                            index=pd.Index(np.arange(n_days + 1), name="day"))
+            money[:, :, 0] += joined
+        u_all = active @ weight
+        out[:, n_days] = np.column_stack([u_all, u_all + money[:, :, 1:].sum(axis=2) @ weight,
+                                          1.0 - merchant_waiting.mean(axis=1)])
+        return out
 
     def final_share(self, start: tuple[float, float] | None = None, push: float | None = None) -> float:
         """Share of users active at the end of the period."""
-        return float(self.path(start, push)["users_active"].iloc[-1])
+        u0, m0 = (np.nan, np.nan) if start is None else start
+        return float(self.final_shares(np.array([u0]), np.array([m0]), self._push(push))[0])
 
     def tips(self, start: tuple[float, float] | None = None, push: float | None = None,
              tip_share: float = TIP_SHARE) -> bool:
         """Whether at least ``tip_share`` of users are active at the end (the market tipped)."""
         return self.final_share(start, push) >= tip_share
 
-    def smallest_push(self, tip_share: float = TIP_SHARE, tol: float = 0.002) -> float:
+    def smallest_push(self, tip_share: float = TIP_SHARE, tol: float = 0.001) -> float:
         """The smallest random push (share of users given ``push_yuan``) after which the market tips.
 
         0 when it tips without a push; ``nan`` when even a push of every user does not.
         """
-        if self.final_share(push=0.0) >= tip_share:
+        ends = self.final_shares(np.array([np.nan, np.nan]), np.array([np.nan, np.nan]), np.array([0.0, 1.0]))
+        if ends[0] >= tip_share:
             return 0.0
-        if self.final_share(push=1.0) < tip_share:
+        if ends[1] < tip_share:
             return float("nan")
-        return _bisect(lambda x: self.final_share(push=x) >= tip_share, 0.0, 1.0, tol)
+        return float(_bisect_batch(lambda x: self.final_shares(np.full(len(x), np.nan), np.full(len(x), np.nan), x)
+                                   >= tip_share, np.array([0.0]), np.array([1.0]), tol)[0])
 
     def frontier(self, merchant_starts: np.ndarray | None = None, tip_share: float = TIP_SHARE,
                  tol: float = 0.002) -> pd.DataFrame:
@@ -464,40 +490,84 @@ class WorldMeanField:
         Returns a DataFrame with ``merchants_start`` and ``users_start`` (``nan`` where no start tips,
         0 where every start does).
         """
-        m_values = np.linspace(0.0, 0.6, 13) if merchant_starts is None else np.asarray(merchant_starts, float)
-        rows = []
-        for m0 in m_values:
-            def tips(u0: float, m0: float = float(m0)) -> bool:
-                return self.final_share((u0, m0), push=0.0) >= tip_share
-            if tips(0.0):
-                u_star = 0.0
-            elif not tips(0.95):
-                u_star = float("nan")
-            else:
-                u_star = _bisect(tips, 0.0, 0.95, tol)
-            rows.append({"merchants_start": float(m0), "users_start": u_star})
-        return pd.DataFrame(rows)
+        m = np.linspace(0.0, 0.6, 13) if merchant_starts is None else np.asarray(merchant_starts, float)
+        top = 0.95
+        ends = self.final_shares(np.r_[np.zeros(len(m)), np.full(len(m), top)], np.r_[m, m])
+        low_tips, high_tips = ends[: len(m)] >= tip_share, ends[len(m):] >= tip_share
+        u_star = np.full(len(m), np.nan)
+        u_star[low_tips] = 0.0
+        todo = ~low_tips & high_tips
+        if todo.any():
+            m_todo = m[todo]
+            u_star[todo] = _bisect_batch(lambda x: self.final_shares(x, m_todo) >= tip_share,
+                                         np.zeros(todo.sum()), np.full(todo.sum(), top), tol)
+        return pd.DataFrame({"merchants_start": m, "users_start": u_star})
 
     def outcome_grid(self, users: np.ndarray, merchants: np.ndarray) -> pd.DataFrame:
         """Share of users active at the end from each start on a grid (for the phase portrait)."""
-        rows = [{"users_start": float(u0), "merchants_start": float(m0),
-                 "users_active_end": self.final_share((float(u0), float(m0)), push=0.0)}
-                for m0 in merchants for u0 in users]
-        return pd.DataFrame(rows)
+        uu, mm = np.meshgrid(np.asarray(users, float), np.asarray(merchants, float))
+        ends = self.final_shares(uu.ravel(), mm.ravel())
+        return pd.DataFrame({"users_start": uu.ravel(), "merchants_start": mm.ravel(), "users_active_end": ends})
 
 
-def norm_poisson_log1p(lam: np.ndarray, ks: np.ndarray) -> np.ndarray:
-    """``E log(1 + K)`` for ``K ~ Poisson(lam)``, each ``lam`` (paying friends among a user's friends)."""
+#: Shares of friends paying at which the paying-friends value is tabulated.
+_SHARE_GRID = np.linspace(0.0, 1.0, 201)
+
+
+def _paying_friends_table(degrees: list[np.ndarray]) -> np.ndarray:
+    """Per class (row) and share of friends paying (column): ``E log(1 + Binomial(degree, share))`` averaged
+    over the class's degrees."""
+    from scipy.stats import binom
+
+    all_degrees = np.concatenate(degrees).astype(np.int64) if degrees else np.zeros(0, dtype=np.int64)
+    distinct = np.unique(all_degrees)
+    by_degree = np.zeros((len(distinct), len(_SHARE_GRID)))
+    for i, d in enumerate(distinct):
+        x = np.arange(d + 1)
+        by_degree[i] = binom.pmf(x[None, :], d, _SHARE_GRID[:, None]) @ np.log1p(x)
+    table = np.zeros((len(degrees), len(_SHARE_GRID)))
+    for j, deg in enumerate(degrees):
+        idx, counts = np.unique(np.searchsorted(distinct, deg.astype(np.int64)), return_counts=True)
+        table[j] = counts @ by_degree[idx] / max(counts.sum(), 1)
+    return table
+
+
+def _interp_rows(share: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table`` (class x share grid) interpolated at each ``share`` of the batch: (batch, class)."""
+    position = np.clip(share, 0.0, 1.0) * (len(_SHARE_GRID) - 1)
+    low = np.minimum(position.astype(np.int64), len(_SHARE_GRID) - 2)
+    frac = (position - low)[:, None]
+    return table[:, low].T * (1.0 - frac) + table[:, low + 1].T * frac
+
+
+#: Paying friends' value: E log(1 + K), K ~ Poisson(lam), tabulated on this grid of lam (above it, the
+#: second-order expansion log(1 + lam) - lam / (2 (1 + lam)^2)).
+_LAMBDA_GRID = np.linspace(0.0, 60.0, 2401)
+
+
+def _expected_log1p_table() -> np.ndarray:
     from scipy.stats import poisson
 
+    ks = np.arange(400)
+    return poisson.pmf(ks[None, :], _LAMBDA_GRID[:, None]) @ np.log1p(ks)
+
+
+_LOG1P_TABLE = _expected_log1p_table()
+
+
+def expected_log1p_poisson(lam: np.ndarray) -> np.ndarray:
+    """``E log(1 + K)`` for ``K ~ Poisson(lam)`` (paying friends among a user's friends), elementwise.
+
+    Examples
+    --------
+    >>> float(expected_log1p_poisson(np.array([0.0]))[0])
+    0.0
+    >>> bool(expected_log1p_poisson(np.array([3.0]))[0] < np.log1p(3.0))  # Jensen
+    True
+    """
     lam = np.asarray(lam, dtype=float)
-    big = lam > len(ks) / 4
-    out = np.empty_like(lam)
-    small = ~big
-    if small.any():
-        out[small] = poisson.pmf(ks[None, :], lam[small, None]) @ np.log1p(ks)
-    out[big] = np.log1p(lam[big])  # concentrated: the log of the mean
-    return out
+    inside = np.interp(lam, _LAMBDA_GRID, _LOG1P_TABLE)
+    return np.where(lam <= _LAMBDA_GRID[-1], inside, np.log1p(lam) - lam / (2.0 * (1.0 + lam) ** 2))
 
 
 def _amount_points(median: float, sigma: float, high: float) -> np.ndarray:
@@ -523,31 +593,43 @@ def _move_matrix(amount: np.ndarray) -> np.ndarray:
     return moved
 
 
+def max_present(present_mass: np.ndarray, class_weight: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Per start: the present users' total weight (friends or group openings) that money sent lands on."""
+    return np.maximum((present_mass * class_weight) @ weight, 1e-12)
+
+
 def _receive(money: np.ndarray, rates: np.ndarray, moves: np.ndarray) -> np.ndarray:
-    """Money after a day's receipts: Poisson numbers of receipts per class, each of a channel drawn by rate."""
-    total = rates.sum(axis=1)
+    """Money after a day's receipts: Poisson numbers of receipts per start and class, each receipt of a
+    channel drawn by its rate (``money``: start x class x grid; ``rates``: start x class x channel)."""
+    total = rates.sum(axis=2)
     if not np.any(total > 0):
         return money
-    mix = rates / np.maximum(total, 1e-300)[:, None]
-    k_max = int(max(4, np.ceil(total.max() + 6 * np.sqrt(total.max()) + 1)))
-    prob = np.exp(-total)[:, None] * np.ones(k_max + 1)
+    from scipy.stats import poisson
+
+    mix = rates / np.maximum(total, 1e-300)[:, :, None]
+    channels = [c for c in range(moves.shape[0]) if np.any(rates[:, :, c] > 0)]
+    k_max = max(1, int(poisson.isf(1e-10, total.max())) + 1)  # more receipts in a day: below 1e-10
+    prob = np.empty(total.shape + (k_max + 1,))
+    prob[..., 0] = np.exp(-total)
     for k in range(1, k_max + 1):
-        prob[:, k] = prob[:, k - 1] * total / k
-    prob[:, -1] += np.maximum(1.0 - prob.sum(axis=1), 0.0)  # the tail as the largest count
-    out = money * prob[:, [0]]
+        prob[..., k] = prob[..., k - 1] * total / k
+    prob[..., -1] += np.maximum(1.0 - prob.sum(axis=2), 0.0)  # the tail as the largest count
+    out = money * prob[..., [0]]
     current = money
     for k in range(1, k_max + 1):
-        current = sum(mix[:, [c]] * (current @ moves[c]) for c in range(moves.shape[0]))
-        out = out + current * prob[:, [k]]
+        current = sum(mix[:, :, [c]] * (current @ moves[c]) for c in channels)
+        out = out + current * prob[..., [k]]
     return out
 
 
-def _bisect(predicate: Callable[[float], bool], low: float, high: float, tol: float) -> float:
-    """The point in (low, high] where a monotone ``predicate`` turns true (false at ``low``, true at ``high``)."""
-    while high - low > tol:
+def _bisect_batch(predicate: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray,
+                  tol: float) -> np.ndarray:
+    """For each element, the point in (low, high] where a monotone ``predicate`` turns true (false at
+    ``low``, true at ``high``), all elements bisected together (one batched call per step)."""
+    low, high = low.astype(float).copy(), high.astype(float).copy()
+    while np.max(high - low) > tol:
         mid = 0.5 * (low + high)
-        if predicate(mid):
-            high = mid
-        else:
-            low = mid
+        ok = predicate(mid)
+        high = np.where(ok, mid, high)
+        low = np.where(ok, low, mid)
     return high

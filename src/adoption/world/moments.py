@@ -7,6 +7,7 @@ parameters; :data:`MOMENTS` says what each one is and which public figures it st
 Examples
 --------
 >>> from adoption.world.engine import run_world
+>>> from adoption.world.scenario import Scenario
 >>> w = run_world(Scenario(n_users=2000, campaigns=False), None, seed=1)
 >>> m = world_moments(w)
 >>> sorted(m) == sorted(MOMENTS)
