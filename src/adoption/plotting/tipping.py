@@ -80,7 +80,8 @@ def plot_tipping(results: dict[str, Any], ax: Axes | None = None) -> Axes:
         ax.fill_between(fine, low, high, color=colour, alpha=0.15, lw=0)
         ax.plot(fine, fitted, color=colour, lw=2, label=label)
         c = r.curve
-        ax.errorbar(c["push"], c["rate"], yerr=[c["rate"] - c["rate_ci_low"], c["rate_ci_high"] - c["rate"]],
+        dodge = (i - (len(results) - 1) / 2) * 0.0025 * top  # side by side where experiments share a push
+        ax.errorbar(c["push"] + dodge, c["rate"], yerr=[c["rate"] - c["rate_ci_low"], c["rate_ci_high"] - c["rate"]],
                     fmt="o", color=colour, ms=5, capsize=2, lw=1)
         if np.isfinite(r.critical_push):
             lo, hi = r.critical_push_ci
