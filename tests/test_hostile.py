@@ -139,7 +139,7 @@ COMMANDS = {
     "validate": ["validate"],
     "activation": ["activation"],
     "activation-duckdb": ["activation", "--engine", "duckdb"],
-    "effect": ["effect", "--permutations", "0"],
+    "effect": ["effect"],
     "funnel": ["funnel"],
 }
 
@@ -243,7 +243,7 @@ def test_control_characters_never_reach_the_terminal(tmp_path, capsys):
 # ------------------------------------------------------- arguments and paths
 @pytest.mark.parametrize("args", [
     ["activation", "--d", "nan", "LOG"], ["activation", "--horizon", "-1", "LOG"],
-    ["effect", "--permutations", "-1", "LOG"], ["sweep", "--workers", "-1", "GRID"],
+    ["effect", "--k", "0", "LOG"], ["sweep", "--workers", "-1", "GRID"],
     ["simulate", "--set", "end=2262-12-31", "--users", "100", "--out", "OUT"],
     ["simulate", "--users", "0", "--out", "OUT"],
     ["report", "../notebooks/sweep"], ["report", "/etc/passwd"],

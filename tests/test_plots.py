@@ -32,7 +32,7 @@ def table():
 
 @pytest.fixture(scope="module")
 def effect():
-    return ReceiptEffect(n_permutations=0, seed=0).fit(selection_log(3_000, seed=1)[0])
+    return ReceiptEffect(seed=0).fit(selection_log(3_000, seed=1)[0])
 
 
 def test_plots_return_axes(table, effect):

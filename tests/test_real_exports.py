@@ -96,7 +96,7 @@ def _json(args: list[str], capsys) -> dict:
 
 
 def _answers(folder: Path, capsys) -> dict:
-    effect = _json(["effect", "--permutations", "0", str(folder)], capsys)
+    effect = _json(["effect", str(folder)], capsys)
     return {
         "valid": _json(["validate", str(folder)], capsys)["valid"],
         "activation": _json(["activation", str(folder)], capsys),

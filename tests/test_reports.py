@@ -45,18 +45,21 @@ def test_notebooks_are_committed_clean_with_one_parameters_cell():
 
 
 def test_conversion_report(small_log, reports_dir):
-    run = run_report("conversion", {"events": small_log, "permutations": 2}, out=reports_dir)
+    run = run_report("conversion", {"events": small_log, "seed": 3}, out=reports_dir)
     assert run.status == "ok"
     metrics = json.loads((run.folder / "metrics.json").read_text())
     assert 0.72 <= metrics["cumulative_incidence_90d"] <= 0.88
     assert metrics["ci_low"] < metrics["cumulative_incidence"] < metrics["ci_high"]
     assert metrics["adjusted_hazard_ratio"] > 1
+    # what adjustment cannot see, and the one effect the log identifies on its own (the lucky split)
+    assert metrics["e_value"] > 1 and "placebo_hazard_ratio" in metrics and isinstance(metrics["residual_confounding"], bool)
+    assert metrics["gifts_units_back_ci_low"] < metrics["gifts_units_back_per_unit"] < metrics["gifts_units_back_ci_high"]
     # a simulated log carries the holdout's truth, and the report sets the estimates beside it
     assert metrics["truth_hazard_ratio"] > 1 and 0 < metrics["truth_att_90d"] < 1
     assert metrics["prediction_auc"] >= 0.65
     assert json.loads((run.folder / "params.json").read_text())["events"] == small_log
     nb = nbformat.read(run.folder / "report.ipynb", as_version=4)
-    assert nb.metadata.papermill["parameters"]["permutations"] == 2
+    assert nb.metadata.papermill["parameters"]["seed"] == 3
     html = run.html.read_text()
     assert html.count("data:image/png;base64") >= 6
     # the second stage: the channel funnel (the log is a simulated one with its QR campaign)

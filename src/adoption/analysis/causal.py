@@ -12,8 +12,11 @@ This module puts the naive number next to the careful ones:
   model with receipt as a time-varying exposure, the adjusted one (time-varying Cox with the pre-exposure
   covariates), and a propensity-score-adjusted one (the logit of a scikit-learn logistic propensity of
   receiving as the covariate), with balance diagnostics (standardized mean differences before and after
-  inverse-propensity weighting). Plus a permutation test that shuffles receipt times among receivers of
-  similar propensity.
+  inverse-propensity weighting). It says what adjustment cannot see: the no-unmeasured-confounding
+  assumption in one line, the E-value of the adjusted hazard ratio (:func:`e_value`), and a negative-control
+  exposure — "will receive within the next 30 days", whose hazard ratio is 1 when the adjustment suffices
+  (a future receipt cannot cause an earlier activation) and flags residual confounding when its interval
+  excludes 1.
 * :class:`ActivationPredictor` — a calibrated classifier of activation within the horizon after receipt
   (AUC, Brier score, calibration curve).
 * :class:`ReceiptUplift` — who gains most from a red packet: a two-model (T-) learner at a landmark date
@@ -40,11 +43,75 @@ from adoption.errors import InputError, ParameterError
 from adoption.log.eventlog import EventLog
 from adoption.random import SeedLike, as_generator
 
-__all__ = ["ActivationPredictor", "ReceiptEffect", "ReceiptUplift", "effects_against_truth", "exposure_episodes",
-           "pre_exposure_covariates"]
+__all__ = ["ASSUMPTION", "ActivationPredictor", "PLACEBO_LEAD_DAYS", "ReceiptEffect", "ReceiptUplift", "e_value",
+           "effects_against_truth", "exposure_episodes", "pre_exposure_covariates", "with_placebo"]
 
 #: Pre-exposure covariates used for adjustment (measured at the start of the window).
 ADJUSTMENT = ("log_friends", "log_groups", "log_tenure")
+#: The negative-control exposure: the days before a user's first receipt during which "will receive soon" is 1.
+PLACEBO_LEAD_DAYS = 30.0
+#: What the adjusted estimates assume, in one line (printed with every estimate).
+ASSUMPTION = ("no unmeasured confounding: nothing that drives both receiving and activating is missing from the "
+              "covariates; the log cannot show this (the E-value says how strong a missing confounder would have "
+              "to be, the placebo checks one consequence)")
+
+
+def e_value(estimate: float, ci_low: float, ci_high: float, common_outcome: bool = True) -> tuple[float, float]:
+    """The E-value of a hazard ratio and of its confidence limit nearest 1 (VanderWeele & Ding 2017).
+
+    The minimum strength of association (risk-ratio scale) that an unmeasured confounder would need with both
+    the exposure and the outcome to explain the estimate away. For a common outcome (activation is: more than
+    15% activate) the hazard ratio is first converted to a risk ratio,
+    ``RR = (1 - 0.5 ** sqrt(HR)) / (1 - 0.5 ** sqrt(1 / HR))``. Returns ``(for the estimate, for the limit)``;
+    the second is 1 when the interval contains 1.
+
+    Examples
+    --------
+    >>> [round(v, 3) for v in e_value(2.0, 1.5, 2.5, common_outcome=False)]  # 2 + sqrt(2); 1.5 + sqrt(0.75)
+    [3.414, 2.366]
+    >>> round(e_value(2.0, 1.5, 2.5)[0], 3)  # RR = 1.612 for a common outcome
+    2.606
+    >>> e_value(1.2, 0.9, 1.6)[1]
+    1.0
+    """
+    def rr(hr: float) -> float:
+        if not common_outcome:
+            return hr
+        return (1.0 - 0.5 ** np.sqrt(hr)) / (1.0 - 0.5 ** np.sqrt(1.0 / hr))
+
+    def ev(r: float) -> float:
+        r = 1.0 / r if r < 1 else r
+        return float(r + np.sqrt(r * (r - 1.0)))
+
+    if not all(np.isfinite([estimate, ci_low, ci_high])) or min(estimate, ci_low, ci_high) <= 0:
+        return float("nan"), float("nan")
+    limit = 1.0 if ci_low <= 1.0 <= ci_high else (ci_low if estimate > 1 else ci_high)
+    return ev(rr(estimate)), ev(rr(limit))
+
+
+def with_placebo(episodes: pd.DataFrame, lead: float = PLACEBO_LEAD_DAYS) -> pd.DataFrame:
+    """The episodes with a negative-control exposure ``placebo``: 1 in the ``lead`` days before a user's first
+    receipt (while not yet exposed), 0 otherwise; unexposed episodes are split where it starts.
+
+    Examples
+    --------
+    >>> ep = pd.DataFrame({"user_id": [1, 1], "start": [0.0, 50.0], "stop": [50.0, 80.0], "received": [0, 1],
+    ...                    "event": [0, 1], "receipt_day": [50.0, 50.0]})
+    >>> with_placebo(ep)[["start", "stop", "received", "placebo", "event"]].values.tolist()
+    [[0.0, 20.0, 0.0, 0.0, 0.0], [20.0, 50.0, 0.0, 1.0, 0.0], [50.0, 80.0, 1.0, 0.0, 1.0]]
+    """
+    pre = episodes["received"].to_numpy() == 0
+    onset = episodes["receipt_day"].to_numpy(dtype=float) - lead
+    start, stop = episodes["start"].to_numpy(dtype=float), episodes["stop"].to_numpy(dtype=float)
+    split = pre & (onset > start) & (onset < stop)
+    inside = pre & (onset <= start)
+    before = episodes[split].assign(stop=onset[split], event=0, placebo=0.0)
+    after = episodes[split].assign(start=onset[split], placebo=1.0)
+    rest = episodes[~split].assign(placebo=np.where(inside[~split], 1.0, 0.0))
+    out = pd.concat([rest, before, after], ignore_index=True)
+    out["received"] = out["received"].astype(float)
+    out["event"] = out["event"].astype(int)
+    return out.sort_values(["user_id", "start"], ignore_index=True)
 
 
 def pre_exposure_covariates(log: EventLog, at: pd.Timestamp | pd.Series, users: pd.Index,
@@ -151,7 +218,8 @@ def _smd(x: pd.DataFrame, treated: np.ndarray, weights: np.ndarray | None = None
     return pd.Series(out)
 
 
-def _cox_tv(episodes: pd.DataFrame, covariates: Sequence[str], weights: str | None = None) -> pd.Series:
+def _cox_tv(episodes: pd.DataFrame, covariates: Sequence[str], weights: str | None = None,
+            term: str = "received") -> pd.Series:
     """Cox model with receipt as a time-varying exposure, in counting-process form.
 
     Each episode is at risk on (start, stop]. With weights, the standard errors are robust (sandwich),
@@ -163,7 +231,7 @@ def _cox_tv(episodes: pd.DataFrame, covariates: Sequence[str], weights: str | No
                      episodes["event"].to_numpy(dtype=bool), X, penalizer=1e-4,
                      weights=None if weights is None else episodes[weights].to_numpy(),
                      cluster=None if weights is None else episodes["user_id"].to_numpy())
-    return result.summary.loc["received", ["hazard_ratio", "ci_low", "ci_high", "p"]]
+    return result.summary.loc[term, ["hazard_ratio", "ci_low", "ci_high", "p"]]
 
 
 def impute_missing(frame: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -200,8 +268,8 @@ class ReceiptEffect:
     ----------
     covariates : sequence of str, optional
         Pre-exposure covariates to adjust for (default: friends, groups, tenure and the largest cities).
-    n_permutations : int, default 30
-        Shuffles of receipt timing for the permutation test (0 to skip).
+    placebo_lead : float, default 30
+        Days before the first receipt in which the negative-control exposure is 1.
     max_users : int, default 50_000
         Users sampled for the model fits on big logs (all when fewer).
     seed : int or Generator, optional
@@ -214,23 +282,27 @@ class ReceiptEffect:
     balance_ : DataFrame
         Standardized mean differences of the covariates between receivers and non-receivers, before and
         after inverse-propensity weighting.
-    permutation_p_ : float
-        One-sided p-value: the share of receipt-time shuffles (within propensity quintiles) whose adjusted
-        hazard ratio is at least the observed one.
+    placebo_ : Series
+        The negative control's hazard ratio (``hazard_ratio``, ``ci_low``, ``ci_high``, ``p``) in the adjusted
+        model: about 1 when the covariates account for who receives.
+    residual_confounding_ : bool
+        Whether the placebo's interval excludes 1 (the adjustment leaves selection unexplained).
+    e_value_, e_value_ci_ : float
+        E-values of the adjusted hazard ratio and of its interval's limit nearest 1 (:func:`e_value`).
 
     Examples
     --------
     >>> from adoption.datasets.synthetic import selection_log
     >>> log, truth = selection_log(4_000, effect=1.0, seed=1)
-    >>> fx = ReceiptEffect(n_permutations=0, seed=1).fit(log)
+    >>> fx = ReceiptEffect(seed=1).fit(log)
     >>> bool(fx.effects_.loc["naive", "hazard_ratio"] > 1.5)
     True
     """
 
-    def __init__(self, covariates: Sequence[str] | None = None, n_permutations: int = 30,
+    def __init__(self, covariates: Sequence[str] | None = None, placebo_lead: float = PLACEBO_LEAD_DAYS,
                  max_users: int = 50_000, seed: SeedLike = None) -> None:
         self.covariates = covariates
-        self.n_permutations = n_permutations
+        self.placebo_lead = placebo_lead
         self.max_users = max_users
         self.seed = seed
 
@@ -281,54 +353,29 @@ class ReceiptEffect:
         self.balance_.index.name = "covariate"
         self.propensity_auc_ = float(roc_auc_score(in_log, ps)) if 0 < in_log.mean() < 1 else float("nan")
         self.covariates_ = covariates
-        strata = pd.Series(pd.qcut(ps, 5, labels=False, duplicates="drop"), index=per_user.index)
-        self.permutation_p_ = (self._permutation(episodes, covariates, strata, rng) if self.n_permutations
-                               else float("nan"))
+        adjusted = self.effects_.loc["adjusted"]
+        self.e_value_, self.e_value_ci_ = e_value(*(float(adjusted[c]) for c in ("hazard_ratio", "ci_low", "ci_high")))
+        self.placebo_ = _cox_tv(with_placebo(episodes, self.placebo_lead), ["placebo", *covariates], term="placebo")
+        low, high = float(self.placebo_["ci_low"]), float(self.placebo_["ci_high"])
+        self.residual_confounding_ = bool(np.isfinite(low) and not low <= 1.0 <= high)
         return self
 
-    def _permutation(self, episodes: pd.DataFrame, covariates: list[str], strata: pd.Series,
-                     rng: np.random.Generator) -> float:
-        """Shuffle first-receipt times among the receivers of similar propensity (before or after their own
-        activation); how often is the adjusted hazard ratio of the shuffled data at least the observed one?"""
-        observed = self.effects_.loc["adjusted", "hazard_ratio"]
-        users = episodes.groupby("user_id").agg(start=("start", "min"), stop=("stop", "max"),
-                                                event=("event", "max"), receipt=("receipt_day", "min"))
-        users = users.join(episodes.drop_duplicates("user_id").set_index("user_id")[covariates])
-        got = np.isfinite(users["receipt"].to_numpy())
-        receivers = users[got]
-        groups = strata.reindex(receivers.index).to_numpy()
-        others = episodes[~episodes["user_id"].isin(receivers.index)][["user_id", "start", "stop", "received",
-                                                                        "event", *covariates]]
-        start, stop, event = (receivers[c].to_numpy() for c in ("start", "stop", "event"))
-        hits = 0
-        for _ in range(self.n_permutations):
-            t = receivers["receipt"].to_numpy().copy()
-            for g in np.unique(groups):
-                members = np.flatnonzero(groups == g)
-                t[members] = rng.permutation(t[members])
-            t = np.maximum(t, start)
-            exposed = t < stop
-            base = receivers[covariates].assign(user_id=receivers.index.to_numpy())
-            pre = base.assign(start=start, stop=np.where(exposed, t, stop), received=0,
-                              event=np.where(exposed, 0, event))
-            post = base[exposed].assign(start=t[exposed], stop=stop[exposed], received=1, event=event[exposed])
-            perm = pd.concat([pre[pre["stop"] > pre["start"]], post, others], ignore_index=True)
-            hits += _cox_tv(perm, covariates)["hazard_ratio"] >= observed
-        return (1 + hits) / (1 + self.n_permutations)
-
     def to_dict(self) -> dict[str, object]:
-        """The fitted estimates as JSON-ready data: each hazard ratio with its interval, the permutation
-        p-value, the covariates (and which were imputed), the sizes and the covariate balance.
+        """The fitted estimates as JSON-ready data: each hazard ratio with its interval, the assumption, the
+        E-values, the placebo (negative control), the covariates (and which were imputed), the sizes and the
+        covariate balance.
 
         Examples
         --------
         >>> from adoption.datasets.synthetic import selection_log
         >>> log, truth = selection_log(2_000, effect=1.0, seed=1)
-        >>> sorted(ReceiptEffect(n_permutations=0, seed=1).fit(log).to_dict())[:3]
+        >>> sorted(ReceiptEffect(seed=1).fit(log).to_dict())[:3]
         ['adjusted_ci_high', 'adjusted_ci_low', 'adjusted_hazard_ratio']
         """
         e = self.effects_
-        p = self.permutation_p_
+
+        def num(x: float) -> float | None:
+            return float(x) if np.isfinite(x) else None
         return {
             "naive_hazard_ratio": float(e.loc["naive", "hazard_ratio"]),
             "naive_ci_low": float(e.loc["naive", "ci_low"]), "naive_ci_high": float(e.loc["naive", "ci_high"]),
@@ -337,7 +384,11 @@ class ReceiptEffect:
             "adjusted_ci_low": float(e.loc["adjusted", "ci_low"]),
             "adjusted_ci_high": float(e.loc["adjusted", "ci_high"]),
             "propensity_adjusted_hazard_ratio": float(e.loc["propensity_adjusted", "hazard_ratio"]),
-            "permutation_p": None if not np.isfinite(p) else float(p),
+            "assumption": ASSUMPTION,
+            "e_value": num(self.e_value_), "e_value_ci": num(self.e_value_ci_),
+            "placebo_hazard_ratio": num(float(self.placebo_["hazard_ratio"])),
+            "placebo_ci_low": num(float(self.placebo_["ci_low"])), "placebo_ci_high": num(float(self.placebo_["ci_high"])),
+            "residual_confounding": self.residual_confounding_,
             "covariates": list(self.covariates_), "imputed_covariates": list(self.imputed_),
             "users": self.n_users_, "receivers": self.n_receivers_,
             "balance": {k: {"smd_before": round(float(v["smd_before"]), 4), "smd_after": round(float(v["smd_after"]), 4)}
@@ -502,7 +553,7 @@ def effects_against_truth(effect: ReceiptEffect, truth: dict, uplift: ReceiptUpl
     --------
     >>> from adoption import load_example
     >>> log = load_example()
-    >>> fx = ReceiptEffect(n_permutations=0, seed=0).fit(log)
+    >>> fx = ReceiptEffect(seed=0).fit(log)
     >>> table = effects_against_truth(fx, log.truth)
     >>> table["estimate"].tolist()[:2], bool(table["truth"].notna().all())
     (['naive', 'time_varying'], True)

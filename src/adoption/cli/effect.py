@@ -13,7 +13,7 @@ def run(args: argparse.Namespace) -> int:
     from adoption.analysis.causal import ReceiptEffect
 
     log = read_for_analysis(args)
-    fx = ReceiptEffect(n_permutations=args.permutations, seed=args.seed).fit(log, args.definition, k=args.k, d=args.d)
+    fx = ReceiptEffect(seed=args.seed).fit(log, args.definition, k=args.k, d=args.d)
     result = fx.to_dict()
     if args.json:
         print_json(result)
@@ -23,8 +23,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"  missing values filled with the median plus an indicator: {', '.join(fx.imputed_)}")
     for name, row in fx.effects_.iterrows():
         print(f"  {name:<20} HR {row['hazard_ratio']:7.3f}  [{row['ci_low']:.3f}, {row['ci_high']:.3f}]")
-    if result["permutation_p"] is not None:
-        print(f"  permutation test of receipt timing: p = {result['permutation_p']:.3f}")
+    if result["e_value"] is not None:
+        print(f"  E-value of the adjusted HR: {result['e_value']:.2f} (its interval's limit: {result['e_value_ci']:.2f}): "
+              "a confounder this strongly tied to both receiving and activating could explain it away")
+    placebo = (f"  placebo (will receive within {fx.placebo_lead:g} days): HR {result['placebo_hazard_ratio']:.3f} "
+               f"[{result['placebo_ci_low']:.3f}, {result['placebo_ci_high']:.3f}]")
+    print(placebo + (" -- excludes 1: residual confounding, the adjusted HR is biased" if result["residual_confounding"]
+                     else " -- covers 1: no sign of residual confounding"))
+    print(f"  assumes {result['assumption']}")
     return 0
 
 
@@ -38,7 +44,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--definition", choices=DEFINITIONS, default="first_action")
     q.add_argument("--k", type=count(1), default=3, help="for k_payments: payments needed")
     q.add_argument("--d", type=positive, default=30.0, help="for k_payments: within this many days")
-    q.add_argument("--permutations", type=count(0), default=20, help="receipt-timing shuffles (0 to skip)")
     q.add_argument("--seed", type=count(0), default=0)
     q.add_argument("--skip-validation", action="store_true")
     q.add_argument("--json", action="store_true")

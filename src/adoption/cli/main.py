@@ -20,6 +20,7 @@ from adoption.cli import (
     calibrate,
     effect,
     funnel,
+    gifts,
     market,
     report,
     simulate,
@@ -35,7 +36,8 @@ __all__ = ["COMMANDS", "EXIT_CODES", "build_parser", "exit_code", "main"]
 
 #: Functions that add a subcommand to the parser, in the order of ``--help``.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    validate.add_parser, simulate.add_parser, activation.add_parser, effect.add_parser, report.add_parser,
+    validate.add_parser, simulate.add_parser, activation.add_parser, effect.add_parser, gifts.add_parser,
+    report.add_parser,
     sweep.add_parser, calibrate.add_parser, tipping.add_parser, market.add_parser, funnel.add_parser,
 ]
 

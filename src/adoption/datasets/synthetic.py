@@ -108,7 +108,7 @@ def weibull_activation_log(n_receivers: int = 10_000, *, p90: float = 0.8, shape
 
 def selection_log(n_users: int = 20_000, *, effect: float = 1.0, homophily: float = 1.0,
                   receipt_rate: float = 1 / 120, base_hazard: float = 1 / 500, window_days: float = 365.0,
-                  mean_degree: float = 8.0, seed: SeedLike = None) -> tuple[EventLog, Truth]:
+                  mean_degree: float = 8.0, hidden: float = 0.0, seed: SeedLike = None) -> tuple[EventLog, Truth]:
     """A log with selection into receiving: who receives is not random, and receiving has ``effect``.
 
     Each user has ``degree`` friends (heavy-tailed). Their first receipt arrives at rate
@@ -117,6 +117,10 @@ def selection_log(n_users: int = 20_000, *, effect: float = 1.0, homophily: floa
     ``effect`` from the first receipt on. So well-connected users both receive sooner and activate more on
     their own. With ``effect=1`` receiving does nothing, yet receivers activate far more often. The money
     comes from a pool of accounts that were already paying before the window.
+
+    ``hidden`` adds a trait the log does not record (standard normal ``z``): both rates are multiplied by
+    ``exp(hidden * z)``, so that adjusting for what the log shows (friends) cannot remove all of the
+    selection.
 
     Examples
     --------
@@ -139,6 +143,8 @@ def selection_log(n_users: int = 20_000, *, effect: float = 1.0, homophily: floa
     lo, hi = pairs // n, pairs % n
     real_degree = np.bincount(np.r_[lo, hi], minlength=n)
     weight = ((1 + real_degree) / (1 + mean_degree)) ** homophily
+    if hidden:
+        weight = weight * np.exp(hidden * rng.standard_normal(n))
     receipt = rng.exponential(1.0 / (receipt_rate * weight))
     base = base_hazard * weight
     # piecewise-constant hazard: base before the receipt, base * effect after it

@@ -13,7 +13,7 @@ Examples
 """
 
 from adoption.plotting.calibration import plot_moments, plot_parameter_spread
-from adoption.plotting.causal import plot_balance, plot_calibration, plot_effects, plot_qini
+from adoption.plotting.causal import plot_balance, plot_calibration, plot_effects, plot_gifts, plot_qini
 from adoption.plotting.diffusion import plot_bass_fit, plot_mean_field
 from adoption.plotting.funnel import plot_conversion_rates, plot_funnel, plot_referrals, plot_return_curves
 from adoption.plotting.market import plot_phase_diagram, plot_phase_portrait, plot_race, plot_race_ratio
@@ -32,6 +32,7 @@ __all__ = [
     "plot_conversion_rates",
     "plot_effects",
     "plot_funnel",
+    "plot_gifts",
     "plot_hazard_ratios",
     "plot_mean_field",
     "plot_moments",

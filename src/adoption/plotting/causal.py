@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from adoption.analysis.causal import ActivationPredictor, ReceiptEffect, ReceiptUplift
 
-__all__ = ["plot_effects", "plot_balance", "plot_calibration", "plot_qini"]
+__all__ = ["plot_gifts", "plot_effects", "plot_balance", "plot_calibration", "plot_qini"]
 
 
 def plot_effects(effect: ReceiptEffect | pd.DataFrame, ax: Axes | None = None, truth: float | None = None) -> Axes:
@@ -68,4 +68,26 @@ def plot_qini(uplift: ReceiptUplift, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("share of users targeted")
     ax.set_ylabel("extra activations")
     ax.legend(frameon=False)
+    return ax
+
+
+def plot_gifts(gifts: Any, ax: Axes | None = None) -> Axes:
+    """Money sent back against money received, within packet: the lucky split's natural experiment.
+
+    ``gifts`` is a fitted :class:`adoption.analysis.gifts.GiftContagion`: dots are deciles of the amount's
+    deviation from the packet mean (receivers other than the luckiest), the line the fitted slope with its
+    95% band.
+    """
+    ax = axes_or_new(ax)
+    b = gifts.binned_
+    ax.scatter(b["amount"], b["back"], color=PALETTE[0], s=40, zorder=3, label="deciles of the amount (within packet)")
+    x = np.linspace(float(b["amount"].min()), float(b["amount"].max()), 50)
+    low, high = gifts.units_back_ci_
+    ax.fill_between(x, low * x, high * x, color=PALETTE[2], alpha=0.15, lw=0)
+    ax.plot(x, gifts.units_back_ * x, color=PALETTE[2], lw=2, label=f"{gifts.units_back_:.3f} back per yuan [{low:.3f}, {high:.3f}]")
+    ax.axhline(0, color="#999999", lw=0.8)
+    ax.axvline(0, color="#999999", lw=0.8)
+    ax.set_xlabel("yuan received, minus the packet's mean")
+    ax.set_ylabel(f"yuan sent back within {gifts.window_hours:g} h, minus the packet's mean")
+    ax.legend(frameon=False, fontsize=8)
     return ax

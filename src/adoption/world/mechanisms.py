@@ -172,16 +172,14 @@ def send_packets(w: WorldState, batch: PacketBatch, day: int) -> None:
 
     # gift contagion: active receivers of group shares send back into the same group; a new packet of a
     # typical size is sent with a probability that makes the expected money sent back
-    # contagion_units_back per unit received, the luckiest draw weighing boost-times more
+    # contagion_units_back per unit received (luckiest_boost times that for the packet's luckiest draw)
     in_group = ~direct[packet] & (w.active[receiver] <= claim_time)
     if in_group.any() and s.contagion_units_back > 0:
         best = np.zeros(n, dtype=np.int64)
         np.maximum.at(best, packet, claim_amount)
         luckiest = claim_amount == best[packet]
-        total = np.bincount(packet, weights=claim_amount, minlength=n)
         weight = np.where(luckiest, s.luckiest_boost, 1.0)
-        norm = total / np.maximum(total + (s.luckiest_boost - 1.0) * best, 1.0)
-        expected_back = s.contagion_units_back * claim_amount * weight * norm[packet]
+        expected_back = s.contagion_units_back * claim_amount * weight
         size = amounts(w, s.group_amount_median_cents, len(packet))
         prob = np.minimum(expected_back / size, 1.0)
         size = np.maximum(size, expected_back)

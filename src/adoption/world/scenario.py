@@ -86,7 +86,7 @@ class Scenario:
     mid_autumn_multiplier: float = _p(5.0, "x ordinary day", 1, 1000, "sending on Mid-Autumn")
     habit_gain: float = _p(0.15, "x base rate per packet sent", 0, 10, "how much each packet sent raises the sender's own rate (habit)")
     habit_cap: int = _p(10, "packets", 0, 1000, "packets after which the habit stops growing")
-    contagion_units_back: float = _p(0.18, "cents sent per cent received", 0, 5, "gift contagion: money sent back into the group within 24 h per unit received (Yuan et al. 2024)", source='Yuan et al. 2024 (gift contagion in WeChat groups)')
+    contagion_units_back: float = _p(0.18, "cents sent per cent received", 0, 5, "gift contagion: money sent back into the group within 24 h per unit received, by receivers other than the packet's luckiest draw (Yuan et al. 2024)", source='Yuan et al. 2024 (gift contagion in WeChat groups)')
     luckiest_boost: float = _p(1.5, "x", 1, 10, "how much more likely the luckiest receiver of a packet sends back", source='Yuan et al. 2024 (the luckiest draw reciprocates more); its size an assumption')
     # --- transfers
     transfer_rate: float = _p(0.0008, "transfers per active user per day", 0, 10, "rate of transfers to friends", source=CALIBRATED)
