@@ -116,3 +116,19 @@ def test_bad_horizon_and_empty_cohort():
         ActivationCurve(horizon=0).fit(table)
     with pytest.raises(InputError, match="no receivers"):
         ActivationCurve().fit(table[table.cohort == "organic"])
+
+
+@pytest.mark.slow
+def test_headline_with_heavy_leaving_covers_the_share_activating_before_leaving():
+    """Leaving at 1/60 per day: the headline (Aalen-Johansen) covers the true share who activated before leaving
+    at about its nominal rate, while 1 - Kaplan-Meier (if nobody left) is a different, larger number."""
+    from adoption.analysis.headline import activation_headline
+
+    covered, gaps = 0, []
+    for seed in range(30):
+        log, truth = weibull_activation_log(5_000, p90=0.8, leave_rate=1 / 60, seed=seed)
+        head = activation_headline(activation_table(log)).to_dict()
+        covered += head["ci_low"] <= truth.activated_before_leaving_90d <= head["ci_high"]
+        gaps.append(head["cumulative_incidence_no_leaving"] - head["cumulative_incidence"])
+    assert covered >= 26, covered
+    assert truth.activated_before_leaving_90d < 0.65 and min(gaps) > 0.1

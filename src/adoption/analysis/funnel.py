@@ -531,7 +531,7 @@ def campaign_report(log: EventLog, campaign: str | None = None, method: Interval
     >>> from adoption import load_example
     >>> report = campaign_report(load_example())
     >>> report.metrics()["best_channel"]
-    'moments'
+    'official_account'
     """
     if log.scans is None or len(log.scans) == 0:
         return None

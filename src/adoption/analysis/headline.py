@@ -1,8 +1,11 @@
 """The activation headline: the share of receivers active within the horizon, overall and by first receipt.
 
 This is the figure the mission is about ("of those who received, 80% became active within three months"),
-with its 95% interval, the median time to activation and the restricted mean, for all receivers and split
-by the kind of the first receipt and by group versus one-to-one.
+with its 95% interval, for all receivers and split by the kind of the first receipt and by group versus
+one-to-one. The headline ``cumulative_incidence`` is the share who activated *before leaving*
+(Aalen–Johansen, leaving a competing event): the share of receivers who did become active.
+``cumulative_incidence_no_leaving`` (1 − Kaplan–Meier, leaving as censoring) is the share who would have
+activated if nobody had left; the median and the restricted mean are read from that curve.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from adoption.analysis.survival import ActivationCurve
+from adoption.analysis.survival import ActivationCurve, CompetingRisks
 
 __all__ = ["ActivationHeadline", "activation_headline"]
 
@@ -28,6 +31,24 @@ class ActivationHeadline:
     overall: pd.Series
     by_first_kind: pd.DataFrame
     by_group: pd.DataFrame
+    competing: dict[str, pd.DataFrame]
+
+    def table(self) -> pd.DataFrame:
+        """The overall headline, both ways: before leaving (the headline) and if nobody left.
+
+        Examples
+        --------
+        >>> from adoption import load_example
+        >>> from adoption.analysis.activation import activation_table
+        >>> activation_headline(activation_table(load_example())).table().index.tolist()
+        ['activated before leaving (Aalen-Johansen)', 'if nobody left (1 - Kaplan-Meier)']
+        """
+        r = self.to_dict()
+        return pd.DataFrame({
+            "cumulative_incidence": [r["cumulative_incidence"], r["cumulative_incidence_no_leaving"]],
+            "ci_low": [r["ci_low"], r["no_leaving_ci_low"]], "ci_high": [r["ci_high"], r["no_leaving_ci_high"]],
+            "left_first": [r["leaving"], None]},
+            index=["activated before leaving (Aalen-Johansen)", "if nobody left (1 - Kaplan-Meier)"])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the overall record with ``by_first_kind`` and ``by_group_or_direct`` lists.
@@ -41,27 +62,36 @@ class ActivationHeadline:
         ('all receivers', 90.0, True)
         """
         group_names = {"True": "first receipt in a group", "False": "first receipt one-to-one"}
+        overall = self.competing["overall"].iloc[0]
+        by_kind = self.competing["by_first_kind"].set_index("group")
+        by_group = self.competing["by_group"].set_index("group")
         return {
-            **self._record(self.overall, "all receivers"),
+            **self._record(self.overall, overall, "all receivers"),
             "definition": self.definition,
             "organic_adopters": self.organic_adopters,
-            "by_first_kind": [self._record(r, f"first receipt: {r['group']}") for _, r in self.by_first_kind.iterrows()],
-            "by_group_or_direct": [self._record(r, group_names.get(r["group"], "first receipt: unknown"))
+            "by_first_kind": [self._record(r, by_kind.loc[r["group"]], f"first receipt: {r['group']}")
+                              for _, r in self.by_first_kind.iterrows()],
+            "by_group_or_direct": [self._record(r, by_group.loc[r["group"]],
+                                                group_names.get(r["group"], "first receipt: unknown"))
                                    for _, r in self.by_group.iterrows()],
         }
 
-    def _record(self, row: pd.Series, cohort: str) -> dict[str, Any]:
-        median = row["median_days"]
-        return {"cohort": cohort, "horizon_days": float(self.horizon), "n": int(row["n"]),
-                "events": int(row["events"]), "cumulative_incidence": round(float(row["cumulative_incidence"]), 6),
-                "ci_low": round(float(row["ci_low"]), 6), "ci_high": round(float(row["ci_high"]), 6),
+    def _record(self, km: pd.Series, aj: pd.Series, cohort: str) -> dict[str, Any]:
+        median = km["median_days"]
+        return {"cohort": cohort, "horizon_days": float(self.horizon), "n": int(km["n"]), "events": int(km["events"]),
+                "cumulative_incidence": round(float(aj["cumulative_incidence"]), 6),
+                "ci_low": round(float(aj["ci_low"]), 6), "ci_high": round(float(aj["ci_high"]), 6),
+                "leaving": round(float(aj["leaving"]), 6),
+                "cumulative_incidence_no_leaving": round(float(km["cumulative_incidence"]), 6),
+                "no_leaving_ci_low": round(float(km["ci_low"]), 6), "no_leaving_ci_high": round(float(km["ci_high"]), 6),
                 "median_days": None if not np.isfinite(median) else round(float(median), 3),
-                "restricted_mean_days": round(float(row["restricted_mean_days"]), 3)}
+                "restricted_mean_days": round(float(km["restricted_mean_days"]), 3)}
 
 
 def activation_headline(table: pd.DataFrame, horizon: float = 90.0, definition: str = "first_action"
                         ) -> ActivationHeadline:
-    """Kaplan-Meier cumulative incidence at ``horizon`` for all receivers, by first kind and by group.
+    """The share of receivers active within ``horizon`` (before leaving, and if nobody left), for all
+    receivers, by first kind and by group.
 
     Parameters
     ----------
@@ -87,4 +117,7 @@ def activation_headline(table: pd.DataFrame, horizon: float = 90.0, definition: 
         overall=ActivationCurve(horizon=horizon).fit(table).headline_.iloc[0],
         by_first_kind=ActivationCurve(horizon=horizon).fit(table, by="first_kind").headline_,
         by_group=ActivationCurve(horizon=horizon).fit(table, by="first_group").headline_,
+        competing={"overall": CompetingRisks(horizon=horizon).fit(table).headline_,
+                   "by_first_kind": CompetingRisks(horizon=horizon).fit(table, by="first_kind").headline_,
+                   "by_group": CompetingRisks(horizon=horizon).fit(table, by="first_group").headline_},
     )

@@ -208,12 +208,26 @@ class ActivationCurve:
 class CompetingRisks:
     """Aalen–Johansen cumulative incidence of activation, with leaving as a competing event.
 
+    The share of receivers who activate *before leaving* within the horizon — what "of those who received,
+    80% became active" measures. 1 − Kaplan–Meier (:class:`ActivationCurve`) treats leaving as censoring and
+    answers another question: the share who would activate if nobody left.
+
+    Parameters
+    ----------
+    horizon : float, default 90
+    alpha : float, default 0.05
+    resolution : float, optional
+        Grid (days) for aggregated fitting (default one minute).
+
     Attributes
     ----------
     cumulative_incidence_ : DataFrame
-        Columns ``activation`` and ``leaving``: the cumulative incidence of each event over time.
+        Columns ``activation`` and ``leaving``: the cumulative incidence of each event over time (all receivers).
     at_horizon_ : dict
-        Both incidences at the horizon (with a 95% CI for activation).
+        Both incidences at the horizon (with a 95% CI for activation), all receivers.
+    headline_ : DataFrame
+        Per group: ``n``, ``events``, ``cumulative_incidence`` (activation before leaving) with ``ci_low`` and
+        ``ci_high``, and ``leaving`` (the share who left first), at the horizon.
 
     Examples
     --------
@@ -229,26 +243,51 @@ class CompetingRisks:
         self.alpha = alpha
         self.resolution = resolution
 
-    def fit(self, table: pd.DataFrame) -> CompetingRisks:
+    def fit(self, table: pd.DataFrame, by: str | None = None) -> CompetingRisks:
+        """Fit the incidences for all receivers, and the headline per value of column ``by``."""
         self.warnings_: list[str] = []
-        agg = _aggregate(receipt_cohort(table), self.resolution if self.resolution is not None else _MINUTE)
-        curves = {}
-        self.fitters_: dict[str, AalenJohansenFitter] = {}
-        for name, code in (("activation", 1), ("leaving", 2)):
-            ajf = AalenJohansenFitter(alpha=self.alpha, calculate_variance=code == 1, seed=0)
-            with fit_warnings(self.warnings_):
-                ajf.fit(agg["duration"], agg["event_type"], event_of_interest=code, entry=agg["entry"],
-                        weights=agg["weight"])
-            self.fitters_[name] = ajf
-            curves[name] = ajf.cumulative_density_.iloc[:, 0]
-        self.cumulative_incidence_ = pd.DataFrame(curves).ffill().fillna(0.0)
-        at = self.cumulative_incidence_[self.cumulative_incidence_.index <= self.horizon].iloc[-1]
-        ci = self.fitters_["activation"].confidence_interval_
-        ci = ci[ci.index <= self.horizon].iloc[-1]
+        if not self.horizon > 0:
+            raise ParameterError(f"horizon: expected a number of days > 0, got {self.horizon}")
+        cohort = receipt_cohort(table)
+        resolution = self.resolution if self.resolution is not None else _MINUTE
+        self.cumulative_incidence_, ci, self.fitters_ = self._fit_one(_aggregate(cohort, resolution))
+        at = self._at_horizon(self.cumulative_incidence_)
         self.at_horizon_ = {"horizon_days": self.horizon, "activation": float(at["activation"]),
-                            "activation_ci_low": float(ci.iloc[0]), "activation_ci_high": float(ci.iloc[1]),
-                            "leaving": float(at["leaving"])}
+                            "activation_ci_low": ci[0], "activation_ci_high": ci[1], "leaving": float(at["leaving"])}
+        rows = []
+        for name, part in _groups(cohort, by):
+            curves, ci = ((self.cumulative_incidence_, ci) if by is None
+                          else self._fit_one(_aggregate(part, resolution))[:2])
+            at = self._at_horizon(curves)
+            rows.append({"group": name, "n": int(len(part)), "events": int(part["event"].sum()),
+                         "horizon_days": self.horizon, "cumulative_incidence": float(at["activation"]),
+                         "ci_low": ci[0], "ci_high": ci[1], "leaving": float(at["leaving"])})
+        self.headline_ = pd.DataFrame(rows)
         return self
+
+    def _at_horizon(self, curves: pd.DataFrame) -> pd.Series:
+        before = curves[curves.index <= self.horizon]
+        return before.iloc[-1] if len(before) else pd.Series({"activation": 0.0, "leaving": 0.0})
+
+    def _fit_one(self, agg: pd.DataFrame) -> tuple[pd.DataFrame, tuple[float, float], dict[str, AalenJohansenFitter]]:
+        curves, fitters = {}, {}
+        # lifelines jitters tied times after reseeding numpy's global generator: the caller's state is restored
+        state = np.random.get_state()  # noqa: NPY002
+        try:
+            for name, code in (("activation", 1), ("leaving", 2)):
+                ajf = AalenJohansenFitter(alpha=self.alpha, calculate_variance=code == 1, seed=0)
+                with fit_warnings(self.warnings_):
+                    ajf.fit(agg["duration"], agg["event_type"], event_of_interest=code, entry=agg["entry"],
+                            weights=agg["weight"])
+                fitters[name] = ajf
+                curves[name] = ajf.cumulative_density_.iloc[:, 0]
+        finally:
+            np.random.set_state(state)  # noqa: NPY002
+        table = pd.DataFrame(curves).ffill().fillna(0.0)
+        ci = fitters["activation"].confidence_interval_
+        ci = ci[ci.index <= self.horizon]
+        bounds = (float(ci.iloc[-1, 0]), float(ci.iloc[-1, 1])) if len(ci) else (0.0, 0.0)
+        return table, bounds, fitters
 
 
 def design_matrix(table: pd.DataFrame, covariates: Sequence[str] = DEFAULT_COVARIATES) -> pd.DataFrame:

@@ -30,10 +30,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"activation within {args.horizon:g} days of the first receipt ({args.definition}); "
           f"{result['organic_adopters']:,} organic adopters left out")
+    print(f"  {'':<30} {'':>11}  before leaving         if nobody left         left first")
     for r in [result, *result["by_first_kind"], *result["by_group_or_direct"]]:
-        median = "-" if r["median_days"] is None else f"{r['median_days']:.1f}"
-        print(f"  {r['cohort']:<30} n={r['n']:>9,}  {r['cumulative_incidence']:.3f} "
-              f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]  median {median} d")
+        print(f"  {r['cohort']:<30} n={r['n']:>9,}  {r['cumulative_incidence']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+              f"  {r['cumulative_incidence_no_leaving']:.3f} [{r['no_leaving_ci_low']:.3f}, {r['no_leaving_ci_high']:.3f}]"
+              f"  {r['leaving']:.3f}")
+    print("  before leaving: the share who did activate (Aalen-Johansen, leaving a competing event); "
+          "if nobody left: 1 - Kaplan-Meier")
     return 0
 
 
@@ -41,8 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from adoption.log.contract import DEFINITIONS
 
     p = sub.add_parser("activation", help="the 90-day activation headline after the first receipt",
-                       description="Cumulative incidence of activation after the first receipt (Kaplan-Meier with "
-                                   "delayed entry), overall, by first receipt kind and by group vs one-to-one.")
+                       description="The share of receivers who activated before leaving within the horizon "
+                                   "(Aalen-Johansen, delayed entry), beside 1 - Kaplan-Meier (if nobody left), "
+                                   "overall, by first receipt kind and by group vs one-to-one.")
     p.add_argument("log", help="event-log folder")
     p.add_argument("--horizon", type=float, default=90.0, help="days after the first receipt (default 90)")
     p.add_argument("--definition", choices=DEFINITIONS, default="first_action", help="what counts as activation")

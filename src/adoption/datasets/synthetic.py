@@ -34,6 +34,7 @@ class Truth:
     """What a synthetic log was generated with."""
 
     cumulative_incidence_90d: float | None = None
+    activated_before_leaving_90d: float | None = None
     shape: float | None = None
     scale_days: float | None = None
     hazard_ratio: float | None = None
@@ -53,6 +54,21 @@ def weibull_scale(p90: float, shape: float, horizon: float = 90.0) -> float:
     return horizon / (-np.log1p(-p90)) ** (1.0 / shape)
 
 
+def _before_leaving(shape: float, scale: float, leave_rate: float, horizon: float = 90.0) -> float:
+    """P(T <= horizon and T < L) for T ~ Weibull(shape, scale) and L ~ Exp(leave_rate) independent.
+
+    Examples
+    --------
+    >>> bool(round(_before_leaving(1.0, 100.0, 0.0), 6) == round(1 - np.exp(-0.9), 6))
+    True
+    """
+    from scipy.integrate import quad
+    from scipy.stats import weibull_min
+
+    density = weibull_min(shape, scale=scale).pdf
+    return float(quad(lambda t: density(t) * np.exp(-leave_rate * t), 0.0, horizon)[0])
+
+
 def _timestamps(days: np.ndarray) -> pd.Series:
     return pd.Series(_START + pd.to_timedelta(np.round(np.asarray(days) * 86400), unit="s"))
 
@@ -70,8 +86,8 @@ def weibull_activation_log(n_receivers: int = 10_000, *, p90: float = 0.8, shape
     Examples
     --------
     >>> log, truth = weibull_activation_log(2_000, seed=1)
-    >>> log.validate().ok, truth.cumulative_incidence_90d
-    (True, 0.8)
+    >>> log.validate().ok, truth.cumulative_incidence_90d, round(truth.activated_before_leaving_90d, 3)
+    (True, 0.8, 0.729)
     """
     if n_receivers < 1:
         raise ParameterError(f"n_receivers: expected >= 1, got {n_receivers}")
@@ -103,7 +119,8 @@ def weibull_activation_log(n_receivers: int = 10_000, *, p90: float = 0.8, shape
     meta = {"window_start": str(_START), "window_end": str(_START + pd.Timedelta(days=window_days)),
             "source": "adoption.synthetic.weibull_activation_log"}
     log = EventLog(users=users, transfers=transfers, payments=payments, meta=meta)
-    return log, Truth(cumulative_incidence_90d=p90, shape=shape, scale_days=scale)
+    return log, Truth(cumulative_incidence_90d=p90, shape=shape, scale_days=scale,
+                      activated_before_leaving_90d=_before_leaving(shape, scale, leave_rate))
 
 
 def selection_log(n_users: int = 20_000, *, effect: float = 1.0, homophily: float = 1.0,
