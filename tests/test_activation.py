@@ -10,6 +10,7 @@ from adoption import EventLog, load_example
 from adoption.analysis.activation import COLUMNS, activation_table
 from adoption.datasets.example import example_path
 from adoption.errors import InputError, ParameterError
+from adoption.log.contract import DEFINITIONS
 
 T = pd.Timestamp
 
@@ -78,7 +79,7 @@ def test_hand_built_log_gives_the_hand_computed_table(engine):
 
 def test_engines_agree_row_for_row_on_the_example(tmp_path):
     log = load_example()
-    for definition in ("first_action", "card_binding", "k_payments"):
+    for definition in DEFINITIONS:
         a = activation_table(log, definition)
         b = activation_table(example_path(), definition, engine="duckdb")
         pd.testing.assert_frame_equal(a, b)
@@ -118,3 +119,38 @@ def test_no_receipts_is_a_clear_error():
     empty = EventLog(users=log.users, payments=log.payments, meta=log.meta)
     with pytest.raises(InputError, match="no receipts"):
         activation_table(empty)
+
+
+def _reciprocity_log() -> EventLog:
+    """User 10 receives a group packet in group 1 and a transfer from user 20, sends straight back to both
+    (reciprocity), then sends a packet into another group, then pays a merchant."""
+    day = T("2015-01-05 10:00")
+    users = pd.DataFrame({"user_id": [10, 20, 30], "joined_at": [T("2014-01-01")] * 3})
+    groups = pd.DataFrame({"group_id": [1, 2]})
+    members = pd.DataFrame({"group_id": [1, 1, 2, 2], "user_id": [10, 30, 10, 20]})
+    packets = pd.DataFrame({"packet_id": [1, 2, 3], "sender_id": [30, 10, 10],
+                            "sent_at": [day, day + pd.Timedelta(hours=2), day + pd.Timedelta(days=3)],
+                            "amount_cents": [500, 300, 300], "shares": [2, 2, 2], "group_id": [1, 1, 2]})
+    claims = pd.DataFrame({"packet_id": [1, 2, 3], "receiver_id": [10, 30, 20],
+                           "claimed_at": [day + pd.Timedelta(minutes=5), day + pd.Timedelta(hours=2, minutes=1),
+                                          day + pd.Timedelta(days=3, minutes=1)], "amount_cents": [200, 100, 100]})
+    transfers = pd.DataFrame({"transfer_id": [1, 2], "sender_id": [20, 10], "receiver_id": [10, 20],
+                              "sent_at": [day, day + pd.Timedelta(hours=5)], "amount_cents": [1000, 1000]})
+    payments = pd.DataFrame({"payment_id": [1], "user_id": [10], "merchant_id": [1],
+                             "paid_at": [day + pd.Timedelta(days=5)], "amount_cents": [100]})
+    merchants = pd.DataFrame({"merchant_id": [1], "accepts_from": [T("2014-06-01")]})
+    return EventLog(users=users, groups=groups, group_members=members, red_packets=packets,
+                    red_packet_claims=claims, transfers=transfers, payments=payments, merchants=merchants,
+                    meta={"window_start": "2015-01-01", "window_end": "2015-03-01"})
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_sending_straight_back_is_not_adoption(engine, tmp_path):
+    log = _reciprocity_log()
+    source = log if engine == "pandas" else log.write(tmp_path / "log")
+    day = T("2015-01-05 10:00")
+    when = {d: activation_table(source, d, engine=engine).set_index("user_id")["activated_at"]
+            for d in ("first_action", "first_action_no_reciprocity", "first_payment")}
+    assert when["first_action"][10] == day + pd.Timedelta(hours=2)  # the packet back into group 1
+    assert when["first_action_no_reciprocity"][10] == day + pd.Timedelta(days=3)  # the packet into group 2
+    assert when["first_payment"][10] == day + pd.Timedelta(days=5)

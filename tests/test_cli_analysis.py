@@ -24,6 +24,13 @@ def test_activation_json_on_the_example(capsys, engine):
     assert 0.76 <= out["cumulative_incidence"] <= 0.84
     kinds = {r["cohort"] for r in out["by_first_kind"]}
     assert kinds == {"first receipt: red_packet", "first receipt: transfer"}
+    # the headline is the share who activated before leaving; 1 - Kaplan-Meier (if nobody left) is beside it
+    assert out["cumulative_incidence"] <= out["cumulative_incidence_no_leaving"] and 0 <= out["leaving"] < 0.05
+    # every definition side by side, each with what it measures
+    by = {r["definition"]: r for r in out["by_definition"]}
+    assert set(by) == {"first_action", "first_action_no_reciprocity", "first_payment", "card_binding", "k_payments"}
+    assert by["k_payments"]["cumulative_incidence"] < by["first_payment"]["cumulative_incidence"] < by["first_action"]["cumulative_incidence"]
+    assert all(r["meaning"] and r["ci_low"] <= r["cumulative_incidence"] <= r["ci_high"] for r in by.values())
 
 
 def test_activation_text_and_other_definition(capsys):

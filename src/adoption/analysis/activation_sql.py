@@ -16,7 +16,7 @@ import pandas as pd
 
 from adoption.analysis.activation_columns import COLUMNS, typed_table
 from adoption.errors import InputError, InvalidEventLog
-from adoption.log.contract import ACTIVITY_TABLES, TABLES
+from adoption.log.contract import ACTIVITY_TABLES, RECIPROCITY_HOURS, TABLES
 from adoption.log.eventlog import EventLog
 from adoption.log.sql import SqlLog, memory_limit_setting, open_log, validate_sql
 
@@ -96,6 +96,38 @@ def activation_table_duckdb(log: EventLog | str | os.PathLike[str], definition: 
         return typed_table(_activation_sql(sql, definition, int(k), float(d))[list(COLUMNS)])
 
 
+def _reciprocity_sends(cols: dict[str, list[str]]) -> str:
+    """SQL of the sends that are not a send back to a group or a person received from in the preceding
+    :data:`~adoption.log.contract.RECIPROCITY_HOURS` (the ``first_action_no_reciprocity`` rule); '' if none."""
+    has = cols.__contains__
+    packet_cols = cols.get("red_packets", [])
+    grp = "group_id" if "group_id" in packet_cols else "CAST(NULL AS BIGINT)"
+    rcp = "recipient_id" if "recipient_id" in packet_cols else "CAST(NULL AS BIGINT)"
+    sends, received = [], []
+    if has("red_packets"):
+        sends.append(f"SELECT sender_id AS user_id, sent_at AS t, {grp} AS grp, {rcp} AS other FROM red_packets")
+        if has("red_packet_claims"):
+            pgrp = "p.group_id" if "group_id" in packet_cols else "CAST(NULL AS BIGINT)"
+            received.append(f"""SELECT c.receiver_id AS user_id, c.claimed_at AS t, {pgrp} AS grp, p.sender_id AS other
+                                FROM red_packet_claims c JOIN red_packets p USING (packet_id)""")
+    if has("transfers"):
+        sends.append("SELECT sender_id AS user_id, sent_at AS t, CAST(NULL AS BIGINT) AS grp, receiver_id AS other "
+                     "FROM transfers")
+        received.append("SELECT receiver_id AS user_id, sent_at AS t, CAST(NULL AS BIGINT) AS grp, sender_id AS other "
+                        "FROM transfers")
+    if not sends:
+        return ""
+    if not received:
+        return f"SELECT user_id, t FROM ({' UNION ALL '.join(sends)})"
+    window_us = RECIPROCITY_HOURS * 3600e6
+    return f"""
+        SELECT s.user_id, s.t FROM ({' UNION ALL '.join(sends)}) s
+        WHERE NOT EXISTS (
+            SELECT 1 FROM ({' UNION ALL '.join(received)}) r
+            WHERE r.user_id = s.user_id AND r.t < s.t AND epoch_us(s.t) - epoch_us(r.t) <= {window_us}
+              AND ((s.grp IS NOT NULL AND r.grp = s.grp) OR (s.other IS NOT NULL AND r.other = s.other)))"""
+
+
 def _activation_sql(sql: SqlLog, definition: str, k: int, d: float) -> pd.DataFrame:
     con, cols = sql.con, sql.columns
     if "users" not in cols:
@@ -151,13 +183,23 @@ def _activation_sql(sql: SqlLog, definition: str, k: int, d: float) -> pd.DataFr
                 FROM payments)
             WHERE earlier IS NOT NULL AND epoch_us(paid_at) - epoch_us(earlier) <= {float(d) * 86400e6}
             GROUP BY user_id"""
+    elif definition == "first_payment":
+        if not has("payments"):
+            raise InputError("activation: definition 'first_payment' needs the payments table")
+        act = "SELECT user_id, min(paid_at) AS t FROM payments GROUP BY user_id"
     else:
         parts = [f"SELECT {u} AS user_id, {t} AS t FROM {name}" for name, u, t in
                  (("payments", "user_id", "paid_at"), ("red_packets", "sender_id", "sent_at"),
                   ("transfers", "sender_id", "sent_at")) if has(name)]
         if not parts:
             raise InputError("activation: the log has no payment actions (needs payments, red_packets or transfers)")
-        act = f"SELECT user_id, min(t) AS t FROM ({' UNION ALL '.join(parts)}) GROUP BY user_id"
+        if definition == "first_action_no_reciprocity":
+            parts = [p for p in parts if "FROM payments" in p]
+            sends = _reciprocity_sends(cols)
+            if sends:
+                parts.append(sends)
+        act = (f"SELECT user_id, min(t) AS t FROM ({' UNION ALL '.join(parts)}) GROUP BY user_id" if parts
+               else "SELECT CAST(NULL AS BIGINT) AS user_id, CAST(NULL AS TIMESTAMP) AS t WHERE FALSE")
     con.execute(f"CREATE TEMP TABLE activated AS {act}")
     left = "u.left_at" if "left_at" in cols["users"] else "CAST(NULL AS TIMESTAMP)"
     city = "u.city" if "city" in cols["users"] else "CAST(NULL AS VARCHAR)"

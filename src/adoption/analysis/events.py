@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from adoption.errors import InputError
+from adoption.log.contract import RECIPROCITY_HOURS
 from adoption.log.eventlog import EventLog
 
 __all__ = ["activation_times", "as_days", "receipts"]
@@ -45,7 +46,13 @@ def receipts(log: EventLog) -> pd.DataFrame:
 
 
 def activation_times(log: EventLog, definition: str, k: int, d: float) -> pd.Series:
-    """The activation time of every user who activated, by the chosen definition."""
+    """The activation time of every user who activated, by the chosen definition.
+
+    ``first_action``: the first payment, red packet sent or transfer sent; ``first_payment``: the first
+    merchant payment; ``card_binding``: the card bound; ``k_payments``: the ``k``-th payment within ``d``
+    days; ``first_action_no_reciprocity``: the first action that is not a send back to a group or a person
+    the user received from in the preceding :data:`~adoption.log.contract.RECIPROCITY_HOURS` hours.
+    """
     if definition == "card_binding":
         if log.card_bindings is None:
             raise InputError("activation: definition 'card_binding' needs the card_bindings table")
@@ -57,16 +64,82 @@ def activation_times(log: EventLog, definition: str, k: int, d: float) -> pd.Ser
         earlier = pay.groupby("user_id")["paid_at"].shift(k - 1)
         ok = (pay["paid_at"] - earlier) <= pd.Timedelta(days=d)
         return pay.loc[ok.fillna(False).to_numpy(dtype=bool)].groupby("user_id")["paid_at"].min()
+    if definition == "first_payment":
+        if log.payments is None:
+            raise InputError("activation: definition 'first_payment' needs the payments table")
+        return log.payments.groupby("user_id")["paid_at"].min()
     actions = []
     if log.payments is not None:
         actions.append(log.payments[["user_id", "paid_at"]].set_axis(["user_id", "t"], axis=1))
-    if log.red_packets is not None:
-        actions.append(log.red_packets[["sender_id", "sent_at"]].set_axis(["user_id", "t"], axis=1))
-    if log.transfers is not None:
-        actions.append(log.transfers[["sender_id", "sent_at"]].set_axis(["user_id", "t"], axis=1))
-    if not actions:
+    sends = _sends(log)
+    if definition == "first_action_no_reciprocity" and len(sends):
+        sends = sends[~_reciprocal(sends, _received(log))]
+    actions.append(sends[["user_id", "t"]])
+    actions = [a for a in actions if len(a)]
+    if not actions and log.payments is None and log.red_packets is None and log.transfers is None:
         raise InputError("activation: the log has no payment actions (needs payments, red_packets or transfers)")
+    if not actions:
+        return pd.Series(dtype="datetime64[ns]", name="t").rename_axis("user_id")
     return pd.concat(actions, ignore_index=True).groupby("user_id")["t"].min()
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """The column as objects (ids may be integers or text), or missing values when the log lacks it."""
+    values = frame[name] if name in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+    return values.astype(object).where(values.notna(), None).to_numpy()
+
+
+def _sends(log: EventLog) -> pd.DataFrame:
+    """Every send (red packet or transfer): user, time, group (packets into a group) and counterpart."""
+    parts = []
+    if log.red_packets is not None:
+        rp = log.red_packets
+        parts.append(pd.DataFrame({"user_id": rp["sender_id"].to_numpy(), "t": rp["sent_at"].to_numpy(),
+                                   "group": _column(rp, "group_id"),
+                                   "other": _column(rp, "recipient_id")}))
+    if log.transfers is not None:
+        tr = log.transfers
+        parts.append(pd.DataFrame({"user_id": tr["sender_id"].to_numpy(), "t": tr["sent_at"].to_numpy(),
+                                   "group": np.full(len(tr), None, dtype=object),
+                                   "other": _column(tr, "receiver_id")}))
+    if not parts:
+        return pd.DataFrame({"user_id": pd.Series(dtype="int64"), "t": pd.Series(dtype="datetime64[ns]"),
+                             "group": pd.Series(dtype=object), "other": pd.Series(dtype=object)})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _received(log: EventLog) -> pd.DataFrame:
+    """Every receipt as (user, time, group, counterpart) for the reciprocity rule."""
+    parts = []
+    if log.red_packet_claims is not None and log.red_packets is not None:
+        c = log.red_packet_claims.merge(log.red_packets[["packet_id", "sender_id", *(["group_id"] if "group_id" in
+                                                                                        log.red_packets else [])]],
+                                        on="packet_id")
+        parts.append(pd.DataFrame({"user_id": c["receiver_id"].to_numpy(), "t": c["claimed_at"].to_numpy(),
+                                   "group": _column(c, "group_id"),
+                                   "other": _column(c, "sender_id")}))
+    if log.transfers is not None:
+        tr = log.transfers
+        parts.append(pd.DataFrame({"user_id": tr["receiver_id"].to_numpy(), "t": tr["sent_at"].to_numpy(),
+                                   "group": np.full(len(tr), None, dtype=object),
+                                   "other": _column(tr, "sender_id")}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["user_id", "t", "group", "other"])
+
+
+def _reciprocal(sends: pd.DataFrame, received: pd.DataFrame) -> np.ndarray:
+    """Whether each send goes back to a group or a person the user received from in the hours before it."""
+    out = np.zeros(len(sends), dtype=bool)
+    if received.empty:
+        return out
+    window = pd.Timedelta(hours=RECIPROCITY_HOURS)
+    s = sends.reset_index(drop=True).reset_index(names="row")
+    for key in ("group", "other"):
+        left = s[s[key].notna()][["row", "user_id", "t", key]]
+        right = received[received[key].notna()][["user_id", "t", key]].rename(columns={"t": "r_t"})
+        pairs = left.merge(right, on=["user_id", key])
+        back = (pairs["r_t"] < pairs["t"]) & (pairs["t"] - pairs["r_t"] <= window)
+        out[pairs.loc[back, "row"].to_numpy()] = True
+    return out
 
 
 def as_days(delta: pd.Series) -> np.ndarray:

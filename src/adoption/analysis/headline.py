@@ -18,7 +18,16 @@ import pandas as pd
 
 from adoption.analysis.survival import ActivationCurve, CompetingRisks
 
-__all__ = ["ActivationHeadline", "activation_headline"]
+__all__ = ["DEFINITION_MEANINGS", "ActivationHeadline", "activation_headline", "headline_by_definition"]
+
+#: What each activation definition measures, in one sentence (the conversion report and the CLI print it).
+DEFINITION_MEANINGS: dict[str, str] = {
+    "first_action": "the first own payment action: a merchant payment, a red packet sent or a transfer sent (often a packet straight back)",
+    "first_action_no_reciprocity": "the first own action that is not sending back, within 24 hours, to a group or a person the user just received from",
+    "first_payment": "the first payment to a merchant: the wallet used as a wallet",
+    "card_binding": "a bank card bound (needed to spend or withdraw received money; some bind only to withdraw)",
+    "k_payments": "k merchant payments within d days (default 3 in 30): a habit, not a try",
+}
 
 
 @dataclass(frozen=True)
@@ -121,3 +130,48 @@ def activation_headline(table: pd.DataFrame, horizon: float = 90.0, definition: 
                    "by_first_kind": CompetingRisks(horizon=horizon).fit(table, by="first_kind").headline_,
                    "by_group": CompetingRisks(horizon=horizon).fit(table, by="first_group").headline_},
     )
+
+
+def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = "pandas", k: int = 3,
+                           d: float = 30.0) -> pd.DataFrame:
+    """The headline under every activation definition the log supports, side by side, with what each measures.
+
+    Parameters
+    ----------
+    source : EventLog or path
+        The log (a folder with ``engine="duckdb"``).
+    horizon : float, default 90
+    engine : {"pandas", "duckdb"}
+    k, d : of the ``k_payments`` definition.
+
+    Returns
+    -------
+    DataFrame indexed by definition: ``meaning``, ``n``, ``cumulative_incidence`` (before leaving) with
+    ``ci_low``/``ci_high``, ``cumulative_incidence_no_leaving``; a definition whose table the log lacks is
+    left out.
+
+    Examples
+    --------
+    >>> from adoption import load_example
+    >>> table = headline_by_definition(load_example())
+    >>> bool(table.loc["first_action", "cumulative_incidence"] > table.loc["k_payments", "cumulative_incidence"])
+    True
+    """
+    from adoption.analysis.activation import activation_table
+    from adoption.errors import InputError
+    from adoption.log.contract import DEFINITIONS
+
+    rows = {}
+    for definition in DEFINITIONS:
+        try:
+            table = activation_table(source, definition, k=k, d=d, engine=engine)
+            aj = CompetingRisks(horizon=horizon).fit(table).headline_.iloc[0]
+        except InputError:
+            continue
+        km = ActivationCurve(horizon=horizon).fit(table).headline_.iloc[0]
+        rows[definition] = {"meaning": DEFINITION_MEANINGS[definition] if definition != "k_payments" else
+                            DEFINITION_MEANINGS[definition].replace("(default 3 in 30)", f"({k} in {d:g})"),
+                            "n": int(aj["n"]), "cumulative_incidence": float(aj["cumulative_incidence"]),
+                            "ci_low": float(aj["ci_low"]), "ci_high": float(aj["ci_high"]),
+                            "cumulative_incidence_no_leaving": float(km["cumulative_incidence"])}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("definition")

@@ -13,7 +13,7 @@ __all__ = ["add_parser", "run"]
 
 def run(args: argparse.Namespace) -> int:
     from adoption.analysis.activation import activation_table
-    from adoption.analysis.headline import activation_headline
+    from adoption.analysis.headline import activation_headline, headline_by_definition
 
     if not (math.isfinite(args.horizon) and args.horizon > 0):
         raise ParameterError(f"--horizon: expected a number of days > 0, got {args.horizon:g}")
@@ -22,9 +22,15 @@ def run(args: argparse.Namespace) -> int:
 
         table = activation_table_duckdb(args.log, args.definition, k=args.k, d=args.d,
                                         validate=not args.skip_validation, amount_unit=args.amount_unit)
+        source = args.log
     else:
-        table = activation_table(read_for_analysis(args), args.definition, k=args.k, d=args.d)
+        source = read_for_analysis(args)
+        table = activation_table(source, args.definition, k=args.k, d=args.d)
     result = activation_headline(table, horizon=args.horizon, definition=args.definition).to_dict()
+    by_definition = headline_by_definition(source, args.horizon, engine=args.engine, k=args.k, d=args.d)
+    result["by_definition"] = [{"definition": name, **{key: (round(v, 6) if isinstance(v, float) else v)
+                                                       for key, v in row.items()}}
+                               for name, row in by_definition.to_dict("index").items()]
     if args.json:
         print_json(result)
         return 0
@@ -37,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
               f"  {r['leaving']:.3f}")
     print("  before leaving: the share who did activate (Aalen-Johansen, leaving a competing event); "
           "if nobody left: 1 - Kaplan-Meier")
+    print("every definition, before leaving:")
+    for r in result["by_definition"]:
+        print(f"  {r['definition']:<28} {r['cumulative_incidence']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]  "
+              f"{r['meaning']}")
     return 0
 
 

@@ -197,8 +197,11 @@ ID_DTYPE = "int64"
 
 #: What counts as activation (see data/README.md): the first own payment action, the first card binding,
 #: or ``k`` payments within ``d`` days.
-Definition = Literal["first_action", "card_binding", "k_payments"]
-DEFINITIONS: tuple[str, ...] = ("first_action", "card_binding", "k_payments")
+Definition = Literal["first_action", "card_binding", "k_payments", "first_payment", "first_action_no_reciprocity"]
+DEFINITIONS: tuple[str, ...] = ("first_action", "card_binding", "k_payments", "first_payment",
+                                "first_action_no_reciprocity")
+#: Hours after a receipt in which sending back to the same group or sender is reciprocity, not adoption.
+RECIPROCITY_HOURS = 24.0
 
 #: Text that is an integer id (both engines decide with it whether an id space is integers or text).
 INTEGER_ID_PATTERN = r"^\s*[+-]?[0-9]{1,18}\s*$"
