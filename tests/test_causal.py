@@ -125,8 +125,8 @@ def test_gifts_cover_a_contagion_other_than_the_default_at_the_nominal_rate():
     from adoption.analysis.gifts import GiftContagion
 
     covered = []
-    for seed in range(12):
+    for seed in range(8):
         log = simulate(Scenario(n_users=4000, end="2015-04-30", campaigns=False, contagion_units_back=0.3), seed=seed)
         low, high = GiftContagion().fit(log).units_back_ci_
         covered.append(low <= 0.3 <= high)
-    assert sum(covered) >= 11
+    assert sum(covered) >= 7

@@ -125,10 +125,10 @@ def test_headline_with_heavy_leaving_covers_the_share_activating_before_leaving(
     from adoption.analysis.headline import activation_headline
 
     covered, gaps = 0, []
-    for seed in range(30):
-        log, truth = weibull_activation_log(5_000, p90=0.8, leave_rate=1 / 60, seed=seed)
+    for seed in range(20):
+        log, truth = weibull_activation_log(4_000, p90=0.8, leave_rate=1 / 60, seed=seed)
         head = activation_headline(activation_table(log)).to_dict()
         covered += head["ci_low"] <= truth.activated_before_leaving_90d <= head["ci_high"]
         gaps.append(head["cumulative_incidence_no_leaving"] - head["cumulative_incidence"])
-    assert covered >= 26, covered
+    assert covered >= 17, covered
     assert truth.activated_before_leaving_90d < 0.65 and min(gaps) > 0.1
