@@ -45,7 +45,7 @@ from adoption.world.mechanisms import (
 )
 from adoption.world.scenario import Scenario
 
-__all__ = ["MEAN_FIELD_SETTINGS", "TIP_SHARE", "WorldMeanField", "expected_log1p_poisson", "compare_paths", "mean_field_path", "mean_field_scenario",
+__all__ = ["MEAN_FIELD_SETTINGS", "TIP_SHARE", "WorldMeanField", "compare_paths", "mean_field_path", "mean_field_scenario",
            "well_mixed_graph"]
 
 #: The settings under which the simulator has a mean field (checked by :func:`mean_field_path`).
@@ -538,36 +538,6 @@ def _interp_rows(share: np.ndarray, table: np.ndarray) -> np.ndarray:
     low = np.minimum(position.astype(np.int64), len(_SHARE_GRID) - 2)
     frac = (position - low)[:, None]
     return table[:, low].T * (1.0 - frac) + table[:, low + 1].T * frac
-
-
-#: Paying friends' value: E log(1 + K), K ~ Poisson(lam), tabulated on this grid of lam (above it, the
-#: second-order expansion log(1 + lam) - lam / (2 (1 + lam)^2)).
-_LAMBDA_GRID = np.linspace(0.0, 60.0, 2401)
-
-
-def _expected_log1p_table() -> np.ndarray:
-    from scipy.stats import poisson
-
-    ks = np.arange(400)
-    return poisson.pmf(ks[None, :], _LAMBDA_GRID[:, None]) @ np.log1p(ks)
-
-
-_LOG1P_TABLE = _expected_log1p_table()
-
-
-def expected_log1p_poisson(lam: np.ndarray) -> np.ndarray:
-    """``E log(1 + K)`` for ``K ~ Poisson(lam)`` (paying friends among a user's friends), elementwise.
-
-    Examples
-    --------
-    >>> float(expected_log1p_poisson(np.array([0.0]))[0])
-    0.0
-    >>> bool(expected_log1p_poisson(np.array([3.0]))[0] < np.log1p(3.0))  # Jensen
-    True
-    """
-    lam = np.asarray(lam, dtype=float)
-    inside = np.interp(lam, _LAMBDA_GRID, _LOG1P_TABLE)
-    return np.where(lam <= _LAMBDA_GRID[-1], inside, np.log1p(lam) - lam / (2.0 * (1.0 + lam) ** 2))
 
 
 def _amount_points(median: float, sigma: float, high: float) -> np.ndarray:
