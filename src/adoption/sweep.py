@@ -12,7 +12,8 @@ A grid file (YAML) names a scenario, the parameters to vary and how many replica
     critical_share: 0.5                         # merchants share that counts as critical
     horizon: 90                                 # days after the first receipt for the activation share
 
-Every point runs the pure function :func:`measure` (simulate, then measure the share of receivers active within ``horizon`` days, the days
+Every point runs the pure function :func:`measure` (simulate, then measure the share of receivers active within ``horizon`` days
+(before leaving: Aalen–Johansen), the days
 until merchants reach the critical share, the final shares of active users and merchants) through a
 ``concurrent.futures`` executor — local processes by default, a Dask distributed cluster when given a
 scheduler address. Seeds come from ``SeedSequence(seed).spawn``, one per point, so the table does not
@@ -111,14 +112,14 @@ def measure(scenario: str, params: dict[str, Any], seed: int, critical_share: fl
     ['days_to_critical_merchants', 'days_to_half_users_active']
     """
     from adoption.analysis.activation import activation_table
-    from adoption.analysis.survival import ActivationCurve
+    from adoption.analysis.survival import CompetingRisks
     from adoption.analysis.timeline import adoption_curves, days_to_share
     from adoption.world.simulate import simulate
 
     log = simulate(Scenario.named(scenario, **params), seed=seed)
     curves = adoption_curves(log)
     try:
-        headline = ActivationCurve(horizon=horizon).fit(activation_table(log)).headline_.iloc[0]
+        headline = CompetingRisks(horizon=horizon).fit(activation_table(log)).headline_.iloc[0]
         activation, low, high = (float(headline[c]) for c in ("cumulative_incidence", "ci_low", "ci_high"))
     except InputError:
         activation = low = high = float("nan")
@@ -135,7 +136,7 @@ def measure(scenario: str, params: dict[str, Any], seed: int, critical_share: fl
 
 
 #: Bump when :func:`measure` changes what it computes: finished points of an older version are recomputed.
-MEASURE_VERSION = 2
+MEASURE_VERSION = 3
 
 
 def point_key(index: int, scenario: str, params: dict[str, Any], replicate: int, seed: int,

@@ -107,7 +107,8 @@ def eve_growth(log: EventLog) -> pd.DataFrame:
 
 def scenario_summary(logs: dict[str, EventLog], critical_share: float = 0.5, horizon: float = 90.0) -> pd.DataFrame:
     """One row per scenario: final shares of active users and accepting merchants, days until merchants
-    reach ``critical_share``, and the share of receivers active within ``horizon`` days.
+    reach ``critical_share``, and the share of receivers active within ``horizon`` days (before leaving:
+    Aalen–Johansen).
 
     Examples
     --------
@@ -117,13 +118,13 @@ def scenario_summary(logs: dict[str, EventLog], critical_share: float = 0.5, hor
     ['scenario', 'users_active_end']
     """
     from adoption.analysis.activation import activation_table
-    from adoption.analysis.survival import ActivationCurve
+    from adoption.analysis.survival import CompetingRisks
 
     rows = []
     for name, log in logs.items():
         curves = adoption_curves(log)
         try:
-            headline = ActivationCurve(horizon=horizon).fit(activation_table(log)).headline_.iloc[0]
+            headline = CompetingRisks(horizon=horizon).fit(activation_table(log)).headline_.iloc[0]
             incidence = float(headline["cumulative_incidence"])
         except InputError:
             incidence = float("nan")
