@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from adoption.analysis.funnel import proportion_interval
 from adoption.errors import InputError, ParameterError
 from adoption.tasks import Task, open_run_folder, run_tasks, spawn_seeds, task_key, write_atomic
 from adoption.world.scenario import Scenario
@@ -205,13 +206,6 @@ class TippingResult:
                 "spec": self.spec.to_dict()}
 
 
-def _wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    p = k / n
-    centre = (p + _Z95**2 / (2 * n)) / (1 + _Z95**2 / n)
-    half = _Z95 * np.sqrt(p * (1 - p) / n + _Z95**2 / (4 * n**2)) / (1 + _Z95**2 / n)
-    return centre - half, centre + half
-
-
 def firth_logit(x: np.ndarray, y: np.ndarray, max_iter: int = 100, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
     """Logistic regression of ``y`` on ``x`` (with an intercept) by Firth's penalized likelihood.
 
@@ -283,7 +277,7 @@ def fit_tipping(runs: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarra
     by = runs.groupby("push")["tipped"]
     curve = pd.DataFrame({"runs": by.size(), "tipped": by.sum().astype(int)}).reset_index()
     curve["rate"] = curve["tipped"] / curve["runs"]
-    curve["rate_ci_low"], curve["rate_ci_high"] = _wilson(curve["tipped"].to_numpy(float), curve["runs"].to_numpy(float))
+    curve["rate_ci_low"], curve["rate_ci_high"] = proportion_interval(curve["tipped"].to_numpy(), curve["runs"].to_numpy())
     y = runs["tipped"].to_numpy(dtype=float)
     x = runs["push"].to_numpy(dtype=float)
     fails, tips = x[y == 0], x[y == 1]

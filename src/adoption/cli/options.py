@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from adoption.text import strip_controls
 
-__all__ = ["Parser", "Printable", "add_amount_unit", "count", "positive", "print_json", "read_for_analysis",
+__all__ = ["Parser", "Printable", "add_amount_unit", "add_executor", "count", "positive", "print_json", "read_for_analysis",
            "wide_pandas"]
 
 
@@ -85,6 +85,13 @@ def add_amount_unit(p: argparse.ArgumentParser) -> None:
     """The ``--amount-unit`` option of every command that reads a log."""
     p.add_argument("--amount-unit", choices=["cents", "yuan"], default="cents",
                    help="unit of the money columns in the files (default cents, the contract's unit)")
+
+
+def add_executor(p: argparse.ArgumentParser) -> None:
+    """``--workers N`` or ``--scheduler ADDR``: where the simulations of a sweep, calibration or tipping run."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=count(1), help="local worker processes (default: all cores)")
+    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
 
 
 def print_json(obj: Any) -> None:

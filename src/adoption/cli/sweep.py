@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from adoption.cli.options import (
-    count,
+    add_executor,
 )
 
 __all__ = ["add_parser", "run"]
@@ -33,9 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Run the simulate-and-measure function over a grid (YAML), on local processes "
                                    "or a Dask cluster; resumable; then render the sweep report.")
     p.add_argument("grid", help="grid YAML file (see adoption.sweep)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=count(1), help="local worker processes (default: all cores)")
-    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    add_executor(p)
     p.add_argument("--out", help="result Parquet file (default: next to the grid file)")
     p.add_argument("--reports", default="reports", help="reports folder for the sweep report")
     p.add_argument("--no-report", action="store_true", help="do not render sweep.ipynb")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from adoption.cli.options import count, print_json, wide_pandas
+from adoption.cli.options import add_executor, count, print_json, wide_pandas
 
 __all__ = ["add_parser", "run"]
 
@@ -62,9 +62,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tip-share", type=float, help="share of users active at the end that counts as tipped (0.5)")
     p.add_argument("--users", type=count(100), help="users per run (default: the scenario's)")
     p.add_argument("--seed", type=count(0), help="seed (default 0)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=count(1), help="local worker processes (default: all cores)")
-    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    add_executor(p)
     p.add_argument("--out", required=True, help="folder for the results (a folder of the same experiment resumes)")
     p.add_argument("--json", action="store_true", help="print the critical push with its interval and the curve as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -140,14 +140,11 @@ def mean_field_path(scenario: Scenario, start: tuple[float, float] | None = None
     festival = np.log(np.maximum(days_table["packets"].to_numpy(dtype=float), 1.0))
     subsidy = (s.day_of(s.subsidy_start), s.day_of(s.subsidy_end) + 1)
     # one transfer's amount at quantile points (lognormal, whole cents, capped as the simulator caps it)
-    q = (np.arange(AMOUNT_POINTS) + 0.5) / AMOUNT_POINTS
-    high = min(MAX_TRANSFER_MEDIANS * s.transfer_amount_median_cents, 2**31 - 1)
-    amount = np.clip(np.round(np.exp(np.log(s.transfer_amount_median_cents) + s.amount_sigma * norm.ppf(q))), 1, high)
+    amount = _amount_points(s.transfer_amount_median_cents, s.amount_sigma,
+                            min(MAX_TRANSFER_MEDIANS * s.transfer_amount_median_cents, 2**31 - 1))
     grid = MONEY_GRID
     first_bin = np.bincount(_bin(amount), minlength=len(grid)) / AMOUNT_POINTS
-    moved = np.zeros((len(grid), len(grid)))  # row: from, column: to, after one more receipt
-    for b, x in enumerate(grid):
-        moved[b] = np.bincount(_bin(x + amount), minlength=len(grid)) / AMOUNT_POINTS
+    moved = _move_matrix(amount, grid, _bin)  # row: from, column: to, after one more receipt
     money_value = s.value_money * np.log1p(grid / 100.0)
 
     active, merchants = (s.initial_active_share, s.initial_merchant_share) if start is None else start
@@ -181,14 +178,27 @@ def mean_field_path(scenario: Scenario, start: tuple[float, float] | None = None
                         index=pd.Index(np.arange(n_days + 1), name="day"))
 
 
-def _bin(cents: np.ndarray) -> np.ndarray:
-    """The index of the money-grid point nearest (in log) to each amount."""
+def _nearest(cents: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The index of the point of ``points`` (positive, increasing) nearest in log to each amount."""
     logs = np.log(np.maximum(cents, 1.0))
-    edges = np.log(MONEY_GRID)
-    idx = np.searchsorted(edges, logs)
-    idx = np.clip(idx, 1, len(edges) - 1)
+    edges = np.log(points)
+    idx = np.clip(np.searchsorted(edges, logs), 1, len(edges) - 1)
     nearer_low = logs - edges[idx - 1] < edges[idx] - logs
     return np.where(nearer_low, idx - 1, idx)
+
+
+def _bin(cents: np.ndarray) -> np.ndarray:
+    """The index of the :data:`MONEY_GRID` point nearest (in log) to each amount."""
+    return _nearest(cents, MONEY_GRID)
+
+
+def _move_matrix(amount: np.ndarray, grid: np.ndarray, to_bin: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Row: money before one receipt (a point of ``grid``); column: the bin after it, for amounts drawn from
+    ``amount`` (equally likely quantile points)."""
+    moved = np.zeros((len(grid), len(grid)))
+    for b, x in enumerate(grid):
+        moved[b] = np.bincount(to_bin(x + amount), minlength=len(grid)) / len(amount)
+    return moved
 
 
 def compare_paths(paths: dict[str, pd.DataFrame], reference: str,
@@ -336,7 +346,7 @@ class WorldMeanField:
         self.claims_per_group_packet = max(min(s.mean_shares, (self.mean_group_size - 1.0) * float(open_prob.mean())), 1.0)
         group = _amount_points(s.group_amount_median_cents / self.claims_per_group_packet,
                                float(np.hypot(s.amount_sigma, LUCKY_SHARE_SIGMA)), 20_000)
-        self.moves = np.stack([_move_matrix(a) for a in (transfer, direct, group)])
+        self.moves = np.stack([_move_matrix(a, WORLD_MONEY_GRID, _grid_bin) for a in (transfer, direct, group)])
         self.money_value = s.value_money * np.log1p(WORLD_MONEY_GRID / 100.0)
 
     # ---------------------------------------------------------------------------------------- dynamics
@@ -547,20 +557,7 @@ def _amount_points(median: float, sigma: float, high: float) -> np.ndarray:
 
 def _grid_bin(cents: np.ndarray) -> np.ndarray:
     """Index of the grid point of :data:`WORLD_MONEY_GRID` nearest (in log) to each positive amount."""
-    logs = np.log(np.maximum(cents, 1.0))
-    edges = np.log(WORLD_MONEY_GRID[1:])
-    idx = np.clip(np.searchsorted(edges, logs), 1, len(edges) - 1)
-    nearer_low = logs - edges[idx - 1] < edges[idx] - logs
-    return np.where(nearer_low, idx - 1, idx) + 1
-
-
-def _move_matrix(amount: np.ndarray) -> np.ndarray:
-    """Row: money before one receipt (grid bin); column: after it, for amounts drawn from ``amount``."""
-    size = len(WORLD_MONEY_GRID)
-    moved = np.zeros((size, size))
-    for b, x in enumerate(WORLD_MONEY_GRID):
-        moved[b] = np.bincount(_grid_bin(x + amount), minlength=size) / len(amount)
-    return moved
+    return _nearest(cents, WORLD_MONEY_GRID[1:]) + 1
 
 
 def max_present(present_mass: np.ndarray, class_weight: np.ndarray, weight: np.ndarray) -> np.ndarray:
