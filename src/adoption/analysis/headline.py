@@ -133,7 +133,7 @@ def activation_headline(table: pd.DataFrame, horizon: float = 90.0, definition: 
 
 
 def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = "pandas", k: int = 3,
-                           d: float = 30.0) -> pd.DataFrame:
+                           d: float = 30.0, tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The headline under every activation definition the log supports, side by side, with what each measures.
 
     Parameters
@@ -143,6 +143,8 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
     horizon : float, default 90
     engine : {"pandas", "duckdb"}
     k, d : of the ``k_payments`` definition.
+    tables : dict, optional
+        Activation tables already built, by definition (not built again).
 
     Returns
     -------
@@ -164,7 +166,9 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
     rows = {}
     for definition in DEFINITIONS:
         try:
-            table = activation_table(source, definition, k=k, d=d, engine=engine)
+            table = (tables or {}).get(definition)
+            if table is None:
+                table = activation_table(source, definition, k=k, d=d, engine=engine)
             aj = CompetingRisks(horizon=horizon).fit(table).headline_.iloc[0]
         except InputError:
             continue

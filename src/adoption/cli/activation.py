@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
         source = read_for_analysis(args)
         table = activation_table(source, args.definition, k=args.k, d=args.d)
     result = activation_headline(table, horizon=args.horizon, definition=args.definition).to_dict()
-    by_definition = headline_by_definition(source, args.horizon, engine=args.engine, k=args.k, d=args.d)
+    by_definition = headline_by_definition(source, args.horizon, engine=args.engine, k=args.k, d=args.d,
+                                           tables={args.definition: table})
     result["by_definition"] = [{"definition": name, **{key: (round(v, 6) if isinstance(v, float) else v)
                                                        for key, v in row.items()}}
                                for name, row in by_definition.to_dict("index").items()]
