@@ -7,7 +7,8 @@ import pytest
 
 from adoption import load_example
 from adoption.analysis.activation import activation_table
-from adoption.analysis.causal import ActivationPredictor, ReceiptEffect, ReceiptUplift, exposure_episodes
+from adoption.analysis.causal import ActivationPredictor, ReceiptEffect, ReceiptUplift
+from adoption.analysis.episodes import exposure_episodes
 from adoption.datasets.synthetic import selection_log
 
 

@@ -46,6 +46,11 @@ def test_effect_json(tmp_path, capsys):
     for key in ("naive_hazard_ratio", "adjusted_hazard_ratio", "adjusted_ci_low", "adjusted_ci_high"):
         assert isinstance(out[key], float)
     assert out["naive_hazard_ratio"] > out["adjusted_hazard_ratio"]
+    assert out["msm_ci_low"] <= 1.0 <= out["msm_ci_high"]
+    assert out["lookback_warning"].startswith("receipts before 2015-01-01 are not in the log")
+    assert out["dose_response"][0]["band"] == "none" and "received" in out["exposure_over_time"]
+    stated = _json(["effect", str(folder), "--exposure-start", "2015-01-01", "--json"], capsys)
+    assert stated["lookback_warning"] is None and stated["exposure_origin"] == "2015-01-01 00:00:00"
 
 
 @pytest.mark.parametrize(("args", "code", "words"), [

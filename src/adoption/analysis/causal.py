@@ -36,18 +36,23 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
+from adoption.analysis.covariates import pre_exposure_covariates
 from adoption.analysis.coxph import fit_cox
-from adoption.analysis.events import activation_times, as_days, receipts
+from adoption.analysis.episodes import (
+    ADJUSTMENT,
+    exposure_episodes,
+    exposure_origin,
+    impute_missing,
+    user_times,
+)
 from adoption.analysis.survival import design_matrix
 from adoption.errors import InputError, ParameterError
 from adoption.log.eventlog import EventLog
 from adoption.random import SeedLike, as_generator
 
 __all__ = ["ASSUMPTION", "ActivationPredictor", "PLACEBO_LEAD_DAYS", "ReceiptEffect", "ReceiptUplift", "e_value",
-           "effects_against_truth", "exposure_episodes", "pre_exposure_covariates", "with_placebo"]
+           "effects_against_truth", "with_placebo"]
 
-#: Pre-exposure covariates used for adjustment (measured at the start of the window).
-ADJUSTMENT = ("log_friends", "log_groups", "log_tenure")
 #: The negative-control exposure: the days before a user's first receipt during which "will receive soon" is 1.
 PLACEBO_LEAD_DAYS = 30.0
 #: What the adjusted estimates assume, in one line (printed with every estimate).
@@ -114,98 +119,6 @@ def with_placebo(episodes: pd.DataFrame, lead: float = PLACEBO_LEAD_DAYS) -> pd.
     return out.sort_values(["user_id", "start"], ignore_index=True)
 
 
-def pre_exposure_covariates(log: EventLog, at: pd.Timestamp | pd.Series, users: pd.Index,
-                            top_cities: int = 5) -> pd.DataFrame:
-    """Friends, groups and tenure at time ``at`` (log scale), and dummies for the largest cities.
-
-    Examples
-    --------
-    >>> from adoption import load_example
-    >>> log = load_example()
-    >>> X = pre_exposure_covariates(log, log.window[0], log.users.set_index("user_id").index[:100])
-    >>> list(X.columns)[:3]
-    ['log_friends', 'log_groups', 'log_tenure']
-    """
-    u = log.users.set_index("user_id").reindex(users)
-    at_s = at if isinstance(at, pd.Series) else pd.Series(at, index=users)
-    out = pd.DataFrame(index=users)
-    if log.friendships is not None:
-        f = log.friendships
-        ends = pd.DataFrame({"user_id": np.r_[f["user_a"].to_numpy(), f["user_b"].to_numpy()]})
-        if "since" in f:
-            ends["since"] = np.r_[f["since"].to_numpy(), f["since"].to_numpy()]
-            ends = ends.merge(at_s.rename("at"), left_on="user_id", right_index=True)
-            ends = ends[ends["since"].isna() | (ends["since"] <= ends["at"])]
-        out["log_friends"] = np.log1p(ends.groupby("user_id").size().reindex(users, fill_value=0).to_numpy())
-    if log.group_members is not None:
-        groups = log.group_members.groupby("user_id").size().reindex(users, fill_value=0)
-        out["log_groups"] = np.log1p(groups.to_numpy())
-    out["log_tenure"] = np.log1p(np.clip(as_days(at_s - u["joined_at"]), 0, None))
-    if "city" in u and u["city"].notna().any():
-        big = u["city"].value_counts().index[:top_cities]
-        for city in big:
-            out[f"city_{city}"] = (u["city"] == city).astype(float).to_numpy()
-    return out.astype(float)
-
-
-def _user_times(log: EventLog, definition: str, k: int = 3, d: float = 30.0
-                ) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series]:
-    """Users (indexed by user_id) with each one's first receipt, activation and leaving time (NaT: none)."""
-    users = log.users.set_index("user_id")
-    first = receipts(log).groupby("user_id")["t"].min().reindex(users.index)
-    act = activation_times(log, definition, k, d).reindex(users.index)
-    left = users["left_at"] if "left_at" in users else pd.Series(pd.NaT, index=users.index)
-    return users, first, act, left
-
-
-def exposure_episodes(log: EventLog, definition: str = "first_action", *, k: int = 3, d: float = 30.0
-                      ) -> pd.DataFrame:
-    """Users at risk at the window start, split at their first receipt (receipt as a time-varying exposure).
-
-    Returns one or two rows per user: ``user_id``, ``start``, ``stop`` (days since the window start, or
-    since joining for later joiners), ``received`` (0 before the first receipt, 1 from it on), ``event``
-    (activation at ``stop``), ``ever_received`` (exposed before activating), ``received_in_log`` (any
-    receipt in the window, before or after activating: what a naive comparison splits on), and the
-    pre-exposure covariates of
-    :func:`pre_exposure_covariates` measured at the user's start.
-
-    Examples
-    --------
-    >>> from adoption import load_example
-    >>> ep = exposure_episodes(load_example())
-    >>> set(ep["received"].unique()) <= {0, 1}
-    True
-    """
-    w0, w1 = log.window
-    users, first, act, left = _user_times(log, definition, k, d)
-    begin = users["joined_at"].where(users["joined_at"] > w0, w0)
-    end = left.where(left < w1, w1)
-    at_risk = ~(act <= begin) & ~(first <= begin) & (end > begin)
-    # users exposed before they could be followed are not in this comparison (they have no unexposed time)
-    idx = users.index[at_risk.to_numpy(dtype=bool)]
-    b = begin[idx]
-    t_end = np.minimum(as_days(end[idx] - w0), np.where(act[idx].notna(), as_days(act[idx] - w0), np.inf))
-    t_begin = as_days(b - w0)
-    t_exp = np.where(first[idx].notna(), as_days(first[idx] - w0), np.inf)
-    event = act[idx].notna().to_numpy() & (act[idx] <= end[idx]).to_numpy()
-    exposed = t_exp < t_end
-    X = pre_exposure_covariates(log, b, idx)
-    in_log = first[idx].notna().to_numpy() & (first[idx] < end[idx]).to_numpy()
-    rows_pre = pd.DataFrame({"user_id": idx, "start": t_begin, "stop": np.where(exposed, t_exp, t_end),
-                             "received": 0, "event": event & ~exposed, "ever_received": exposed,
-                             "received_in_log": in_log, "receipt_day": t_exp})
-    rows_post = pd.DataFrame({"user_id": idx[exposed], "start": t_exp[exposed], "stop": t_end[exposed],
-                              "received": 1, "event": event[exposed], "ever_received": True,
-                              "received_in_log": True, "receipt_day": t_exp[exposed]})
-    episodes = pd.concat([rows_pre, rows_post], ignore_index=True)
-    episodes = episodes[episodes["stop"] > episodes["start"]]
-    episodes = episodes.merge(X, left_on="user_id", right_index=True)
-    episodes["event"] = episodes["event"].astype(int)
-    if episodes.empty:
-        raise InputError("effect: no users at risk at the start of the window")
-    return episodes.sort_values(["user_id", "start"], ignore_index=True)
-
-
 def _smd(x: pd.DataFrame, treated: np.ndarray, weights: np.ndarray | None = None) -> pd.Series:
     w = np.ones(len(x)) if weights is None else weights
     out = {}
@@ -234,33 +147,6 @@ def _cox_tv(episodes: pd.DataFrame, covariates: Sequence[str], weights: str | No
     return result.summary.loc[term, ["hazard_ratio", "ci_low", "ci_high", "p"]]
 
 
-def impute_missing(frame: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Covariates with missing values: the median filled in, plus a ``<name>_missing`` indicator.
-
-    Returns the frame, the covariates to use (indicators added) and the names that were imputed, so
-    that the output can say which.
-
-    Examples
-    --------
-    >>> frame, used, imputed = impute_missing(pd.DataFrame({"x": [1.0, None, 3.0]}), ["x"])
-    >>> frame["x"].tolist(), used, imputed
-    ([1.0, 2.0, 3.0], ['x', 'x_missing'], ['x'])
-    """
-    imputed = [c for c in covariates if frame[c].isna().any()]
-    if not imputed:
-        return frame, covariates, []
-    frame = frame.copy()
-    used = list(covariates)
-    for c in imputed:
-        values = pd.to_numeric(frame[c], errors="coerce").astype("float64")
-        missing = values.isna()
-        frame[c] = values.fillna(values.median() if missing.sum() < len(values) else 0.0)
-        if 0 < missing.sum() < len(values):
-            frame[f"{c}_missing"] = missing.astype(float)
-            used.append(f"{c}_missing")
-    return frame, used, imputed
-
-
 class ReceiptEffect:
     """Naive, time-varying and adjusted hazard ratios of activation for receiving money.
 
@@ -271,7 +157,9 @@ class ReceiptEffect:
     placebo_lead : float, default 30
         Days before the first receipt in which the negative-control exposure is 1.
     max_users : int, default 50_000
-        Users sampled for the model fits on big logs (all when fewer).
+        Users sampled for the model fits on big logs (all when fewer; ``users`` says how many were used).
+    exposure_start : Timestamp or str, optional
+        When receipts became possible; risk sets open then (default: the first receipt in the log).
     seed : int or Generator, optional
 
     Attributes
@@ -289,6 +177,8 @@ class ReceiptEffect:
         Whether the placebo's interval excludes 1 (the adjustment leaves selection unexplained).
     e_value_, e_value_ci_ : float
         E-values of the adjusted hazard ratio and of its interval's limit nearest 1 (:func:`e_value`).
+    exposure_origin_ : ExposureOrigin
+        When the risk sets open, and the look-back warning when receipts before the window are unknown.
 
     Examples
     --------
@@ -300,16 +190,19 @@ class ReceiptEffect:
     """
 
     def __init__(self, covariates: Sequence[str] | None = None, placebo_lead: float = PLACEBO_LEAD_DAYS,
-                 max_users: int = 50_000, seed: SeedLike = None) -> None:
+                 max_users: int = 50_000, exposure_start: pd.Timestamp | str | None = None,
+                 seed: SeedLike = None) -> None:
         self.covariates = covariates
         self.placebo_lead = placebo_lead
         self.max_users = max_users
+        self.exposure_start = exposure_start
         self.seed = seed
 
     def fit(self, log: EventLog, definition: str = "first_action", *, k: int = 3, d: float = 30.0) -> ReceiptEffect:
         """Estimate the effect of receiving on activation (``k``/``d``: of the ``k_payments`` definition)."""
         rng = as_generator(self.seed)
-        episodes = exposure_episodes(log, definition, k=k, d=d)
+        self.exposure_origin_ = exposure_origin(log, self.exposure_start)
+        episodes = exposure_episodes(log, definition, k=k, d=d, exposure_start=self.exposure_start)
         ids = episodes["user_id"].unique()
         if len(ids) > self.max_users:
             keep = rng.choice(ids, self.max_users, replace=False)
@@ -391,6 +284,7 @@ class ReceiptEffect:
             "residual_confounding": self.residual_confounding_,
             "covariates": list(self.covariates_), "imputed_covariates": list(self.imputed_),
             "users": self.n_users_, "receivers": self.n_receivers_,
+            "exposure_origin": str(self.exposure_origin_.at), "lookback_warning": self.exposure_origin_.warning,
             "balance": {k: {"smd_before": round(float(v["smd_before"]), 4), "smd_after": round(float(v["smd_after"]), 4)}
                         for k, v in self.balance_.iterrows()},
         }
@@ -491,7 +385,7 @@ class ReceiptUplift:
             raise ParameterError("treat_days, horizon: expected 0 < treat_days < horizon")
         w0, _ = log.window
         landmark = w0 + pd.Timedelta(days=self.landmark_days)
-        users, first, act, left = _user_times(log, definition, k, d)
+        users, first, act, left = user_times(log, definition, k, d)
         pool = ~(act <= landmark) & ~(first <= landmark) & ~(left <= landmark) & (users["joined_at"] <= landmark)
         idx = users.index[pool.to_numpy(dtype=bool)]
         if len(idx) < 200:
@@ -532,7 +426,8 @@ def _qini(uplift: np.ndarray, treated: np.ndarray, y: np.ndarray) -> pd.DataFram
                          "random": np.r_[0.0, share * total]})
 
 
-def effects_against_truth(effect: ReceiptEffect, truth: dict, uplift: ReceiptUplift | None = None) -> pd.DataFrame:
+def effects_against_truth(effect: ReceiptEffect, truth: dict, uplift: ReceiptUplift | None = None,
+                          marginal_structural: pd.Series | None = None) -> pd.DataFrame:
     """Every estimate of the effect of receiving beside the truth the log's maker knows (``log.truth``).
 
     A simulated log carries the result of a randomized holdout (:mod:`adoption.world.truth`): the hazard
@@ -541,6 +436,8 @@ def effects_against_truth(effect: ReceiptEffect, truth: dict, uplift: ReceiptUpl
     hazard ratio (``covers``: the truth lies in the estimate's 95% interval); the uplift model's average
     uplift, a difference in shares, beside ``att_90d`` (a related but not identical estimand: it is the
     effect of receiving within ``treat_days`` of a landmark, among users not yet reached then).
+    ``marginal_structural`` (the ``effect_`` of a fitted
+    :class:`~adoption.analysis.msm.MarginalStructuralCox`) adds its hazard ratio as a row.
 
     Returns
     -------
@@ -565,6 +462,11 @@ def effects_against_truth(effect: ReceiptEffect, truth: dict, uplift: ReceiptUpl
     rows = [{"estimate": name, "scale": "hazard ratio", "value": row["hazard_ratio"], "ci_low": row["ci_low"],
              "ci_high": row["ci_high"], "truth": hr[0], "truth_ci_low": hr[1], "truth_ci_high": hr[2]}
             for name, row in effect.effects_.iterrows()]
+    if marginal_structural is not None:
+        rows.append({"estimate": "marginal_structural", "scale": "hazard ratio",
+                     "value": marginal_structural["hazard_ratio"], "ci_low": marginal_structural["ci_low"],
+                     "ci_high": marginal_structural["ci_high"], "truth": hr[0], "truth_ci_low": hr[1],
+                     "truth_ci_high": hr[2]})
     if uplift is not None and "att_90d" in truth:
         rows.append({"estimate": "uplift (average)", "scale": "risk difference", "value": uplift.average_uplift_,
                      "ci_low": np.nan, "ci_high": np.nan, "truth": truth["att_90d"],

@@ -81,6 +81,25 @@ def positive(text: str) -> float:
     return value
 
 
+def date(text: str) -> str:
+    """An option type: a date or timestamp (ISO 8601), kept as text.
+
+    Examples
+    --------
+    >>> date("2014-01-27")
+    '2014-01-27'
+    """
+    import pandas as pd
+
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        stamp = pd.NaT
+    if stamp is pd.NaT:
+        raise argparse.ArgumentTypeError(f"expected a date such as 2014-01-27, got {text!r}")
+    return text
+
+
 def add_amount_unit(p: argparse.ArgumentParser) -> None:
     """The ``--amount-unit`` option of every command that reads a log."""
     p.add_argument("--amount-unit", choices=["cents", "yuan"], default="cents",

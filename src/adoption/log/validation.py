@@ -333,6 +333,9 @@ def missing_column(table: str, column: str, found: Sequence[object], rows: int) 
 def validate_meta(meta: Mapping[str, object]) -> list[Problem]:
     """Check the observation window in ``meta.json``: parseable, in range, start before end.
 
+    ``receipts_complete_from`` (optional) states the moment from which the log holds every receipt (a
+    log that begins before any receipt was possible); it is checked like the window's ends.
+
     Examples
     --------
     >>> [p.message() for p in validate_meta({"window_start": "2015-03-01", "window_end": "2015-01-01"})]
@@ -341,7 +344,7 @@ def validate_meta(meta: Mapping[str, object]) -> list[Problem]:
     problems: list[Problem] = []
     parsed: dict[str, pd.Timestamp] = {}
     low, high = (pd.Timestamp(t) for t in TIME_RANGE)
-    for key in ("window_start", "window_end"):
+    for key in ("window_start", "window_end", "receipts_complete_from"):
         value = meta.get(key)
         if value is None:
             continue

@@ -13,7 +13,14 @@ Examples
 """
 
 from adoption.plotting.calibration import plot_moments, plot_parameter_spread
-from adoption.plotting.causal import plot_balance, plot_calibration, plot_effects, plot_gifts, plot_qini
+from adoption.plotting.causal import (
+    plot_balance,
+    plot_calibration,
+    plot_dose_response,
+    plot_effects,
+    plot_gifts,
+    plot_qini,
+)
 from adoption.plotting.diffusion import plot_bass_fit, plot_mean_field
 from adoption.plotting.funnel import plot_conversion_rates, plot_funnel, plot_referrals, plot_return_curves
 from adoption.plotting.market import plot_phase_diagram, plot_phase_portrait, plot_race, plot_race_ratio
@@ -30,6 +37,7 @@ __all__ = [
     "plot_calibration",
     "plot_competing_risks",
     "plot_conversion_rates",
+    "plot_dose_response",
     "plot_effects",
     "plot_funnel",
     "plot_gifts",

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from adoption.analysis.causal import ActivationPredictor, ReceiptEffect, ReceiptUplift
 
-__all__ = ["plot_gifts", "plot_effects", "plot_balance", "plot_calibration", "plot_qini"]
+__all__ = ["plot_gifts", "plot_effects", "plot_balance", "plot_calibration", "plot_dose_response", "plot_qini"]
 
 
 def plot_effects(effect: ReceiptEffect | pd.DataFrame, ax: Axes | None = None, truth: float | None = None) -> Axes:
@@ -40,6 +40,27 @@ def plot_balance(effect: ReceiptEffect, ax: Axes | None = None) -> Axes:
     ax.set_yticks(y, list(bal.index))
     ax.set_xlabel("|standardized mean difference|, receivers vs non-receivers")
     ax.legend(frameon=False)
+    return ax
+
+
+def plot_dose_response(dose: Any, ax: Axes | None = None) -> Axes:
+    """Hazard ratio of activation by the yuan received so far, against no receipt (95% CIs).
+
+    ``dose`` is a fitted :class:`adoption.analysis.receipt_history.ReceiptDose`. The axis is logarithmic
+    when the ratios span more than a factor of 20.
+    """
+    ax = axes_or_new(ax)
+    dr = dose.dose_response_
+    x = np.arange(len(dr))
+    hr = dr["hazard_ratio"].to_numpy()
+    err = np.vstack([hr - dr["ci_low"].to_numpy(), dr["ci_high"].to_numpy() - hr])
+    ax.errorbar(x, hr, yerr=err, fmt="o-", color=PALETTE[0], capsize=3)
+    ax.axhline(1.0, color="grey", ls="--", lw=1)
+    if dr["ci_high"].max() / max(dr["ci_low"].min(), 1e-9) > 20:
+        ax.set_yscale("log")
+    ax.set_xticks(x, list(dr["band"]), rotation=20)
+    ax.set_xlabel("yuan received so far")
+    ax.set_ylabel("hazard ratio of activation vs none (95% CI)")
     return ax
 
 

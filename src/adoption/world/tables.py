@@ -61,7 +61,8 @@ def event_tables(w: WorldState) -> Iterator[tuple[str, pd.DataFrame]]:
     yield "groups", _frame({"group_id": group_ids,
                             "kind": pd.array(np.asarray(GROUP_KINDS)[g.group_kind], dtype="string")})
     yield "group_members", _frame({"group_id": np.repeat(group_ids, g.group_size),
-                                   "user_id": g.group_members.astype(np.int64) + 1})
+                                   "user_id": g.group_members.astype(np.int64) + 1,
+                                   "joined_at": ts(w.joined[g.group_members])})
     yield "red_packets", _frame({
         "packet_id": col("red_packets", "packet_id"),
         "sender_id": col("red_packets", "sender") + 1,
@@ -121,8 +122,10 @@ def event_tables(w: WorldState) -> Iterator[tuple[str, pd.DataFrame]]:
 
 
 def log_meta(w: WorldState, seed: SeedLike) -> dict[str, object]:
-    """What the log was made from: window, scenario, seed."""
+    """What the log was made from: window, scenario, seed; no money moved before the world began, so its
+    receipts are complete from the window start."""
     return {"source": "adoption.simulate", "scenario": w.s.to_dict(),
             "seed": int(seed) if isinstance(seed, int | np.integer) else None,
             "window_start": str(w.start), "window_end": str(w.start + pd.Timedelta(days=w.n_days)),
+            "receipts_complete_from": str(w.start),
             "n_merchants": int(len(w.m_accept)), "n_users": int(w.n)}
