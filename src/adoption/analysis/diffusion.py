@@ -1,9 +1,10 @@
 """Diffusion fits: the Bass model and a two-sided variant, with standard errors.
 
 Bass (1969): the adoption hazard of those who have not adopted is ``p + q F`` (innovation plus imitation),
-so ``F(t) = (1 - e^{-(p+q)t}) / (1 + (q/p) e^{-(p+q)t})``. The fit is the nonlinear least squares of
-Srinivasan & Mason (1986) on the adoptions per period, with the market size estimated or given; standard
-errors come from the fit's covariance, intervals are Wald intervals.
+so ``F(t) = (1 - e^{-(p+q)t}) / (1 + (q/p) e^{-(p+q)t})``. Counts of adopters are fitted by the likelihood of
+the stochastic process itself (each non-adopter adopts in a period with the hazard ``p + q F`` of the adopters
+so far: a binomial chain); shares by the nonlinear least squares of Srinivasan & Mason (1986). The market
+size is estimated (never below the adopters seen) or given; intervals are profile-likelihood intervals.
 
 The two-sided variant lets each side imitate its own side and the other::
 
@@ -25,12 +26,13 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 from scipy.integrate import solve_ivp
+from scipy.special import gammaln
 
 from adoption.errors import ParameterError
 
@@ -80,32 +82,51 @@ def _summary(names: list[str], est: np.ndarray, cov: np.ndarray, alpha: float, d
 
 
 class BassModel:
-    """The Bass diffusion model fitted to a cumulative adoption series.
+    """The Bass diffusion model fitted to a cumulative adoption series, with profile-likelihood intervals.
 
     Parameters
     ----------
     market_size : float, optional
-        The number (or share) who eventually adopt; estimated when not given.
+        The number (or share) who eventually adopt; estimated when not given, and then never below the
+        adopters already seen.
     alpha : float, default 0.05
         For (1 - alpha) intervals.
+    likelihood : {"binomial", "least_squares"}, default "binomial"
+        ``"binomial"``: the stochastic Bass process for counts of adopters — in each period, each of the
+        ``market_size - A`` who have not adopted does so with the probability that the Bass curve started from
+        the share ``A / market_size`` adopted before it gives for the period (Bass's hazard ``p + q F``), so an early
+        chance fluctuation carries into every later period as it does in a real diffusion. Overdispersion
+        beyond the binomial widens the intervals (quasi-likelihood). ``"least_squares"``: the deterministic
+        curve fitted to the adoptions per period by nonlinear least squares (Srinivasan & Mason 1986), for
+        shares or series that fall somewhere.
 
     Attributes
     ----------
     p_, q_, market_size_ : float
         Innovation and imitation coefficients (per unit of the series' time) and the market size.
     summary_ : DataFrame
-        estimate, se, ci_low, ci_high per parameter.
+        estimate, se (from the curvature), ci_low, ci_high per parameter. The intervals are profile
+        likelihood intervals: the values at which the fit, re-optimised over the other parameters, is worse
+        by the F(1, dof) quantile in units of the estimated dispersion. Unlike Wald intervals they follow the
+        likelihood's skew (the market size is poorly bounded above before the peak) and respect the bounds:
+        ``ci_low`` of the market size is at least the adopters seen, and an interval may be open above
+        (``inf``) when the series cannot bound it.
+    dispersion_ : float
+        Pearson chi-square over the degrees of freedom for ``"binomial"`` (about 1 when the process is
+        binomial; larger: overdispersed), the residual variance for ``"least_squares"``.
 
     Examples
     --------
     >>> t = np.arange(0, 25.0)
-    >>> BassModel(market_size=1.0).fit(t, bass_cdf(t, 0.05, 0.5)).summary_.shape
+    >>> BassModel(market_size=1.0, likelihood="least_squares").fit(t, bass_cdf(t, 0.05, 0.5)).summary_.shape
     (2, 4)
     """
 
-    def __init__(self, market_size: float | None = None, alpha: float = 0.05) -> None:
+    def __init__(self, market_size: float | None = None, alpha: float = 0.05,
+                 likelihood: str = "binomial") -> None:
         self.market_size = market_size
         self.alpha = alpha
+        self.likelihood = likelihood
 
     def fit(self, t: Sequence[float] | np.ndarray | None, adopters: Sequence[float] | np.ndarray | pd.Series
             ) -> BassModel:
@@ -113,42 +134,141 @@ class BassModel:
         x, y = _series(t, adopters, "adopters")
         if self.market_size is not None and not self.market_size > 0:
             raise ParameterError(f"market_size: expected a positive number, got {self.market_size}")
+        if self.likelihood not in ("binomial", "least_squares"):
+            raise ParameterError(f"likelihood: expected 'binomial' or 'least_squares', got {self.likelihood!r}")
+        if not 0 < self.alpha < 1:
+            raise ParameterError(f"alpha: expected a number between 0 and 1, got {self.alpha}")
+        binomial = self.likelihood == "binomial"
         t0, y0 = x[0], y[0]
-        incr = np.diff(y)
+        incr, dt, before = np.diff(y), np.diff(x), y[:-1]
+        if binomial and ((incr < 0).any() or y0 < 0):
+            raise ParameterError("adopters: counts of adopters cannot fall, but this series does; "
+                                 "fit it with likelihood='least_squares'")
+        if self.market_size is not None and self.market_size < y[-1]:
+            raise ParameterError(f"market_size: expected at least the {y[-1]:g} adopters seen, got {self.market_size}")
+        seen = max(y[-1], 1e-12)
+        step = max(float(np.median(dt)), 1e-9)
+        free_size = self.market_size is None
+        k = 3 if free_size else 2
 
-        def model(_x: np.ndarray, *theta: float) -> np.ndarray:
-            p, q = theta[0], theta[1]
-            size = self.market_size if self.market_size is not None else theta[2]
-            cum = size * bass_cdf(x - t0, p, q, min(y0 / size, 0.999))
-            return np.diff(cum)
+        def natural(theta: np.ndarray) -> tuple[float, float, float]:
+            # log scale keeps p, q > 0 and the market size above the adopters seen
+            size = seen * (1.0 + np.exp(theta[2])) if free_size else float(self.market_size)
+            return float(np.exp(theta[0])), float(np.exp(theta[1])), size
 
-        top = y[-1] if self.market_size is None else self.market_size
-        start = [0.01 / max(np.median(np.diff(x)), 1e-9), 0.3 / max(np.median(np.diff(x)), 1e-9)]
-        lower, upper = [1e-9, 0.0], [np.inf, np.inf]
-        if self.market_size is None:
-            start.append(top * 1.2)
-            lower.append(max(y[-1], 1e-12))
-            upper.append(np.inf)
-        best = None
-        for scale in (1.0, 0.1, 10.0):
-            guess = [start[0] * scale, start[1], *start[2:]]
-            try:
-                est, cov = optimize.curve_fit(model, x[1:], incr, p0=guess, bounds=(lower, upper), maxfev=20000)
-            except (RuntimeError, ValueError):
-                continue
-            rss = float(np.sum((model(x[1:], *est) - incr) ** 2))
-            if best is None or rss < best[2]:
-                best = (est, cov, rss)
-        if best is None:
+        def chance(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """Per period: those who had not adopted, and each one's probability of adopting in it."""
+            p, q, size = natural(theta)
+            left = np.maximum(size - before, 0.0)
+            share = np.minimum(before / size, 1 - 1e-12)
+            # the Bass curve run through the period from the share adopted at its start: within-period growth
+            return left, (bass_cdf(dt, p, q, share) - share) / (1 - share)
+
+        def loss(theta: np.ndarray) -> float:
+            if not binomial:
+                p, q, size = natural(theta)
+                expected = np.diff(size * bass_cdf(x - t0, p, q, min(y0 / size, 0.999)))
+                return float(np.sum((incr - expected) ** 2))
+            left, prob = chance(theta)
+            prob = np.clip(prob, 1e-300, 1 - 1e-16)
+            stay = np.maximum(left - incr, 0.0)
+            log_choose = gammaln(left + 1) - gammaln(incr + 1) - gammaln(stay + 1)
+            return float(-2.0 * np.sum(log_choose + incr * np.log(prob) + stay * np.log1p(-prob)))
+
+        def minimise(objective: Callable[[np.ndarray], float], starts: list[np.ndarray]) -> optimize.OptimizeResult:
+            best = None
+            for guess in starts:
+                res = optimize.minimize(objective, guess, method="Nelder-Mead",
+                                        options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20_000, "maxfev": 20_000})
+                if best is None or res.fun < best.fun:
+                    best = res
+            return best
+
+        starts = [np.array([np.log(0.01 / step * scale), np.log(0.3 / step), np.log(0.2)][:k])
+                  for scale in (1.0, 0.1, 10.0)]
+        best = minimise(loss, starts)
+        best = minimise(loss, [best.x])  # restart from the optimum (Nelder-Mead can stall)
+        if not np.isfinite(best.fun):
             raise ParameterError("adopters: the Bass model could not be fitted to this series")
-        est, cov, _ = best
-        names = ["p", "q"] + (["market_size"] if self.market_size is None else [])
-        self.summary_ = _summary(names, est, cov, self.alpha, len(x) - 1 - len(est))
+        theta = best.x
+        dof = max(len(incr) - k, 1)
+        if binomial:
+            left, prob = chance(theta)
+            var = left * prob * (1 - prob)
+            keep = var > 0
+            self.dispersion_ = float(np.sum((incr[keep] - left[keep] * prob[keep]) ** 2 / var[keep]) / dof)
+            scale = max(self.dispersion_, 1.0)
+        else:
+            self.dispersion_ = float(best.fun / dof)
+            scale = max(self.dispersion_, 1e-300)
+        limit = float(stats.f.ppf(1 - self.alpha, 1, dof))
+        est = np.array(natural(theta)[:k])
+        bounds = np.array([self._profile(loss, minimise, natural, theta, j, best.fun, scale * limit) for j in range(k)])
+        se = np.sqrt(np.clip(np.diag(self._covariance(loss, natural, theta, scale, k)), 0.0, None))
+        self.summary_ = pd.DataFrame({"estimate": est, "se": se, "ci_low": bounds[:, 0], "ci_high": bounds[:, 1]},
+                                     index=pd.Index(["p", "q", "market_size"][:k], name="parameter"))
         self.p_, self.q_ = float(est[0]), float(est[1])
-        self.market_size_ = float(est[2]) if self.market_size is None else float(self.market_size)
+        self.market_size_ = float(est[2]) if free_size else float(self.market_size)
         self.start_ = (float(t0), float(y0))
         self.peak_time_ = float(np.log(self.q_ / self.p_) / (self.p_ + self.q_)) if self.q_ > self.p_ else 0.0
         return self
+
+    @staticmethod
+    def _covariance(loss: Callable, natural: Callable, theta: np.ndarray, scale: float, k: int) -> np.ndarray:
+        """``2 * scale`` times the inverse Hessian of the loss, carried to the natural parameters."""
+        h = 1e-4
+        hess = np.empty((k, k))
+
+        def at(i: int, j: int, di: float, dj: float) -> float:
+            v = theta.copy()
+            v[i] += di
+            v[j] += dj
+            return loss(v)
+        for i in range(k):
+            for j in range(k):
+                hess[i, j] = (at(i, j, h, h) - at(i, j, h, -h) - at(i, j, -h, h) + at(i, j, -h, -h)) / (4 * h * h)
+        cov_theta = 2.0 * scale * np.linalg.pinv(hess)
+        grad = np.empty(k)
+        for j in range(k):
+            up, down = theta.copy(), theta.copy()
+            up[j] += 1e-6
+            down[j] -= 1e-6
+            grad[j] = (natural(up)[j] - natural(down)[j]) / 2e-6
+        return cov_theta * np.outer(grad, grad)
+
+    @staticmethod
+    def _profile(loss: Callable, minimise: Callable, natural: Callable, theta: np.ndarray, j: int, best: float,
+                 threshold: float) -> tuple[float, float]:
+        """The interval of parameter ``j``: where the loss, re-optimised over the others, exceeds its minimum by
+        ``threshold``. A side that never gets that much worse is open: down to the parameter's bound (0, or
+        the adopters seen for the market size) or up to infinity."""
+        others = [i for i in range(len(theta)) if i != j]
+
+        def excess(value: float) -> float:
+            full = theta.copy()
+            full[j] = value
+            if others:
+                def constrained(rest: np.ndarray) -> float:
+                    full[others] = rest
+                    return loss(full)
+                worse = minimise(constrained, [theta[others]]).fun
+            else:
+                worse = loss(full)
+            return worse - best - threshold
+
+        limits = []
+        for direction in (-1.0, 1.0):
+            step, inside, edge = 0.05, theta[j], -np.inf if direction < 0 else np.inf
+            for _ in range(40):
+                candidate = inside + direction * step
+                if excess(candidate) > 0:
+                    edge = optimize.brentq(excess, min(inside, candidate), max(inside, candidate), xtol=1e-6)
+                    break
+                inside, step = candidate, step * 1.6
+            full = theta.copy()
+            full[j] = edge
+            limits.append(np.inf if edge == np.inf else natural(full)[j])
+        return limits[0], limits[1]
 
     def predict(self, t: Sequence[float] | np.ndarray) -> np.ndarray:
         """Cumulative adopters at ``t`` (same time origin as the fitted series)."""
