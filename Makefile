@@ -12,7 +12,7 @@ export MPLBACKEND := Agg
 export OMP_NUM_THREADS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install report test chromium lint lab example lock bench clean
+.PHONY: help install report test chromium lint lab example real lock bench clean
 
 help: ## list the targets
 	@echo "adoption — make targets:"
@@ -51,6 +51,17 @@ lab: $(STAMP) ## JupyterLab with this environment's kernel ("Python (adoption)")
 
 example: $(STAMP) ## regenerate the bundled example log (src/adoption/datasets/example = data/example), identical each time
 	$(BIN)/adoption simulate --scenario default --users 20000 --seed 20150218 --out src/adoption/datasets/example --overwrite
+
+SHARED_REAL ?= ../shared/real/netdiffuseR
+REAL := src/adoption/datasets/real
+real: $(STAMP) ## rebuild the bundled real logs (data/real) from netdiffuseR's survey files in $(SHARED_REAL)
+	rm -rf $(REAL)/medical_innovation $(REAL)/brazil_farmers
+	$(BIN)/adoption import survey $(SHARED_REAL)/medInnovations.rdata --community city --id id --time toa --never 18 \
+		--nominations 'net1_*,net2_*,net3_*' --start 1953-11-01 --unit month --keep thresh \
+		--source "netdiffuseR medInnovations (Coleman, Katz & Menzel 1966; MIT licence)" --out $(REAL)/medical_innovation
+	$(BIN)/adoption import survey $(SHARED_REAL)/brfarmers.rdata --community village --id id --time yr --never 66 \
+		--nominations 'net1*,net2*,net3*,net4*' --start 1946-01-01 --unit year \
+		--source "netdiffuseR brfarmers (Rogers, Ascroft & Roling 1970; MIT licence)" --out $(REAL)/brazil_farmers
 
 lock: ## re-resolve requirements.lock from pyproject.toml (needs uv)
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o requirements.lock

@@ -20,7 +20,7 @@ def _digest(folder: Path) -> dict[str, str]:
 def test_full_log_is_valid(tables):
     log = EventLog(**tables)
     assert log.validate().ok, log.validate().lines()
-    assert list(log.tables) == list(TABLES)
+    assert list(log.tables) == [t for t in TABLES if t != "adoptions"]  # a payment log records no adoptions
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])

@@ -48,11 +48,28 @@ def receipts(log: EventLog) -> pd.DataFrame:
 def activation_times(log: EventLog, definition: str, k: int, d: float) -> pd.Series:
     """The activation time of every user who activated, by the chosen definition.
 
+    A log with an ``adoptions`` table (a survey's time of adoption) counts each adoption as an activation
+    under every definition: the earlier of the two when the log also records the definition's actions.
+
     ``first_action``: the first payment, red packet sent or transfer sent; ``first_payment``: the first
     merchant payment; ``card_binding``: the card bound; ``k_payments``: the ``k``-th payment within ``d``
     days; ``first_action_no_reciprocity``: the first action that is not a send back to a group or a person
     the user received from in the preceding :data:`~adoption.log.contract.RECIPROCITY_HOURS` hours.
     """
+    adopted = log.adoptions.groupby("user_id")["adopted_at"].min() if log.adoptions is not None else None
+    try:
+        times = _defined_times(log, definition, k, d)
+    except InputError:
+        if adopted is None:
+            raise
+        return adopted.rename("t")
+    if adopted is None:
+        return times
+    return pd.concat([times, adopted]).groupby(level=0).min().rename("t").rename_axis("user_id")
+
+
+def _defined_times(log: EventLog, definition: str, k: int, d: float) -> pd.Series:
+    """The activation times by the definition's own tables (see :func:`activation_times`)."""
     if definition == "card_binding":
         if log.card_bindings is None:
             raise InputError("activation: definition 'card_binding' needs the card_bindings table")

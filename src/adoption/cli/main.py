@@ -18,12 +18,14 @@ from typing import TextIO
 from adoption.cli import (
     activation,
     calibrate,
+    diffusion,
     effect,
     funnel,
     gifts,
     market,
     report,
     simulate,
+    survey,
     sweep,
     tipping,
     validate,
@@ -36,7 +38,7 @@ __all__ = ["COMMANDS", "EXIT_CODES", "build_parser", "exit_code", "main"]
 
 #: Functions that add a subcommand to the parser, in the order of ``--help``.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    validate.add_parser, simulate.add_parser, activation.add_parser, effect.add_parser, gifts.add_parser,
+    validate.add_parser, simulate.add_parser, survey.add_parser, activation.add_parser, effect.add_parser, gifts.add_parser, diffusion.add_parser,
     report.add_parser,
     sweep.add_parser, calibrate.add_parser, tipping.add_parser, market.add_parser, funnel.add_parser,
 ]

@@ -14,13 +14,14 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "load_events": "adoption.datasets.example",
     "festival_calendar": "adoption.datasets.reference", "public_figures": "adoption.datasets.reference",
     "selection_log": "adoption.datasets.synthetic", "weibull_activation_log": "adoption.datasets.synthetic",
-    "campaign_log": "adoption.datasets.synthetic",
+    "campaign_log": "adoption.datasets.synthetic", "load_real": "adoption.datasets.real",
 })
 
 if TYPE_CHECKING:  # pragma: no cover
     from adoption.datasets.example import example_path, load_events, load_example
+    from adoption.datasets.real import load_real
     from adoption.datasets.reference import festival_calendar, public_figures
     from adoption.datasets.synthetic import campaign_log, selection_log, weibull_activation_log
 
-__all__ = ["campaign_log", "example_path", "festival_calendar", "load_events", "load_example", "public_figures",
+__all__ = ["campaign_log", "example_path", "festival_calendar", "load_events", "load_example", "load_real", "public_figures",
            "selection_log", "weibull_activation_log"]

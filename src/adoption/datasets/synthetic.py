@@ -24,7 +24,7 @@ from adoption.errors import ParameterError
 from adoption.log.eventlog import EventLog
 from adoption.random import SeedLike, as_generator, stepped_poisson
 
-__all__ = ["Truth", "campaign_log", "selection_log", "weibull_activation_log", "weibull_scale"]
+__all__ = ["Truth", "campaign_log", "diffusion_log", "selection_log", "weibull_activation_log", "weibull_scale"]
 
 _START = pd.Timestamp("2015-01-01")
 
@@ -38,6 +38,7 @@ class Truth:
     shape: float | None = None
     scale_days: float | None = None
     hazard_ratio: float | None = None
+    contagion: float | None = None
 
 
 def weibull_scale(p90: float, shape: float, horizon: float = 90.0) -> float:
@@ -293,3 +294,57 @@ def campaign_log(rates: dict[tuple[str, str], float] | None = None, scans_per_ch
                                "sent_at": _timestamps(msg_at[sent])}),
         meta={"window_start": str(_START), "window_end": str(_START + pd.Timedelta(days=days)), "source": "campaign_log"},
     )
+
+
+def diffusion_log(communities: int = 10, size: int = 60, *, contagion: float = 0.0, base: float = 0.04,
+                  periods: int = 20, mean_degree: float = 4.0, seed: SeedLike = None) -> tuple[EventLog, Truth]:
+    """A survey-like log of adoption in communities, with or without contagion through nominations.
+
+    Each person names ``mean_degree`` others of their community on average (random, so the network carries
+    no homophily). In each month a person who has not adopted does so with probability
+    ``1 - exp(-(base + contagion * exposure))``, where exposure is the share of the people they named who
+    adopted in an earlier month. With ``contagion=0`` adoption ignores the network: a contagion test should
+    reject at its nominal rate; with ``contagion > 0`` it should find it.
+
+    Examples
+    --------
+    >>> log, truth = diffusion_log(4, 30, contagion=1.0, seed=1)
+    >>> log.validate().ok, truth.contagion
+    (True, 1.0)
+    """
+    if contagion < 0 or base <= 0 or periods < 2 or size < 3 or communities < 1:
+        raise ParameterError("diffusion_log: expected contagion >= 0, base > 0, periods >= 2, size >= 3, communities >= 1")
+    rng = as_generator(seed)
+    n = communities * size
+    community = np.repeat(np.arange(communities), size)
+    named = rng.poisson(mean_degree, n)
+    ego = np.repeat(np.arange(n), named)
+    alter = community[ego] * size + rng.integers(0, size - 1, len(ego))
+    alter = np.where(alter >= ego, alter + 1, alter)  # nobody names themselves
+    alter = np.where(community[alter] != community[ego], community[ego] * size + (alter % size), alter)
+    pairs = np.unique(np.c_[ego, alter], axis=0)
+    ego, alter = pairs[:, 0], pairs[:, 1]
+    degree = np.bincount(ego, minlength=n)
+    period = np.full(n, 0)
+    for month in range(1, periods + 1):
+        adopted_before = (period > 0) & (period < month)
+        exposure = np.divide(np.bincount(ego, weights=adopted_before[alter], minlength=n), degree,
+                             out=np.zeros(n), where=degree > 0)
+        chance = 1 - np.exp(-(base + contagion * exposure))
+        new = (period == 0) & (rng.random(n) < chance)
+        period[new] = month
+    ids = [f"{c + 1}/{i + 1}" for c, i in zip(community, np.arange(n) % size, strict=True)]
+    start = pd.Timestamp("2000-01-01")
+    users = pd.DataFrame({"user_id": ids, "joined_at": start, "city": (community + 1).astype(str)})
+    adopters = np.flatnonzero(period > 0)
+    adoptions = pd.DataFrame({"user_id": [ids[i] for i in adopters],
+                              "adopted_at": [start + pd.DateOffset(months=int(period[i]) - 1) for i in adopters]})
+    lo, hi = np.minimum(ego, alter), np.maximum(ego, alter)
+    frame = pd.DataFrame({"a": lo, "b": hi, "forward": ego < alter})
+    both = frame.groupby(["a", "b"])["forward"].agg(["min", "max"]).reset_index()
+    direction = np.where(both["min"] != both["max"], "both", np.where(both["max"], "a_to_b", "b_to_a"))
+    names = np.asarray(ids)
+    friendships = pd.DataFrame({"user_a": names[both["a"]], "user_b": names[both["b"]], "direction": direction})
+    meta = {"source": "adoption.synthetic.diffusion_log", "window_start": str(start),
+            "window_end": str(start + pd.DateOffset(months=periods)), "time_unit": "month"}
+    return EventLog(users=users, friendships=friendships, adoptions=adoptions, meta=meta), Truth(contagion=contagion)

@@ -131,8 +131,8 @@ TABLES: dict[str, TableSpec] = {
                             _c("left_at", "time", False)), key=("user_id",)),
         TableSpec("merchants", (_c("merchant_id", "id"), _c("accepts_from", "time"), _c("category", "text", False),
                                 _c("city", "text", False)), key=("merchant_id",)),
-        TableSpec("friendships", (_c("user_a", "id"), _c("user_b", "id"), _c("since", "time", False)),
-                  key=("user_a", "user_b")),
+        TableSpec("friendships", (_c("user_a", "id"), _c("user_b", "id"), _c("since", "time", False),
+                                  _c("direction", "text", False)), key=("user_a", "user_b")),
         TableSpec("groups", (_c("group_id", "id"), _c("kind", "text", False)), key=("group_id",)),
         TableSpec("group_members", (_c("group_id", "id"), _c("user_id", "id"), _c("joined_at", "time", False)),
                   key=("group_id", "user_id")),
@@ -151,13 +151,14 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("scans", (_c("scan_id", "id"), _c("campaign", "text"), _c("channel", "text"),
                             _c("scanned_at", "time"), _c("user_id", "id", False), _c("placement", "text", False),
                             _c("referrer_id", "id", False)), key=("scan_id",)),
+        TableSpec("adoptions", (_c("user_id", "id"), _c("adopted_at", "time")), key=("user_id",)),
         TableSpec("messages", (_c("message_id", "id"), _c("user_id", "id"), _c("merchant_id", "id"),
                                _c("sent_at", "time"), _c("campaign", "text", False)), key=("message_id",)),
     )
 }
 
 #: Tables that record something a user did; a log needs ``users`` and at least one of these.
-ACTIVITY_TABLES: tuple[str, ...] = ("red_packets", "red_packet_claims", "transfers", "payments", "scans")
+ACTIVITY_TABLES: tuple[str, ...] = ("red_packets", "red_packet_claims", "transfers", "payments", "scans", "adoptions")
 
 #: Tables that must always be present.
 REQUIRED_TABLES: tuple[str, ...] = ("users",)
@@ -182,6 +183,7 @@ FOREIGN_KEYS: dict[tuple[str, str], tuple[str, str]] = {
     ("scans", "user_id"): ("users", "user_id"),
     ("scans", "referrer_id"): ("users", "user_id"),
     ("messages", "user_id"): ("users", "user_id"),
+    ("adoptions", "user_id"): ("users", "user_id"),
     ("messages", "merchant_id"): ("merchants", "merchant_id"),
 }
 
@@ -207,12 +209,15 @@ RECIPROCITY_HOURS = 24.0
 #: Text that is an integer id (both engines decide with it whether an id space is integers or text).
 INTEGER_ID_PATTERN = r"^\s*[+-]?[0-9]{1,18}\s*$"
 
+#: Units of a survey's period of adoption (``adoption import survey --unit``).
+TIME_UNITS: tuple[str, ...] = ("month", "year")
+
 #: Money columns: amounts in cents, or in yuan when read with ``amount_unit="yuan"``.
 AMOUNT_UNITS: tuple[str, ...] = ("cents", "yuan")
 
-#: Timestamps outside these years are refused (pandas' nanosecond range is 1677-2262; a payment log
-#: outside 1970-2200 is an export error, not data).
-TIME_RANGE: tuple[str, str] = ("1970-01-01", "2200-01-01")
+#: Timestamps outside these years are refused (pandas' nanosecond range is 1677-2262; the classic adoption
+#: surveys reach back to the 1940s, and a log outside 1900-2200 is an export error, not data).
+TIME_RANGE: tuple[str, str] = ("1900-01-01", "2200-01-01")
 
 
 def id_columns(space: str) -> list[tuple[str, str]]:

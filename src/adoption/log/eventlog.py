@@ -63,8 +63,9 @@ class EventLog:
     users : DataFrame
         One row per user: ``user_id``, ``joined_at`` (``city``, ``left_at`` optional).
     merchants, friendships, groups, group_members, red_packets, red_packet_claims, transfers, \
-card_bindings, payments, scans, messages : DataFrame, optional
-        The other contract tables; any may be absent (None).
+card_bindings, payments, scans, messages, adoptions : DataFrame, optional
+        The other contract tables; any may be absent (None). ``adoptions`` records adoption itself (a
+        survey's time of adoption) for logs that have no payments.
     meta : dict, optional
         Free-form facts about the log: ``window_start`` and ``window_end`` (the observation window,
         ISO timestamps), ``source``, ``scenario``, ``seed``.
@@ -108,6 +109,7 @@ card_bindings, payments, scans, messages : DataFrame, optional
     payments: pd.DataFrame | None = None
     scans: pd.DataFrame | None = None
     messages: pd.DataFrame | None = None
+    adoptions: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, pd.Index] = field(default_factory=dict, repr=False)
     truth: dict[str, Any] = field(default_factory=dict, repr=False)

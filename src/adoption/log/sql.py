@@ -474,7 +474,7 @@ def validate_sql(log: SqlLog) -> list[Problem]:
     if "users" in log.columns and not any(name in log.columns for name in ACTIVITY_TABLES):
         problems.append(Problem("users", None, "missing", 0, (),
                                 "a log needs at least one activity table besides users "
-                                "(red_packets, red_packet_claims, transfers, payments or scans)"))
+                                "(red_packets, red_packet_claims, transfers, payments, scans or adoptions)"))
     # rules run on tables that have every required column (a missing column is reported already)
     columns = log.columns
     log.columns = {t: c for t, c in columns.items() if set(TABLES[t].required_columns) <= c}

@@ -21,7 +21,15 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from adoption.log.contract import CST_OFFSET, FOREIGN_KEYS, POSITIVE_AMOUNTS, TABLES, TIME_RANGE, TableSpec
+from adoption.log.contract import (
+    ACTIVITY_TABLES,
+    CST_OFFSET,
+    FOREIGN_KEYS,
+    POSITIVE_AMOUNTS,
+    TABLES,
+    TIME_RANGE,
+    TableSpec,
+)
 from adoption.text import strip_controls
 
 __all__ = ["Problem", "ValidationReport", "id_text", "missing_column", "validate_meta", "validate_tables"]
@@ -406,10 +414,10 @@ def _validate_tables(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
     # rules run on tables that have every required column (a missing column is reported already)
     tables = {n: df for n, df in tables.items() if set(TABLES[n].required_columns) <= set(df.columns)}
     if "users" in present and not any(name in present for name in
-                                      ("red_packets", "red_packet_claims", "transfers", "payments", "scans")):
+                                      ACTIVITY_TABLES):
         problems.append(Problem("users", None, "missing", 0, (),
                                 "a log needs at least one activity table besides users "
-                                "(red_packets, red_packet_claims, transfers, payments or scans)"))
+                                "(red_packets, red_packet_claims, transfers, payments, scans or adoptions)"))
     for name, spec in TABLES.items():
         if name in tables:
             problems.extend(_table_rules(spec, tables[name]))

@@ -21,7 +21,13 @@ from adoption.plotting.causal import (
     plot_gifts,
     plot_qini,
 )
-from adoption.plotting.diffusion import plot_bass_fit, plot_mean_field
+from adoption.plotting.diffusion import (
+    plot_bass_fit,
+    plot_community_curves,
+    plot_contagion_test,
+    plot_mean_field,
+    plot_thresholds,
+)
 from adoption.plotting.funnel import plot_conversion_rates, plot_funnel, plot_referrals, plot_return_curves
 from adoption.plotting.market import plot_phase_diagram, plot_phase_portrait, plot_race, plot_race_ratio
 from adoption.plotting.survival import plot_activation_curves, plot_competing_risks, plot_hazard_ratios
@@ -35,7 +41,9 @@ __all__ = [
     "plot_balance",
     "plot_bass_fit",
     "plot_calibration",
+    "plot_community_curves",
     "plot_competing_risks",
+    "plot_contagion_test",
     "plot_conversion_rates",
     "plot_dose_response",
     "plot_effects",
@@ -53,6 +61,7 @@ __all__ = [
     "plot_referrals",
     "plot_return_curves",
     "plot_sweep",
+    "plot_thresholds",
     "plot_tipping",
     "plot_world_portrait",
     "set_theme",
