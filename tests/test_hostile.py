@@ -141,6 +141,7 @@ COMMANDS = {
     "activation-duckdb": ["activation", "--engine", "duckdb"],
     "effect": ["effect"],
     "funnel": ["funnel"],
+    "diffusion": ["diffusion", "--draws", "19"],
 }
 
 

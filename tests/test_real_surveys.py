@@ -117,3 +117,35 @@ def test_clustered_logit_matches_statsmodels():
     ref = sm.GLM(y, X, family=sm.families.Binomial()).fit(cov_type="cluster", cov_kwds={"groups": cluster})
     assert np.allclose(coef, ref.params, atol=1e-8)
     assert np.allclose(np.sqrt(np.diag(cov)), ref.bse, rtol=1e-3)
+
+
+def test_first_contact_active_is_a_time_zero_the_survival_analyses_read():
+    from adoption.analysis.network_exposure import first_contact_table
+    from adoption.analysis.survival import ActivationCurve, CompetingRisks
+
+    log = load_real("medical_innovation")
+    table = first_contact_table(log)
+    assert (table["cohort"] == "first_contact_active").all() and (table["duration"] > 0).all()
+    adopted = table[table["event"]]
+    assert (adopted["exposed_at"] < adopted["activated_at"]).all()  # followed from the contact's adoption on
+    assert 0 < len(table) < len(log.users)  # not those who adopted first, nor those no contact preceded
+    curve = ActivationCurve(horizon=365).fit(table)
+    assert 0.5 < float(curve.headline_["cumulative_incidence"].iloc[0]) <= 1.0
+    assert float(CompetingRisks(horizon=365).fit(table).headline_["leaving"].iloc[0]) == 0.0  # nobody leaves a survey
+
+
+@pytest.mark.parametrize(("content", "extra", "code", "words"), [
+    (b"RDX3\n\x00garbage", [], 1, "survey: cannot read bad.rda"),
+    (b"", ["--never", "x"], 2, "never: expected the number that codes non-adopters"),
+    (b"", ["--unit", "week"], 2, "--unit: invalid choice"),
+])
+def test_import_survey_refuses_bad_input_in_one_line(tmp_path, capsys, content, extra, code, words):
+    path = tmp_path / "bad.rda"
+    path.write_bytes(content or b"RDX3")
+    if not content:
+        path = tmp_path / "ok.csv"
+        pd.DataFrame({"c": [1], "id": [1], "t": [1], "n1": [None]}).to_csv(path, index=False)
+    got, out, err = _run(["import", "survey", str(path), "--community", "c", "--id", "id", "--time", "t",
+                          "--nominations", "n*", "--out", str(tmp_path / "log"), *extra], capsys)
+    assert got == code and words in err and "Traceback" not in err, err
+    assert not (tmp_path / "log").exists()

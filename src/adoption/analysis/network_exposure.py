@@ -10,8 +10,9 @@ direction) who had adopted in an earlier period. From it:
   hazard per period;
 * :func:`exposure_at_adoption` — exposure when each adopter adopted, and Valente's (1996) threshold
   (exposure counting contacts who adopted in the same period too);
-* :func:`first_contact_active` — the period in which a person's first contact adopted: a time zero for
-  exposure beside a money receipt;
+* :func:`first_contact_active` — the period in which a person's first contact adopted, and
+  :func:`first_contact_table` — an activation table whose time zero is that moment (cohort
+  ``first_contact_active``), beside the money receipt, so that the survival analyses run on it;
 * :class:`ExposureHazard` — the field's classic discrete-time hazard model of these data: a logistic
   regression over the person-periods at risk on period effects, community effects and exposure in the
   period before (Valente 2005; Van den Bulte & Lilien 2001).
@@ -34,7 +35,7 @@ from adoption.errors import InputError, ParameterError
 from adoption.log.eventlog import EventLog
 
 __all__ = ["NEVER", "DiffusionNetwork", "ExposureHazard", "clustered_logit", "community_curves",
-           "exposure_at_adoption", "first_contact_active"]
+           "exposure_at_adoption", "first_contact_active", "first_contact_table"]
 
 #: The period of people who never adopted in the log.
 NEVER = np.iinfo(np.int64).max
@@ -167,6 +168,60 @@ def first_contact_active(net: DiffusionNetwork) -> pd.Series:
     first = np.full(len(net.users), np.inf)
     np.minimum.at(first, net.ego, np.where(net.period[net.alter] == NEVER, np.inf, net.period[net.alter]))
     return pd.Series(np.where(np.isfinite(first), first, np.nan), index=net.users, name="first_contact_active")
+
+
+def first_contact_table(log: EventLog, definition: str = "first_payment", *, k: int = 3, d: float = 30.0
+                        ) -> pd.DataFrame:
+    """An activation table whose time zero is the moment a user's first contact adopted.
+
+    One row per user who had not adopted by then (cohort ``first_contact_active``), in the columns of
+    :func:`~adoption.analysis.activation.activation_table`: ``duration`` in days from that moment to the user's
+    adoption (``event``), leaving (``event_type`` 2) or the window's end. Contacts are whom the user named
+    (both ways when the log keeps no direction); adoption is the ``adoptions`` table or ``definition``.
+    :class:`~adoption.analysis.survival.ActivationCurve` and
+    :class:`~adoption.analysis.survival.CompetingRisks` read it as they read the receipt cohort.
+
+    Examples
+    --------
+    >>> from adoption.datasets.real import load_real
+    >>> from adoption.analysis.survival import ActivationCurve
+    >>> table = first_contact_table(load_real("brazil_farmers"))
+    >>> curve = ActivationCurve(horizon=3 * 365).fit(table)
+    >>> 0 < float(curve.headline_["cumulative_incidence"].iloc[0]) < 1
+    True
+    """
+    from adoption.analysis.activation_columns import COLUMNS, typed_table
+
+    if log.friendships is None or log.friendships.empty:
+        raise InputError("diffusion: the log has no friendships (needed for exposure)")
+    users = pd.Index(log.users["user_id"])
+    w0, w1 = log.window
+    adopted = activation_times(log, definition, k, d).reindex(users)
+    f = log.friendships
+    direction = (f["direction"].astype("string").fillna("both").to_numpy() if "direction" in f
+                 else np.full(len(f), "both"))
+    forward, backward = direction != "b_to_a", direction != "a_to_b"
+    ego = np.r_[f["user_a"].to_numpy()[forward], f["user_b"].to_numpy()[backward]]
+    alter = np.r_[f["user_b"].to_numpy()[forward], f["user_a"].to_numpy()[backward]]
+    contact_time = pd.Series(adopted.reindex(alter).to_numpy(), index=ego).dropna()
+    exposed = contact_time.groupby(level=0).min().reindex(users)
+    left = log.users.set_index("user_id")["left_at"] if "left_at" in log.users else pd.Series(pd.NaT, index=users)
+    at_risk = exposed.notna() & ~(adopted <= exposed) & ~(left <= exposed) & (exposed < w1)
+    idx = users[at_risk.to_numpy()]
+    start = exposed[idx]
+    end = pd.Series(np.minimum(left.reindex(idx).fillna(w1).to_numpy(), np.datetime64(w1)), index=idx)
+    event = (adopted[idx] <= end).to_numpy()
+    stop = adopted[idx].where(event, end)
+    left_first = ~event & left.reindex(idx).notna().to_numpy() & (left.reindex(idx) < w1).to_numpy()
+    table = pd.DataFrame({"user_id": idx.to_numpy(), "cohort": "first_contact_active", "exposed_at": start.to_numpy(),
+                          "entry": 0.0, "duration": (stop - start).dt.total_seconds().to_numpy() / 86_400,
+                          "event": event, "event_type": np.where(event, 1, np.where(left_first, 2, 0)),
+                          "activated_at": adopted[idx].where(event).to_numpy()})
+    for column in COLUMNS:
+        if column not in table:
+            table[column] = None
+    table = table[table["duration"] > 0]
+    return typed_table(table[list(COLUMNS)].reset_index(drop=True))
 
 
 def community_curves(net: DiffusionNetwork) -> tuple[pd.DataFrame, pd.DataFrame]:

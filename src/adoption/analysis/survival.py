@@ -61,13 +61,19 @@ AGGREGATE_ABOVE = 200_000
 _MINUTE = 1.0 / 1440.0
 
 
+#: Cohorts followed from an exposure: a money receipt (the activation table), or the first contact's adoption
+#: (:func:`adoption.analysis.network_exposure.first_contact_table`).
+EXPOSED_COHORTS: tuple[str, ...] = ("receipt", "first_contact_active")
+
+
 def receipt_cohort(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows at risk after a receipt (``cohort == "receipt"``); a clear error when there are none."""
+    """The rows at risk after their exposure (a receipt, or a contact's adoption: :data:`EXPOSED_COHORTS`); a
+    clear error when there are none."""
     needed = {"cohort", "entry", "duration", "event", "event_type"}
     missing = needed - set(table.columns)
     if missing:
         raise InputError(f"activation table: missing columns {sorted(missing)} (make it with activation_table())")
-    cohort = table[table["cohort"] == "receipt"]
+    cohort = table[table["cohort"].isin(EXPOSED_COHORTS)]
     if cohort.empty:
         raise InputError("activation table: no receivers at risk (the log has no receipts before activation)")
     return cohort
