@@ -12,7 +12,7 @@ export MPLBACKEND := Agg
 export OMP_NUM_THREADS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install report test chromium lint lab example real lock bench clean
+.PHONY: help install report test test-fast chromium lint lab example real lock bench clean
 
 help: ## list the targets
 	@echo "adoption — make targets:"
@@ -35,6 +35,10 @@ report: $(STAMP) ## the main job: run the default reports (notebooks/manifest.ya
 test: $(STAMP) chromium ## the whole suite: ruff, then pytest (unit, statistical, notebook, CLI, browser)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/python -m pytest -n 2
+
+test-fast: $(STAMP) ## the fast lane (about a minute): ruff, then every test not marked slow (no statistical recovery, notebooks, browser)
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
+	$(BIN)/python -m pytest -n 2 -m "not slow" -p no:cacheprovider
 
 chromium: ## Debian's chromium for the browser test (installed when missing and we may use apt-get)
 	@command -v chromium >/dev/null 2>&1 || { \

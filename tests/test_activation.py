@@ -77,6 +77,7 @@ def test_hand_built_log_gives_the_hand_computed_table(engine):
     assert table.loc[table.user_id == 1, "activated_at"].item() == T("2014-12-01")  # its transfer to user 7
 
 
+@pytest.mark.slow
 def test_engines_agree_row_for_row_on_the_example(tmp_path):
     log = load_example()
     for definition in DEFINITIONS:

@@ -26,6 +26,7 @@ def _chromium(tmp_path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.slow
 def test_report_html_shows_figures_and_no_code(tmp_path):
     run = run_report("story", {"users": 500, "interactive": False}, out=tmp_path / "reports")
     url = run.html.resolve().as_uri()

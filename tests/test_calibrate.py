@@ -33,6 +33,7 @@ def _tiny(**changes) -> CalibrationSpec:
     return CalibrationSpec.default(**{"budget": 4, "replicates": 1, "base": SMALL, **changes})
 
 
+@pytest.mark.slow
 def test_simulate_and_recover():
     """Moments simulated at known parameters: the calibration's accepted spread covers them, and is narrower
     than the ranges it searched."""
@@ -56,6 +57,7 @@ def test_simulate_and_recover():
     assert result.moments["within"].all()
 
 
+@pytest.mark.slow
 def test_resume_reads_finished_simulations(tmp_path):
     spec = _tiny()
     first = calibrate(spec, tmp_path / "cal", workers=1, progress=False)
@@ -70,6 +72,7 @@ def test_resume_reads_finished_simulations(tmp_path):
     assert list(read.moments["name"]) == [t.name for t in spec.targets]
 
 
+@pytest.mark.slow
 def test_an_existing_folder_is_never_replaced(tmp_path):
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "notes.txt").write_text("mine")
@@ -105,6 +108,7 @@ def test_ratio_and_share_misses():
     assert Target("x", 2.0, 2.0, "ratio").miss(0.0) == float("inf")
 
 
+@pytest.mark.slow
 def test_calibrate_command_json(tmp_path, capsys):
     code = main(["calibrate", "--budget", "2", "--replicates", "1", "--users", "500", "--out", str(tmp_path / "c"),
                  "--workers", "1", "--json"])
@@ -127,6 +131,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("dask", path=str(Path(sys.executable).parent)) is None, reason="no dask CLI")
 def test_a_real_dask_scheduler_gives_the_local_table(tmp_path):
     """A scheduler and two workers started as separate processes on localhost, as on a cluster."""

@@ -78,6 +78,7 @@ def test_episodes_split_at_the_first_receipt():
     assert (first["event"] == 0).all()
 
 
+@pytest.mark.slow
 def test_predictor_is_calibrated_on_the_example():
     pred = ActivationPredictor().fit(activation_table(load_example()))
     assert 0.4 < pred.auc_ < 1.0
@@ -94,6 +95,7 @@ def test_uplift_finds_who_gains_most():
     assert len(up.uplift_) > 1000
 
 
+@pytest.mark.slow
 def test_gifts_on_the_example_cover_the_simulators_contagion(capsys):
     """The lucky split identifies the units sent back per unit received: the example was simulated at 0.18."""
     import json

@@ -16,6 +16,7 @@ def _json(args, capsys) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["pandas", "duckdb"])
 def test_activation_json_on_the_example(capsys, engine):
     out = _json(["activation", str(example_path()), "--json", "--engine", engine], capsys)
@@ -33,6 +34,7 @@ def test_activation_json_on_the_example(capsys, engine):
     assert all(r["meaning"] and r["ci_low"] <= r["cumulative_incidence"] <= r["ci_high"] for r in by.values())
 
 
+@pytest.mark.slow
 def test_activation_text_and_other_definition(capsys):
     assert main(["activation", str(example_path()), "--horizon", "30", "--definition", "card_binding"]) == 0
     text = capsys.readouterr().out

@@ -71,6 +71,7 @@ def test_example_is_valid_and_small():
     assert size < 20 * 2**20
 
 
+@pytest.mark.slow
 def test_example_regenerates_byte_for_byte(tmp_path):
     """`make example` (the documented command) reproduces data/example exactly."""
     log = simulate(Scenario.named(EXAMPLE_SCENARIO, n_users=EXAMPLE_USERS), seed=EXAMPLE_SEED)

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import full_tables
 
 from adoption import EventLog
 from adoption.cli.main import main
+from conftest import full_tables
 
 
 def _minimal_csv_log(folder: Path) -> Path:
@@ -28,6 +28,7 @@ def _run(args: list[str], capsys) -> tuple[int, str, str]:
     return code, out, err
 
 
+@pytest.mark.slow
 def test_negative_transfer_amount_as_a_new_user_would(tmp_path):
     """The issue's acceptance check, through the installed console script."""
     folder = _minimal_csv_log(tmp_path / "log")

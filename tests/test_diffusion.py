@@ -46,6 +46,7 @@ def test_bass_recovers_p_and_q_inside_the_intervals():
     assert s.loc["q", "ci_high"] - s.loc["q", "ci_low"] < 0.1
 
 
+@pytest.mark.slow
 def test_bass_interval_coverage_over_seeds():
     # least squares with independent noise: profile intervals close to nominal with 40 periods
     hits = np.zeros(2)
@@ -115,6 +116,7 @@ def test_two_sided_bass_recovers_cross_side_effects():
     assert s.loc["r_merchants", "ci_high"] - s.loc["r_merchants", "ci_low"] < 0.05
 
 
+@pytest.mark.slow
 def test_well_mixed_simulation_follows_the_mean_field():
     """Tolerance: at 50,000 users (1,000 merchants) the shares stay within 0.03 (users) and 0.06
     (merchants, fewer and so noisier) of the mean field over the whole year."""
@@ -132,6 +134,7 @@ def test_well_mixed_simulation_follows_the_mean_field():
     assert clustered["users_active"].iloc[180] < mean_field["users_active"].iloc[180] - 0.03
 
 
+@pytest.mark.slow
 def test_two_sided_bass_on_the_simulator_output():
     scenario = mean_field_scenario(n_users=50_000)
     states = simulate_states(scenario, graph=well_mixed_graph(50_000, degree=100, seed=1), seed=5)

@@ -125,6 +125,7 @@ def test_a_log_without_scans_is_refused_in_one_line(tmp_path, capsys):
     assert "scans" in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["wilson", "jeffreys"])
 def test_intervals_cover_the_truth_at_their_nominal_rate(method):
     """Over 200 generated campaigns, each channel's interval covers its true rate about 95% of the time."""

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import full_tables
 
 from adoption.cli.main import main
+from conftest import full_tables
 
 T = pd.Timestamp
 Mutation = Callable[[dict[str, pd.DataFrame]], None]
@@ -186,6 +186,7 @@ def _run(args: list[str], capsys) -> tuple[int, str, str]:
     return code, out, err
 
 
+@pytest.mark.slow  # about a minute in all: the fast lane keeps the other hostile tests
 @pytest.mark.parametrize("case", CASES)
 def test_every_command_refuses_a_broken_log_in_one_line(tmp_path, capsys, case):
     folder = _case_folder(tmp_path, case)
@@ -224,6 +225,7 @@ def test_a_folder_named_like_sql_runs_no_sql(tmp_path, capsys, monkeypatch):
     assert not list(tmp_path.rglob("anywhere.csv"))
 
 
+@pytest.mark.slow
 def test_an_apostrophe_in_the_path_works_with_duckdb(tmp_path, capsys):
     folder = _write(full_tables(), tmp_path / "o'brien log", "csv")
     code, out, err = _run(["activation", "--engine", "duckdb", "--json", str(folder)], capsys)
@@ -287,6 +289,7 @@ def test_a_read_only_output_folder_is_bad_input(tmp_path, capsys):
     assert code == 1, err
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_a_usage_error(tmp_path, capsys):
     grid = tmp_path / "grid.yaml"
     grid.write_text("grid: {send_rate: [0.01]}\nbase: {n_users: 100, end: '2014-02-28'}\n")

@@ -67,6 +67,7 @@ def test_msm_recovers_an_effect_with_selection_on_what_the_log_shows():
     assert abs(msm.balance_.loc["log_friends", "smd_after"]) < 0.1
 
 
+@pytest.mark.slow
 def test_msm_weights_balance_the_time_updated_covariates_on_the_example():
     msm = MarginalStructuralCox().fit(load_example())
     assert {"log_friends", "log_groups", "log_paying_friends"} <= set(msm.time_updated_)

@@ -35,6 +35,7 @@ def effect():
     return ReceiptEffect(seed=0).fit(selection_log(3_000, seed=1)[0])
 
 
+@pytest.mark.slow
 def test_plots_return_axes(table, effect):
     set_theme()
     uplift = ReceiptUplift(landmark_days=10, seed=0).fit(selection_log(6_000, effect=2.0, seed=2)[0])

@@ -78,6 +78,7 @@ def test_diffusion_cli_json_on_the_real_log(capsys):
     assert 0 < result["contagion_test_p"] <= 1 and result["contagion_test"]["draws"] == 199
 
 
+@pytest.mark.slow
 def test_diffusion_runs_on_a_simulated_payment_log(capsys):
     code, out, err = _run(["diffusion", "data/example", "--draws", "19", "--skip-validation"], capsys)
     assert code == 0, err

@@ -44,6 +44,7 @@ def test_notebooks_are_committed_clean_with_one_parameters_cell():
         assert max(len(lines) for lines in logic) <= 10, f"{name}: a cell this long belongs in src/adoption"
 
 
+@pytest.mark.slow
 def test_conversion_report(small_log, reports_dir):
     run = run_report("conversion", {"events": small_log, "seed": 3}, out=reports_dir)
     assert run.status == "ok"
@@ -69,6 +70,7 @@ def test_conversion_report(small_log, reports_dir):
     assert 'class="jp-CodeMirrorEditor' not in html and 'class="jp-InputArea-editor' not in html and 'class="highlight' not in html and "ActivationCurve(horizon" not in html
 
 
+@pytest.mark.slow
 def test_cold_start_report(small_log, reports_dir):
     run = run_report("cold_start", {"events": small_log, "users": 600, "scenarios": "default,no_red_packets",
                                     "portrait_points": 4}, out=reports_dir)
@@ -89,6 +91,7 @@ def test_cold_start_report(small_log, reports_dir):
     assert "Critical mass in each world's own mean field" in html and "a tipping experiment" in html
 
 
+@pytest.mark.slow
 def test_calibration_report_reads_a_calibration(tmp_path, reports_dir):
     from adoption.calibrate import CalibrationSpec, calibrate
 
@@ -101,6 +104,7 @@ def test_calibration_report_reads_a_calibration(tmp_path, reports_dir):
     assert "moments are within tolerance" in html and html.count("data:image/png;base64") >= 3
 
 
+@pytest.mark.slow
 def test_story_report_static_and_second_run_leaves_the_first_untouched(reports_dir):
     first = run_report("story", {"users": 600, "interactive": False}, out=reports_dir)
     before = _digest(first.folder)
@@ -124,6 +128,7 @@ def test_unknown_parameter_and_wrong_type_are_refused_before_running(reports_dir
         for p in (reports_dir / "conversion").iterdir())
 
 
+@pytest.mark.slow
 def test_a_string_with_code_stays_a_string_and_a_failure_names_the_cell(tmp_path):
     marker = tmp_path / "PWNED"
     evil = f'default"; open(r"{marker}", "w"); "'
@@ -166,6 +171,7 @@ def test_report_parameters_are_typed_from_the_notebook():
     assert report.defaults()["horizon"] == 90.0 and report.defaults()["events"] == ""
 
 
+@pytest.mark.slow
 def test_cli_report_with_a_parameters_file(tmp_path, capsys):
     params = tmp_path / "params.yaml"
     params.write_text("users: 400\ninteractive: false\n")

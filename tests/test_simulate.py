@@ -46,6 +46,7 @@ def packets_on(log: EventLog, day: str) -> int:
     return int((sent == pd.Timestamp(day)).sum())
 
 
+@pytest.mark.slow
 def test_simulated_log_validates(default_log):
     report = default_log.validate()
     assert report.ok, report.lines()

@@ -92,6 +92,7 @@ def test_cure_model_finds_the_never_activating_share():
     assert cure.ci_[0] < cure.cured_fraction_ < cure.ci_[1]
 
 
+@pytest.mark.slow
 def test_cox_on_the_example_has_every_covariate_and_a_ph_test():
     table = activation_table(load_example())
     cox = ActivationCox().fit(table)
@@ -101,6 +102,7 @@ def test_cox_on_the_example_has_every_covariate_and_a_ph_test():
     assert set(cox.ph_test_.index) == set(cox.summary_.index)
 
 
+@pytest.mark.slow
 def test_default_scenario_headline_is_about_eighty_percent():
     log = simulate(Scenario(n_users=10_000), seed=11)
     row = ActivationCurve().fit(activation_table(log)).headline_.iloc[0]

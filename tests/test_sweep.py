@@ -26,6 +26,7 @@ def _spec(tmp_path, name: str, replicates: int = 1) -> SweepSpec:
     return SweepSpec.load(path)
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_the_serial_table(tmp_path):
     from distributed import Client, LocalCluster
 
@@ -37,6 +38,7 @@ def test_dask_cluster_gives_the_serial_table(tmp_path):
     assert len(serial) == 4 and serial["seed"].nunique() == 4
 
 
+@pytest.mark.slow
 def test_interrupted_sweep_resumes(tmp_path):
     spec = _spec(tmp_path, "resume", replicates=2)
     partial = run_sweep(spec, workers=2, progress=False, max_points=3)
@@ -60,6 +62,7 @@ def test_bad_grid_files(tmp_path):
         SweepSpec.load(bad)
 
 
+@pytest.mark.slow
 def test_sweep_command_renders_the_sweep_report(tmp_path, capsys):
     import json
 

@@ -57,6 +57,7 @@ def test_critical_push_interval_covers_the_truth_at_its_nominal_rate():
     assert np.median(widths) < 0.05
 
 
+@pytest.mark.slow
 def test_push_is_monotone_and_the_curve_rises(tmp_path):
     spec = TippingSpec(base={"n_users": 1500, "end": "2015-06-30"}, pushes=[0.0, 0.1, 0.2, 0.35, 0.5], replicates=3)
     result = run_tipping(spec, tmp_path / "tip", workers=2, progress=False)
@@ -104,6 +105,7 @@ def test_tipping_run_is_a_pure_function():
     assert tipping_run("no_red_packets", params, 3) == tipping_run("no_red_packets", params, 3)
 
 
+@pytest.mark.slow
 def test_tipping_command_json(tmp_path, capsys):
     code = main(["tipping", "--users", "500", "--pushes", "0,0.5", "--replicates", "2", "--workers", "1",
                  "--out", str(tmp_path / "t"), "--json"])

@@ -11,6 +11,7 @@ from adoption.world.scenario import Scenario
 from adoption.world.simulate import simulate_states
 
 
+@pytest.mark.slow
 def test_follows_the_simulator_on_a_well_mixed_graph():
     """Within 0.04 of the mean of four runs (measured: 0.006 at day 100, 0.02 at the end, the mean field ahead)."""
     s = Scenario.named("no_red_packets", n_users=5000, push_share=0.12)
@@ -23,6 +24,7 @@ def test_follows_the_simulator_on_a_well_mixed_graph():
         assert mean_field["merchants_accepting"].iloc[day] == pytest.approx(merchants, abs=0.08), day
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["default", "no_red_packets", "merchant_subsidy_only"])
 def test_verdict_agrees_with_the_simulated_run(name):
     s = Scenario.named(name, n_users=5000, campaigns=False)
@@ -32,6 +34,7 @@ def test_verdict_agrees_with_the_simulated_run(name):
     assert mean_field.final_share() == pytest.approx(simulated, abs=0.12)
 
 
+@pytest.mark.slow
 def test_red_packets_are_money_flowing_in():
     with_packets = WorldMeanField(Scenario.named("default", n_users=3000), seed=1)
     without = WorldMeanField(Scenario.named("no_red_packets", n_users=3000), seed=1)
@@ -40,6 +43,7 @@ def test_red_packets_are_money_flowing_in():
     assert with_packets.smallest_push() == 0.0 < without.smallest_push() < 0.5
 
 
+@pytest.mark.slow
 def test_frontier_falls_as_merchants_start_higher():
     mf = WorldMeanField(Scenario.named("no_red_packets", n_users=3000), seed=1)
     frontier = mf.frontier(np.array([0.0, 0.2, 0.4]), tol=0.01)

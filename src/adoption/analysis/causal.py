@@ -156,8 +156,9 @@ class ReceiptEffect:
         Pre-exposure covariates to adjust for (default: friends, groups, tenure and the largest cities).
     placebo_lead : float, default 30
         Days before the first receipt in which the negative-control exposure is 1.
-    max_users : int, default 50_000
-        Users sampled for the model fits on big logs (all when fewer; ``users`` says how many were used).
+    max_users : int, optional
+        Sample this many users for the model fits (default: all; the fast Cox model fits a million users'
+        episodes in seconds). The output says how many were used (``n_used``) of how many were at risk.
     exposure_start : Timestamp or str, optional
         When receipts became possible; risk sets open then (default: the first receipt in the log).
     seed : int or Generator, optional
@@ -190,7 +191,7 @@ class ReceiptEffect:
     """
 
     def __init__(self, covariates: Sequence[str] | None = None, placebo_lead: float = PLACEBO_LEAD_DAYS,
-                 max_users: int = 50_000, exposure_start: pd.Timestamp | str | None = None,
+                 max_users: int | None = None, exposure_start: pd.Timestamp | str | None = None,
                  seed: SeedLike = None) -> None:
         self.covariates = covariates
         self.placebo_lead = placebo_lead
@@ -204,7 +205,8 @@ class ReceiptEffect:
         self.exposure_origin_ = exposure_origin(log, self.exposure_start)
         episodes = exposure_episodes(log, definition, k=k, d=d, exposure_start=self.exposure_start)
         ids = episodes["user_id"].unique()
-        if len(ids) > self.max_users:
+        self.n_at_risk_ = len(ids)
+        if self.max_users is not None and len(ids) > self.max_users:
             keep = rng.choice(ids, self.max_users, replace=False)
             episodes = episodes[episodes["user_id"].isin(keep)]
         covariates = [c for c in (self.covariates or [c for c in episodes.columns
@@ -283,7 +285,8 @@ class ReceiptEffect:
             "placebo_ci_low": num(float(self.placebo_["ci_low"])), "placebo_ci_high": num(float(self.placebo_["ci_high"])),
             "residual_confounding": self.residual_confounding_,
             "covariates": list(self.covariates_), "imputed_covariates": list(self.imputed_),
-            "users": self.n_users_, "receivers": self.n_receivers_,
+            "users": self.n_users_, "receivers": self.n_receivers_, "n_used": self.n_users_,
+            "users_at_risk": self.n_at_risk_, "sampled": self.n_users_ < self.n_at_risk_,
             "exposure_origin": str(self.exposure_origin_.at), "lookback_warning": self.exposure_origin_.warning,
             "balance": {k: {"smd_before": round(float(v["smd_before"]), 4), "smd_after": round(float(v["smd_after"]), 4)}
                         for k, v in self.balance_.iterrows()},

@@ -450,6 +450,9 @@ class ActivationCox:
         Hazard ratios with 95% CIs and p-values, one row per covariate.
     ph_test_ : DataFrame
         The proportional-hazards test (Schoenfeld residuals, rank transform) per covariate.
+    n_rows_, n_used_ : int
+        Receivers in the table, and how many the fit used (a random ``max_rows`` of them on bigger tables:
+        lifelines' fitter, which also tests proportional hazards, takes minutes on millions).
 
     Examples
     --------
@@ -470,8 +473,10 @@ class ActivationCox:
     def fit(self, table: pd.DataFrame) -> ActivationCox:
         self.warnings_: list[str] = []
         frame = _regression_frame(table, self.covariates)
-        if len(frame) > self.max_rows:  # a random subsample keeps Cox fits to seconds on huge cohorts
+        self.n_rows_ = len(frame)
+        if len(frame) > self.max_rows:  # a random subsample keeps lifelines' fit to seconds on huge cohorts
             frame = frame.sample(self.max_rows, random_state=self.seed)
+        self.n_used_ = len(frame)
         delayed = bool((frame["entry"] > 0).any())
         fitter = CoxPHFitter(penalizer=self.penalizer)
         with fit_warnings(self.warnings_):
