@@ -87,16 +87,24 @@ def contagion_test(net: DiffusionNetwork, *, draws: int = 999, null: str = "perm
     edges_by_community = np.argsort(edge_community, kind="stable")
     edge_community_sorted = edge_community[edges_by_community]
     out = np.empty(draws)
+    # a random permutation, then a stable sort by community (a radix sort on small integer codes) shuffles
+    # within each community in linear time
+    small = np.int16 if len(net.communities) < 2**15 else np.int64
+    users_code, edges_code = community_sorted.astype(small), edge_community_sorted.astype(small)
+    alters_sorted = net.alter[edges_by_community]
+
+    def within(codes: np.ndarray) -> np.ndarray:
+        perm = rng.permutation(len(codes))
+        return perm[np.argsort(codes[perm], kind="stable")]
+
     for i in range(draws):
         if null == "permute":
             shuffled = np.empty(n, dtype=np.int64)
-            # communities are integer codes: adding a uniform draw shuffles within each block only
-            shuffled[by_community] = values[np.argsort(community_sorted + rng.random(n), kind="stable")]
+            shuffled[by_community] = values[within(users_code)]
             out[i] = _mean_exposure(shuffled, net.ego, net.alter, n)
         else:
             alter = net.alter.copy()
-            order = np.argsort(edge_community_sorted + rng.random(len(alter)), kind="stable")
-            alter[edges_by_community] = net.alter[edges_by_community][order]
+            alter[edges_by_community] = alters_sorted[within(edges_code)]
             out[i] = _mean_exposure(net.period, net.ego, alter, n)
     p = (1.0 + np.sum(out >= observed - 1e-12)) / (1.0 + draws)
     adopters = int(((net.period != NEVER) & (net.out_degree > 0)).sum())

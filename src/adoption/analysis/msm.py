@@ -40,6 +40,7 @@ from adoption.analysis.episodes import exposure_origin, impute_missing
 from adoption.analysis.events import activation_times, as_days, receipts
 from adoption.errors import InputError, ParameterError
 from adoption.log.eventlog import EventLog
+from adoption.random import SeedLike, as_generator
 
 __all__ = ["MarginalStructuralCox", "person_periods"]
 
@@ -48,8 +49,12 @@ BASELINE = ("log_friends", "log_groups", "log_tenure")
 
 
 def person_periods(log: EventLog, definition: str = "first_action", *, step: float = 7.0, k: int = 3,
-                   d: float = 30.0, exposure_start: pd.Timestamp | str | None = None) -> pd.DataFrame:
+                   d: float = 30.0, exposure_start: pd.Timestamp | str | None = None,
+                   max_users: int | None = None, seed: SeedLike = None) -> pd.DataFrame:
     """Every user's unexposed time cut into periods of ``step`` days, and their exposed time as one row.
+
+    With ``max_users``, a random sample of that many of the users at risk (``attrs["users_at_risk"]`` holds
+    how many there were).
 
     Returns
     -------
@@ -80,6 +85,9 @@ def person_periods(log: EventLog, definition: str = "first_action", *, step: flo
     idx = users.index[at_risk]
     if len(idx) == 0:
         raise InputError("effect: no users at risk when exposure becomes possible")
+    n_at_risk = len(idx)
+    if max_users is not None and len(idx) > max_users:
+        idx = pd.Index(np.sort(as_generator(seed).choice(idx.to_numpy(), max_users, replace=False)))
     o = as_days(pd.Series([origin]) - w0)[0]
     b = as_days(begin[idx] - w0)
     t_act = np.where(act[idx].notna(), as_days(act[idx] - w0), np.inf)
@@ -108,6 +116,7 @@ def person_periods(log: EventLog, definition: str = "first_action", *, step: flo
     rows.insert(0, "user_id", idx.to_numpy()[rows.pop("user").to_numpy()])
     rows["baseline_at"] = begin.reindex(rows["user_id"]).to_numpy()
     rows["event"] = rows["event"].astype(int)
+    rows.attrs["users_at_risk"] = n_at_risk
     return rows
 
 
@@ -160,6 +169,11 @@ class MarginalStructuralCox:
         When receipts became possible (default: the first receipt in the log).
     top_cities : int, default 5
         City dummies among the baseline covariates.
+    max_users : int or None, default 100_000
+        Users sampled at random when more are at risk (a user contributes a row per week unexposed: 100,000
+        users make about 4 million person-periods and 4 GB); ``None``: all. The output says how many were used.
+    seed : int or Generator, optional
+        For the sample.
 
     Attributes
     ----------
@@ -171,7 +185,7 @@ class MarginalStructuralCox:
     weights_ : Series
         Summary of the stabilised weights before truncation (``mean``, ``min``, ``max``, quantiles); a mean
         far from 1 or a long tail signals a misspecified exposure model or near-violations of positivity.
-    n_users_, n_periods_, n_receivers_ : int
+    n_users_, n_periods_, n_receivers_, users_at_risk_ : int
     covariates_, time_updated_ : list of str
         Baseline and time-updated covariates used.
     untimed_ : list of str
@@ -187,19 +201,23 @@ class MarginalStructuralCox:
     """
 
     def __init__(self, step: float = 7.0, time_bins: int = 12, truncate: float = 0.01,
-                 exposure_start: pd.Timestamp | str | None = None, top_cities: int = 5) -> None:
+                 exposure_start: pd.Timestamp | str | None = None, top_cities: int = 5,
+                 max_users: int | None = 100_000, seed: SeedLike = None) -> None:
         self.step = step
         self.time_bins = time_bins
         self.truncate = truncate
         self.exposure_start = exposure_start
         self.top_cities = top_cities
+        self.max_users = max_users
+        self.seed = seed
 
     def fit(self, log: EventLog, definition: str = "first_action", *, k: int = 3, d: float = 30.0,
             baseline: Sequence[str] | None = None) -> MarginalStructuralCox:
         """Fit the exposure models, weight, and fit the outcome model (``k``/``d``: of ``k_payments``)."""
         if not 0 <= self.truncate < 0.5:
             raise ParameterError(f"truncate: expected a quantile in [0, 0.5), got {self.truncate}")
-        rows = person_periods(log, definition, step=self.step, k=k, d=d, exposure_start=self.exposure_start)
+        rows = person_periods(log, definition, step=self.step, k=k, d=d, exposure_start=self.exposure_start,
+                              max_users=self.max_users, seed=self.seed)
         w0 = log.window[0]
         act = activation_times(log, definition, k, d)
         moments = w0 + pd.to_timedelta(rows["start"].to_numpy(), unit="D")
@@ -252,6 +270,7 @@ class MarginalStructuralCox:
                                       "smd_after": _balance(now[pre], receives[pre], w_bal[pre], bins[pre])})
         self.balance_.index.name = "covariate"
         self.n_users_ = int(rows["user_id"].nunique())
+        self.users_at_risk_ = int(rows.attrs.get("users_at_risk", self.n_users_))
         self.n_periods_ = int(pre.sum())
         self.n_receivers_ = int(receives.sum())
         self.covariates_, self.time_updated_ = covariates, time_updated
@@ -271,7 +290,9 @@ class MarginalStructuralCox:
         """
         e, worst = self.effect_, float(self.balance_["smd_after"].abs().max())
         text = (f"marginal structural HR {e['hazard_ratio']:.2f} [{e['ci_low']:.2f}, {e['ci_high']:.2f}] from "
-                f"{self.n_periods_:,} person-periods of {self.n_users_:,} users; weights mean "
+                f"{self.n_periods_:,} person-periods of {self.n_users_:,} users"
+                + (f" (a random sample of the {self.users_at_risk_:,} at risk)" if self.n_users_ < self.users_at_risk_ else "")
+                + "; weights mean "
                 f"{self.weights_['mean']:.2f}, max {self.weights_['max']:.1f}; largest standardized difference "
                 f"after weighting {worst:.3f}" + (" (balanced)" if worst < 0.1 else " (not balanced: read the HR with care)"))
         if self.untimed_:
@@ -288,7 +309,8 @@ class MarginalStructuralCox:
                                     "smd_after": round(float(v["smd_after"]), 4)} for k, v in self.balance_.iterrows()},
                 "msm_covariates": {"baseline": list(self.covariates_), "time_updated": list(self.time_updated_),
                                    "left_out": list(self.untimed_)},
-                "msm_periods": self.n_periods_}
+                "msm_periods": self.n_periods_, "msm_n_used": self.n_users_,
+                "msm_users_at_risk": self.users_at_risk_, "msm_sampled": self.n_users_ < self.users_at_risk_}
 
 
 def _cumsum_by(group: np.ndarray, values: np.ndarray) -> np.ndarray:

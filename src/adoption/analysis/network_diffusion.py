@@ -19,7 +19,7 @@ from adoption.analysis.network_exposure import (
     exposure_at_adoption,
 )
 from adoption.log.eventlog import EventLog
-from adoption.random import SeedLike
+from adoption.random import SeedLike, as_generator
 
 __all__ = ["NetworkDiffusion"]
 
@@ -69,8 +69,8 @@ class NetworkDiffusion:
         self.network_ = net
         self.curves_, self.communities_ = community_curves(net)
         self.exposure_ = exposure_at_adoption(net)
-        self.hazard_ = ExposureHazard().fit(net)
-        rng = np.random.default_rng(self.seed) if not isinstance(self.seed, np.random.Generator) else self.seed
+        rng = as_generator(self.seed)
+        self.hazard_ = ExposureHazard(seed=rng).fit(net)
         self.permutation_ = contagion_test(net, draws=self.draws, null="permute", seed=rng)
         self.rewiring_ = contagion_test(net, draws=self.draws, null="rewire", seed=rng)
         return self
@@ -107,6 +107,7 @@ class NetworkDiffusion:
             "mean_threshold": float(self.exposure_["threshold"].mean()) if len(self.exposure_) else None,
             "exposure_odds_ratio": self.hazard_.odds_ratio_, "exposure_odds_ratio_ci_low": self.hazard_.ci_low_,
             "exposure_odds_ratio_ci_high": self.hazard_.ci_high_, "exposure_p": self.hazard_.p_,
+            "exposure_model_n_used": self.hazard_.n_users_, "exposure_model_users_at_risk": self.hazard_.users_at_risk_,
             "verdict": self.verdict(),
         }
 

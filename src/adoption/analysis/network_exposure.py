@@ -33,6 +33,7 @@ from scipy import stats
 from adoption.analysis.events import activation_times
 from adoption.errors import InputError, ParameterError
 from adoption.log.eventlog import EventLog
+from adoption.random import SeedLike, as_generator
 
 __all__ = ["NEVER", "DiffusionNetwork", "ExposureHazard", "clustered_logit", "community_curves",
            "exposure_at_adoption", "first_contact_active", "first_contact_table"]
@@ -312,12 +313,16 @@ class ExposureHazard:
     Parameters
     ----------
     max_period_bins : int, default 24
+    max_rows : int or None, default 2_000_000
+        On bigger logs a random sample of people whose person-periods fit (a weekly period over two years gives
+        a hundred rows per person); ``None``: all. ``n_users_`` and ``users_at_risk_`` say how many were used.
+    seed : int or Generator, optional
 
     Attributes
     ----------
     odds_ratio_, ci_low_, ci_high_, p_ : float
         The odds ratio of adopting for full exposure (all contacts adopted) against none, its 95% CI and p.
-    n_rows_, n_events_ : int
+    n_rows_, n_events_, n_users_, users_at_risk_ : int
 
     Examples
     --------
@@ -327,13 +332,21 @@ class ExposureHazard:
     True
     """
 
-    def __init__(self, max_period_bins: int = 24) -> None:
+    def __init__(self, max_period_bins: int = 24, max_rows: int | None = 2_000_000, seed: SeedLike = None) -> None:
         self.max_period_bins = max_period_bins
+        self.max_rows = max_rows
+        self.seed = seed
 
     def fit(self, net: DiffusionNetwork) -> ExposureHazard:
         """Fit the model to the person-periods of ``net``."""
         deg = net.out_degree
         who = np.flatnonzero((deg > 0) & (net.period >= 1))
+        self.users_at_risk_ = len(who)
+        if self.max_rows is not None and np.minimum(net.period[who], net.n_periods).sum() > self.max_rows:
+            shuffled = as_generator(self.seed).permutation(who)
+            fits = np.cumsum(np.minimum(net.period[shuffled], net.n_periods)) <= self.max_rows
+            who = np.sort(shuffled[fits])
+        self.n_users_ = len(who)
         last = np.minimum(net.period[who], net.n_periods)
         n = last.astype(np.int64)
         user = np.repeat(who, n)
