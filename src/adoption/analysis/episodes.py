@@ -19,6 +19,7 @@ import pandas as pd
 from adoption.analysis.covariates import pre_exposure_covariates
 from adoption.analysis.events import activation_times, as_days, receipts
 from adoption.errors import InputError
+from adoption.log.contract import CST_OFFSET
 from adoption.log.eventlog import EventLog
 
 __all__ = ["ADJUSTMENT", "ExposureOrigin", "exposure_episodes", "exposure_origin", "impute_missing", "user_times"]
@@ -46,6 +47,12 @@ class ExposureOrigin:
     warning: str | None
 
 
+def _local(moment: pd.Timestamp | str) -> pd.Timestamp:
+    """A moment as the log's times are kept: China Standard Time without a zone (an offset is converted)."""
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_convert(CST_OFFSET).tz_localize(None) if stamp.tzinfo is not None else stamp
+
+
 def exposure_origin(log: EventLog, exposure_start: pd.Timestamp | str | None = None) -> ExposureOrigin:
     """When exposure becomes possible, and a look-back check.
 
@@ -64,14 +71,16 @@ def exposure_origin(log: EventLog, exposure_start: pd.Timestamp | str | None = N
     True
     >>> exposure_origin(log, "2015-01-01").warning is None
     True
+    >>> exposure_origin(log, "2015-01-02T00:00+00:00").at  # an offset is converted to the log's time (CST)
+    Timestamp('2015-01-02 08:00:00')
     """
     w0, _ = log.window
     first = receipts(log)["t"].min()
     if exposure_start is not None:
-        return ExposureOrigin(max(pd.Timestamp(exposure_start), w0), True, None)
+        return ExposureOrigin(max(_local(exposure_start), w0), True, None)
     origin = max(first, w0)
     complete = log.meta.get("receipts_complete_from")
-    known = complete is not None and pd.Timestamp(str(complete)).tz_localize(None) <= w0
+    known = complete is not None and _local(str(complete)) <= w0
     earlier = int((log.users["joined_at"] < w0).sum())
     warning = None
     if not known and earlier and first - w0 < pd.Timedelta(days=1):

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import PoissonRegressor
 
-from adoption.analysis.covariates import covariates_at
+from adoption.analysis.covariates import covariates_at, untimed_covariates
 from adoption.analysis.coxph import fit_cox
 from adoption.analysis.episodes import exposure_origin, impute_missing
 from adoption.analysis.events import activation_times, as_days, receipts
@@ -274,8 +274,7 @@ class MarginalStructuralCox:
         self.n_periods_ = int(pre.sum())
         self.n_receivers_ = int(receives.sum())
         self.covariates_, self.time_updated_ = covariates, time_updated
-        self.untimed_ = [c for c in ("log_groups",) if log.group_members is not None and c not in now.columns
-                         and "joined_at" not in log.group_members]
+        self.untimed_ = untimed_covariates(log)
         return self
 
     def summary(self) -> str:
