@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import full_tables
 
 from adoption import EventLog
 from adoption.cli.main import main
-from conftest import full_tables
 
 
 def _minimal_csv_log(folder: Path) -> Path:

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import full_tables
 
 from adoption.cli.main import main
-from conftest import full_tables
 
 T = pd.Timestamp
 Mutation = Callable[[dict[str, pd.DataFrame]], None]
