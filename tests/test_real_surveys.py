@@ -150,3 +150,21 @@ def test_import_survey_refuses_bad_input_in_one_line(tmp_path, capsys, content, 
                           "--nominations", "n*", "--out", str(tmp_path / "log"), *extra], capsys)
     assert got == code and words in err and "Traceback" not in err, err
     assert not (tmp_path / "log").exists()
+
+
+@pytest.mark.slow
+def test_both_engines_read_the_adoptions_table(tmp_path):
+    from adoption import load_example
+    from adoption.analysis.activation import activation_table
+    from adoption.log.eventlog import EventLog, read_eventlog
+
+    log = load_example()
+    tables = dict(log.tables)
+    tables["adoptions"] = pd.DataFrame({"user_id": log.users["user_id"].to_numpy()[:500],
+                                        "adopted_at": pd.Timestamp("2014-03-01")})
+    folder = EventLog(**tables, meta=log.meta).write(tmp_path / "log")
+    plain = activation_table(log, "first_payment")
+    pandas_engine = activation_table(read_eventlog(folder), "first_payment")
+    assert pandas_engine.equals(activation_table(folder, "first_payment", engine="duckdb"))
+    assert (pandas_engine["activated_at"] <= pd.Timestamp("2014-03-01")).sum() > (
+        plain["activated_at"] <= pd.Timestamp("2014-03-01")).sum()  # the adoptions count as activations

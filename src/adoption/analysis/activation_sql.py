@@ -8,7 +8,7 @@ suite checks that both engines give identical tables, row for row.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import duckdb
@@ -128,6 +128,43 @@ def _reciprocity_sends(cols: dict[str, list[str]]) -> str:
               AND ((s.grp IS NOT NULL AND r.grp = s.grp) OR (s.other IS NOT NULL AND r.other = s.other)))"""
 
 
+def _definition_sql(definition: str, k: int, d: float, has: Callable[[str], bool],
+                    cols: dict[str, set[str]]) -> str:
+    """The SQL of each user's activation time by the definition's own tables (see ``activation_times``)."""
+    if definition == "card_binding":
+        if not has("card_bindings"):
+            raise InputError("activation: definition 'card_binding' needs the card_bindings table")
+        act = "SELECT user_id, min(bound_at) AS t FROM card_bindings GROUP BY user_id"
+    elif definition == "k_payments":
+        if not has("payments"):
+            raise InputError("activation: definition 'k_payments' needs the payments table")
+        act = f"""
+            SELECT user_id, min(paid_at) AS t FROM (
+                SELECT user_id, paid_at,
+                       lag(paid_at, {int(k) - 1}) OVER (PARTITION BY user_id ORDER BY paid_at) AS earlier
+                FROM payments)
+            WHERE earlier IS NOT NULL AND epoch_us(paid_at) - epoch_us(earlier) <= {float(d) * 86400e6}
+            GROUP BY user_id"""
+    elif definition == "first_payment":
+        if not has("payments"):
+            raise InputError("activation: definition 'first_payment' needs the payments table")
+        act = "SELECT user_id, min(paid_at) AS t FROM payments GROUP BY user_id"
+    else:
+        parts = [f"SELECT {u} AS user_id, {t} AS t FROM {name}" for name, u, t in
+                 (("payments", "user_id", "paid_at"), ("red_packets", "sender_id", "sent_at"),
+                  ("transfers", "sender_id", "sent_at")) if has(name)]
+        if not parts:
+            raise InputError("activation: the log has no payment actions (needs payments, red_packets or transfers)")
+        if definition == "first_action_no_reciprocity":
+            parts = [p for p in parts if "FROM payments" in p]
+            sends = _reciprocity_sends(cols)
+            if sends:
+                parts.append(sends)
+        act = (f"SELECT user_id, min(t) AS t FROM ({' UNION ALL '.join(parts)}) GROUP BY user_id" if parts
+               else "SELECT CAST(NULL AS BIGINT) AS user_id, CAST(NULL AS TIMESTAMP) AS t WHERE FALSE")
+    return act
+
+
 def _activation_sql(sql: SqlLog, definition: str, k: int, d: float) -> pd.DataFrame:
     con, cols = sql.con, sql.columns
     if "users" not in cols:
@@ -168,38 +205,17 @@ def _activation_sql(sql: SqlLog, definition: str, k: int, d: float) -> pd.DataFr
             FROM receipts GROUP BY user_id)""")
     if con.execute("SELECT count(*) FROM first_receipt").fetchone()[0] == 0:
         raise InputError("activation: the log has no receipts (red_packet_claims and transfers are empty)")
-    # activation times
-    if definition == "card_binding":
-        if not has("card_bindings"):
-            raise InputError("activation: definition 'card_binding' needs the card_bindings table")
-        act = "SELECT user_id, min(bound_at) AS t FROM card_bindings GROUP BY user_id"
-    elif definition == "k_payments":
-        if not has("payments"):
-            raise InputError("activation: definition 'k_payments' needs the payments table")
-        act = f"""
-            SELECT user_id, min(paid_at) AS t FROM (
-                SELECT user_id, paid_at,
-                       lag(paid_at, {int(k) - 1}) OVER (PARTITION BY user_id ORDER BY paid_at) AS earlier
-                FROM payments)
-            WHERE earlier IS NOT NULL AND epoch_us(paid_at) - epoch_us(earlier) <= {float(d) * 86400e6}
-            GROUP BY user_id"""
-    elif definition == "first_payment":
-        if not has("payments"):
-            raise InputError("activation: definition 'first_payment' needs the payments table")
-        act = "SELECT user_id, min(paid_at) AS t FROM payments GROUP BY user_id"
+    # activation times: the definition's, and a survey's adoptions (the earlier), or the adoptions alone
+    adoptions = "SELECT user_id, adopted_at AS t FROM adoptions" if has("adoptions") else None
+    try:
+        act = _definition_sql(definition, k, d, has, cols)
+    except InputError:
+        if adoptions is None:
+            raise
+        act = adoptions
     else:
-        parts = [f"SELECT {u} AS user_id, {t} AS t FROM {name}" for name, u, t in
-                 (("payments", "user_id", "paid_at"), ("red_packets", "sender_id", "sent_at"),
-                  ("transfers", "sender_id", "sent_at")) if has(name)]
-        if not parts:
-            raise InputError("activation: the log has no payment actions (needs payments, red_packets or transfers)")
-        if definition == "first_action_no_reciprocity":
-            parts = [p for p in parts if "FROM payments" in p]
-            sends = _reciprocity_sends(cols)
-            if sends:
-                parts.append(sends)
-        act = (f"SELECT user_id, min(t) AS t FROM ({' UNION ALL '.join(parts)}) GROUP BY user_id" if parts
-               else "SELECT CAST(NULL AS BIGINT) AS user_id, CAST(NULL AS TIMESTAMP) AS t WHERE FALSE")
+        if adoptions is not None:
+            act = f"SELECT user_id, min(t) AS t FROM (({act}) UNION ALL ({adoptions})) GROUP BY user_id"
     con.execute(f"CREATE TEMP TABLE activated AS {act}")
     left = "u.left_at" if "left_at" in cols["users"] else "CAST(NULL AS TIMESTAMP)"
     city = "u.city" if "city" in cols["users"] else "CAST(NULL AS VARCHAR)"
