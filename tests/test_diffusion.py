@@ -50,7 +50,7 @@ def test_bass_recovers_p_and_q_inside_the_intervals():
 def test_bass_interval_coverage_over_seeds():
     # least squares with independent noise: profile intervals close to nominal with 40 periods
     hits = np.zeros(2)
-    n = 60
+    n = 40
     for seed in range(n):
         s = BassModel(likelihood="least_squares").fit(*_noisy_bass(seed)).summary_
         hits += [(s.loc[k, "ci_low"] <= v <= s.loc[k, "ci_high"]) for k, v in (("p", P), ("q", Q))]

@@ -79,8 +79,11 @@ def test_diffusion_cli_json_on_the_real_log(capsys):
 
 
 @pytest.mark.slow
-def test_diffusion_runs_on_a_simulated_payment_log(capsys):
-    code, out, err = _run(["diffusion", "data/example", "--draws", "19", "--skip-validation"], capsys)
+def test_diffusion_runs_on_a_simulated_payment_log(tmp_path, capsys):
+    from adoption import Scenario, simulate
+
+    folder = simulate(Scenario(n_users=3_000, end="2014-12-31", campaigns=False), seed=2).write(tmp_path / "log")
+    code, out, err = _run(["diffusion", str(folder), "--draws", "99"], capsys)
     assert code == 0, err
     assert "contagion test" in out and "adopters by period" in out
 
@@ -154,11 +157,11 @@ def test_import_survey_refuses_bad_input_in_one_line(tmp_path, capsys, content, 
 
 @pytest.mark.slow
 def test_both_engines_read_the_adoptions_table(tmp_path):
-    from adoption import load_example
+    from adoption import Scenario, simulate
     from adoption.analysis.activation import activation_table
     from adoption.log.eventlog import EventLog, read_eventlog
 
-    log = load_example()
+    log = simulate(Scenario(n_users=3_000, end="2014-12-31", campaigns=False), seed=3)
     tables = dict(log.tables)
     tables["adoptions"] = pd.DataFrame({"user_id": log.users["user_id"].to_numpy()[:500],
                                         "adopted_at": pd.Timestamp("2014-03-01")})
