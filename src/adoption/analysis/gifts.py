@@ -126,7 +126,7 @@ class GiftContagion:
         c["back"] = back.reindex(c.index).fillna(0.0).to_numpy()
         sizes = c.groupby("packet_id")["amount"].transform("size")
         varies = c.groupby("packet_id")["amount"].transform("nunique") > 1
-        c = c[(sizes >= 2) & varies]
+        c = c[(sizes >= 2) & varies].copy()
         if len(c) < 20:
             raise InputError(f"gifts: only {len(c)} receivers able to send share a lucky packet with others; "
                              "the within-packet comparison needs more")
