@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from adoption.cli.options import add_amount_unit, count, positive, print_json, read_for_analysis
+from adoption.cli.options import add_log_options, count, positive, print_json, read_for_analysis
 from adoption.errors import ParameterError
 
 __all__ = ["add_parser", "run"]
@@ -65,7 +65,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--d", type=positive, default=30.0, help="for k_payments: within this many days")
     p.add_argument("--engine", choices=["pandas", "duckdb"], default="pandas",
                    help="duckdb reads the Parquet files directly (for logs bigger than memory)")
-    p.add_argument("--skip-validation", action="store_true", help="check types only, not every contract rule")
-    p.add_argument("--json", action="store_true")
-    add_amount_unit(p)
+    add_log_options(p)
     p.set_defaults(handler=run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from adoption.cli.options import add_amount_unit, count, positive, print_json, read_for_analysis
+from adoption.cli.options import add_log_options, count, positive, print_json, read_for_analysis
 
 __all__ = ["add_parser", "run"]
 
@@ -52,7 +52,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="period length for logs that are not imported surveys (7)")
     q.add_argument("--draws", type=count(1), default=999, help="re-draws of the contagion tests (999)")
     q.add_argument("--seed", type=count(0), default=0)
-    q.add_argument("--skip-validation", action="store_true")
-    q.add_argument("--json", action="store_true")
-    add_amount_unit(q)
+    add_log_options(q)
     q.set_defaults(handler=run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from adoption.cli.options import add_amount_unit, count, date, positive, print_json, read_for_analysis
+from adoption.cli.options import add_log_options, count, date, positive, print_json, read_for_analysis
 
 __all__ = ["add_parser", "run"]
 
@@ -67,7 +67,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--exposure-start", type=date, default=None, metavar="DATE",
                    help="when receipts became possible: risk sets open then (default: the log's first receipt)")
     q.add_argument("--seed", type=count(0), default=0)
-    q.add_argument("--skip-validation", action="store_true")
-    q.add_argument("--json", action="store_true")
-    add_amount_unit(q)
+    add_log_options(q)
     q.set_defaults(handler=run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from adoption.cli.options import (
-    add_amount_unit,
+    add_log_options,
     count,
     print_json,
     read_for_analysis,
@@ -55,7 +55,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--interval", choices=["wilson", "jeffreys"], default="wilson")
     p.add_argument("--correction", choices=["holm", "bh"], default="holm", help="multiple-testing correction")
     p.add_argument("--seed", type=count(0), default=0, help="for the ranking draws and the bootstrap")
-    p.add_argument("--skip-validation", action="store_true")
-    p.add_argument("--json", action="store_true")
-    add_amount_unit(p)
+    add_log_options(p)
     p.set_defaults(handler=run)

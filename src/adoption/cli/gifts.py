@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from adoption.cli.options import add_amount_unit, positive, print_json, read_for_analysis
+from adoption.cli.options import add_log_options, positive, print_json, read_for_analysis
 
 __all__ = ["add_parser", "run"]
 
@@ -46,7 +46,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--horizon", type=positive, default=90.0, help="days for the activation outcome (90)")
     q.add_argument("--definition", choices=DEFINITIONS, default="first_action",
                    help="activation: who is able to send, and the outcome")
-    q.add_argument("--skip-validation", action="store_true")
-    q.add_argument("--json", action="store_true")
-    add_amount_unit(q)
+    add_log_options(q)
     q.set_defaults(handler=run)

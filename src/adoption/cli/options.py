@@ -15,8 +15,8 @@ from typing import Any, TextIO
 
 from adoption.text import strip_controls
 
-__all__ = ["Parser", "Printable", "add_amount_unit", "add_executor", "count", "positive", "print_json", "read_for_analysis",
-           "wide_pandas"]
+__all__ = ["Parser", "Printable", "add_amount_unit", "add_executor", "add_log_options", "count", "date", "positive",
+           "print_json", "read_for_analysis", "wide_pandas"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -104,6 +104,14 @@ def add_amount_unit(p: argparse.ArgumentParser) -> None:
     """The ``--amount-unit`` option of every command that reads a log."""
     p.add_argument("--amount-unit", choices=["cents", "yuan"], default="cents",
                    help="unit of the money columns in the files (default cents, the contract's unit)")
+
+
+def add_log_options(p: argparse.ArgumentParser) -> None:
+    """The options of every command that reads a log with :func:`read_for_analysis`: ``--skip-validation``,
+    ``--json`` and ``--amount-unit``."""
+    p.add_argument("--skip-validation", action="store_true", help="check types only, not every contract rule")
+    p.add_argument("--json", action="store_true")
+    add_amount_unit(p)
 
 
 def add_executor(p: argparse.ArgumentParser) -> None:
