@@ -41,7 +41,6 @@ from adoption.analysis.coxph import fit_cox
 from adoption.analysis.episodes import (
     ADJUSTMENT,
     exposure_episodes,
-    exposure_origin,
     impute_missing,
     user_times,
 )
@@ -202,8 +201,8 @@ class ReceiptEffect:
     def fit(self, log: EventLog, definition: str = "first_action", *, k: int = 3, d: float = 30.0) -> ReceiptEffect:
         """Estimate the effect of receiving on activation (``k``/``d``: of the ``k_payments`` definition)."""
         rng = as_generator(self.seed)
-        self.exposure_origin_ = exposure_origin(log, self.exposure_start)
         episodes = exposure_episodes(log, definition, k=k, d=d, exposure_start=self.exposure_start)
+        self.exposure_origin_ = episodes.attrs["exposure_origin"]
         ids = episodes["user_id"].unique()
         self.n_at_risk_ = len(ids)
         if self.max_users is not None and len(ids) > self.max_users:

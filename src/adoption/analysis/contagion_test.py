@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from adoption.analysis.network_exposure import NEVER, DiffusionNetwork
+from adoption.analysis.network_exposure import NEVER, DiffusionNetwork, contacts_adopted_before
 from adoption.errors import InputError, ParameterError
 from adoption.random import SeedLike, as_generator
 
@@ -55,7 +55,7 @@ class ContagionTest:
 
 def _mean_exposure(period: np.ndarray, ego: np.ndarray, alter: np.ndarray, n: int) -> float:
     deg = np.bincount(ego, minlength=n)
-    before = np.bincount(ego, weights=period[alter] < period[ego], minlength=n)
+    before = contacts_adopted_before(period, ego, alter)
     who = (period != NEVER) & (deg > 0)
     return float((before[who] / deg[who]).mean()) if who.any() else float("nan")
 

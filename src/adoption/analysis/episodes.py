@@ -22,7 +22,8 @@ from adoption.errors import InputError
 from adoption.log.contract import CST_OFFSET
 from adoption.log.eventlog import EventLog
 
-__all__ = ["ADJUSTMENT", "ExposureOrigin", "exposure_episodes", "exposure_origin", "impute_missing", "user_times"]
+__all__ = ["ADJUSTMENT", "ExposureOrigin", "RiskSets", "exposure_episodes", "exposure_origin", "impute_missing",
+           "risk_sets", "user_times"]
 
 #: Pre-exposure covariates used for adjustment (measured at the start of the window).
 ADJUSTMENT = ("log_friends", "log_groups", "log_tenure")
@@ -53,8 +54,11 @@ def _local(moment: pd.Timestamp | str) -> pd.Timestamp:
     return stamp.tz_convert(CST_OFFSET).tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
-def exposure_origin(log: EventLog, exposure_start: pd.Timestamp | str | None = None) -> ExposureOrigin:
+def exposure_origin(log: EventLog, exposure_start: pd.Timestamp | str | None = None, *,
+                    first_receipt: pd.Timestamp | None = None) -> ExposureOrigin:
     """When exposure becomes possible, and a look-back check.
+
+    ``first_receipt``, the log's first receipt, is read from the log when not given.
 
     Risk sets open at ``exposure_start`` when given (the user says when receipts became possible), else at the
     first receipt in the log: before it nobody could be exposed, and users who activated earlier (pre-launch
@@ -75,7 +79,7 @@ def exposure_origin(log: EventLog, exposure_start: pd.Timestamp | str | None = N
     Timestamp('2015-01-02 08:00:00')
     """
     w0, _ = log.window
-    first = receipts(log)["t"].min()
+    first = receipts(log)["t"].min() if first_receipt is None else first_receipt
     if exposure_start is not None:
         return ExposureOrigin(max(_local(exposure_start), w0), True, None)
     origin = max(first, w0)
@@ -90,6 +94,56 @@ def exposure_origin(log: EventLog, exposure_start: pd.Timestamp | str | None = N
     return ExposureOrigin(origin, False, warning)
 
 
+@dataclass(frozen=True)
+class RiskSets:
+    """Who is at risk of activating, and from when to when (see :func:`risk_sets`).
+
+    Attributes
+    ----------
+    users : DataFrame
+        The users table indexed by ``user_id``.
+    first, act : Series
+        First receipt and activation time per user (NaT: none).
+    begin, end : Series
+        When each user's follow-up opens (the later of joining and the origin) and closes (leaving or the
+        window's end).
+    at_risk : ndarray of bool
+        Users neither active nor exposed when their follow-up opens, with time left to follow.
+    origin : ExposureOrigin
+    """
+
+    users: pd.DataFrame
+    first: pd.Series
+    act: pd.Series
+    begin: pd.Series
+    end: pd.Series
+    at_risk: np.ndarray
+    origin: ExposureOrigin
+
+
+def risk_sets(log: EventLog, definition: str = "first_action", *, k: int = 3, d: float = 30.0,
+              exposure_start: pd.Timestamp | str | None = None) -> RiskSets:
+    """The follow-up of every user from the :func:`exposure_origin` (or their joining) to activation, leaving
+    or the window's end, read with one pass over the receipts.
+
+    Examples
+    --------
+    >>> from adoption import load_example
+    >>> at = risk_sets(load_example())
+    >>> int(at.at_risk.sum()) <= len(at.users), at.origin.warning is None
+    (True, True)
+    """
+    received = receipts(log)
+    users, first, act, left = user_times(log, definition, k, d, received=received)
+    origin = exposure_origin(log, exposure_start, first_receipt=received["t"].min())
+    w1 = log.window[1]
+    begin = users["joined_at"].where(users["joined_at"] > origin.at, origin.at)
+    end = left.where(left < w1, w1)
+    # users exposed before they could be followed are not at risk (they have no unexposed time)
+    at_risk = (~(act <= begin) & ~(first <= begin) & (end > begin)).to_numpy(dtype=bool)
+    return RiskSets(users, first, act, begin, end, at_risk, origin)
+
+
 def exposure_episodes(log: EventLog, definition: str = "first_action", *, k: int = 3, d: float = 30.0,
                       exposure_start: pd.Timestamp | str | None = None) -> pd.DataFrame:
     """Users at risk when exposure becomes possible, split at their first receipt (receipt as a time-varying exposure).
@@ -100,7 +154,7 @@ def exposure_episodes(log: EventLog, definition: str = "first_action", *, k: int
     after activating: what a naive comparison splits on), and the pre-exposure covariates of
     :func:`pre_exposure_covariates` measured at the user's start: the later of their joining and the
     :func:`exposure_origin` (the first receipt in the log, or ``exposure_start``). Users active before their
-    start are not at risk.
+    start are not at risk. ``attrs["exposure_origin"]`` holds the :class:`ExposureOrigin`.
 
     Examples
     --------
@@ -109,14 +163,10 @@ def exposure_episodes(log: EventLog, definition: str = "first_action", *, k: int
     >>> set(ep["received"].unique()) <= {0, 1}
     True
     """
-    w0, w1 = log.window
-    users, first, act, left = user_times(log, definition, k, d)
-    origin = exposure_origin(log, exposure_start).at
-    begin = users["joined_at"].where(users["joined_at"] > origin, origin)
-    end = left.where(left < w1, w1)
-    at_risk = ~(act <= begin) & ~(first <= begin) & (end > begin)
-    # users exposed before they could be followed are not in this comparison (they have no unexposed time)
-    idx = users.index[at_risk.to_numpy(dtype=bool)]
+    w0 = log.window[0]
+    at = risk_sets(log, definition, k=k, d=d, exposure_start=exposure_start)
+    first, act, begin, end = at.first, at.act, at.begin, at.end
+    idx = at.users.index[at.at_risk]
     b = begin[idx]
     t_end = np.minimum(as_days(end[idx] - w0), np.where(act[idx].notna(), as_days(act[idx] - w0), np.inf))
     t_begin = as_days(b - w0)
@@ -137,9 +187,9 @@ def exposure_episodes(log: EventLog, definition: str = "first_action", *, k: int
     episodes["event"] = episodes["event"].astype(int)
     if episodes.empty:
         raise InputError("effect: no users at risk at the start of the window")
-    return episodes.sort_values(["user_id", "start"], ignore_index=True)
-
-
+    episodes = episodes.sort_values(["user_id", "start"], ignore_index=True)
+    episodes.attrs["exposure_origin"] = at.origin
+    return episodes
 
 
 def impute_missing(frame: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -169,9 +219,11 @@ def impute_missing(frame: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataF
     return frame, used, imputed
 
 
-def user_times(log: EventLog, definition: str, k: int = 3, d: float = 30.0
-                ) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series]:
+def user_times(log: EventLog, definition: str, k: int = 3, d: float = 30.0, *,
+               received: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series]:
     """Users (indexed by user_id) with each one's first receipt, activation and leaving time (NaT: none).
+
+    ``received``: the log's :func:`~adoption.analysis.events.receipts`, when the caller has them already.
 
     Examples
     --------
@@ -181,7 +233,8 @@ def user_times(log: EventLog, definition: str, k: int = 3, d: float = 30.0
     True
     """
     users = log.users.set_index("user_id")
-    first = receipts(log).groupby("user_id")["t"].min().reindex(users.index)
+    received = receipts(log) if received is None else received
+    first = received.groupby("user_id")["t"].min().reindex(users.index)
     act = activation_times(log, definition, k, d).reindex(users.index)
     left = users["left_at"] if "left_at" in users else pd.Series(pd.NaT, index=users.index)
     return users, first, act, left

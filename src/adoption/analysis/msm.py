@@ -36,8 +36,8 @@ from sklearn.linear_model import PoissonRegressor
 
 from adoption.analysis.covariates import covariates_at, untimed_covariates
 from adoption.analysis.coxph import fit_cox
-from adoption.analysis.episodes import exposure_origin, impute_missing
-from adoption.analysis.events import activation_times, as_days, receipts
+from adoption.analysis.episodes import impute_missing, risk_sets
+from adoption.analysis.events import as_days
 from adoption.errors import InputError, ParameterError
 from adoption.log.eventlog import EventLog
 from adoption.random import SeedLike, as_generator
@@ -54,7 +54,7 @@ def person_periods(log: EventLog, definition: str = "first_action", *, step: flo
     """Every user's unexposed time cut into periods of ``step`` days, and their exposed time as one row.
 
     With ``max_users``, a random sample of that many of the users at risk (``attrs["users_at_risk"]`` holds
-    how many there were).
+    how many there were). ``attrs["activated_at"]`` holds every user's activation time.
 
     Returns
     -------
@@ -73,16 +73,10 @@ def person_periods(log: EventLog, definition: str = "first_action", *, step: flo
     """
     if not step > 0:
         raise ParameterError(f"step: expected a period length in days > 0, got {step}")
-    w0, w1 = log.window
-    users = log.users.set_index("user_id")
-    origin = exposure_origin(log, exposure_start).at
-    first = receipts(log).groupby("user_id")["t"].min().reindex(users.index)
-    act = activation_times(log, definition, k, d).reindex(users.index)
-    left = users["left_at"] if "left_at" in users else pd.Series(pd.NaT, index=users.index)
-    begin = users["joined_at"].where(users["joined_at"] > origin, origin)
-    end = left.where(left < w1, w1)
-    at_risk = (~(act <= begin) & ~(first <= begin) & (end > begin)).to_numpy(dtype=bool)
-    idx = users.index[at_risk]
+    w0 = log.window[0]
+    at = risk_sets(log, definition, k=k, d=d, exposure_start=exposure_start)
+    origin, first, act, begin, end = at.origin.at, at.first, at.act, at.begin, at.end
+    idx = at.users.index[at.at_risk]
     if len(idx) == 0:
         raise InputError("effect: no users at risk when exposure becomes possible")
     n_at_risk = len(idx)
@@ -117,6 +111,7 @@ def person_periods(log: EventLog, definition: str = "first_action", *, step: flo
     rows["baseline_at"] = begin.reindex(rows["user_id"]).to_numpy()
     rows["event"] = rows["event"].astype(int)
     rows.attrs["users_at_risk"] = n_at_risk
+    rows.attrs["activated_at"] = act
     return rows
 
 
@@ -219,7 +214,7 @@ class MarginalStructuralCox:
         rows = person_periods(log, definition, step=self.step, k=k, d=d, exposure_start=self.exposure_start,
                               max_users=self.max_users, seed=self.seed)
         w0 = log.window[0]
-        act = activation_times(log, definition, k, d)
+        act = rows.attrs["activated_at"]
         moments = w0 + pd.to_timedelta(rows["start"].to_numpy(), unit="D")
         now = covariates_at(log, rows["user_id"].to_numpy(), moments, active_since=act, top_cities=self.top_cities)
         base = covariates_at(log, rows["user_id"].to_numpy(), rows["baseline_at"].to_numpy(), top_cities=self.top_cities)

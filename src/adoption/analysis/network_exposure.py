@@ -36,10 +36,43 @@ from adoption.log.eventlog import EventLog
 from adoption.random import SeedLike, as_generator
 
 __all__ = ["NEVER", "DiffusionNetwork", "ExposureHazard", "clustered_logit", "community_curves",
-           "exposure_at_adoption", "first_contact_active", "first_contact_table"]
+           "contacts_adopted_before", "exposure_at_adoption", "first_contact_active", "first_contact_table",
+           "named_contacts"]
 
 #: The period of people who never adopted in the log.
 NEVER = np.iinfo(np.int64).max
+
+
+def named_contacts(log: EventLog) -> tuple[np.ndarray, np.ndarray]:
+    """Directed contact pairs ``(ego, alter)`` as user ids: ego named alter, as the friendships' ``direction``
+    says (``a_to_b``, ``b_to_a``, ``both``); both ways when the log keeps no direction.
+
+    Examples
+    --------
+    >>> from adoption.datasets.real import load_real
+    >>> ego, alter = named_contacts(load_real("medical_innovation"))
+    >>> len(ego) == len(alter) > 0
+    True
+    """
+    f = log.friendships
+    if f is None or f.empty:
+        raise InputError("diffusion: the log has no friendships (needed for exposure)")
+    direction = (f["direction"].astype("string").fillna("both").to_numpy() if "direction" in f
+                 else np.full(len(f), "both"))
+    forward, backward = direction != "b_to_a", direction != "a_to_b"
+    a, b = f["user_a"].to_numpy(), f["user_b"].to_numpy()
+    return np.r_[a[forward], b[backward]], np.r_[b[forward], a[backward]]
+
+
+def contacts_adopted_before(period: np.ndarray, ego: np.ndarray, alter: np.ndarray) -> np.ndarray:
+    """Per user (code), how many of the contacts they named adopted in a period before their own.
+
+    Examples
+    --------
+    >>> contacts_adopted_before(np.array([1, 2, 3]), np.array([2, 2, 0]), np.array([0, 1, 2]))
+    array([0., 0., 2.])
+    """
+    return np.bincount(ego, weights=period[alter] < period[ego], minlength=len(period))
 
 
 @dataclass
@@ -88,8 +121,7 @@ class DiffusionNetwork:
         >>> net.n_periods, int((net.period != NEVER).sum()), net.unit
         (17, 109, 'month')
         """
-        if log.friendships is None or log.friendships.empty:
-            raise InputError("diffusion: the log has no friendships (needed for exposure)")
+        named_by, named = named_contacts(log)
         if not period_days > 0:
             raise ParameterError(f"period_days: expected a number of days > 0, got {period_days}")
         users = pd.Index(log.users["user_id"])
@@ -112,14 +144,7 @@ class DiffusionNetwork:
         period = np.where(np.isfinite(periods) & (periods < 0), 0, period)
         city = log.users["city"] if "city" in log.users else pd.Series("all", index=log.users.index)
         codes, names = pd.factorize(city.fillna("(none)").astype(str), sort=True)
-        f = log.friendships
-        a, b = users.get_indexer(f["user_a"]), users.get_indexer(f["user_b"])
-        direction = (f["direction"].astype("string").fillna("both").to_numpy() if "direction" in f
-                     else np.full(len(f), "both"))
-        forward = direction != "b_to_a"
-        backward = direction != "a_to_b"
-        ego = np.r_[a[forward], b[backward]]
-        alter = np.r_[b[forward], a[backward]]
+        ego, alter = users.get_indexer(named_by), users.get_indexer(named)
         return cls(users, codes.astype(np.int64), pd.Index(names), period, n_periods, ego.astype(np.int64),
                    alter.astype(np.int64), unit)
 
@@ -148,7 +173,7 @@ def exposure_at_adoption(net: DiffusionNetwork, period: np.ndarray | None = None
     """
     t = net.period if period is None else period
     deg = net.out_degree
-    before = np.bincount(net.ego, weights=t[net.alter] < t[net.ego], minlength=len(t))
+    before = contacts_adopted_before(t, net.ego, net.alter)
     by_end = np.bincount(net.ego, weights=(t[net.alter] <= t[net.ego]) & (t[net.alter] != NEVER), minlength=len(t))
     who = (t != NEVER) & (deg > 0)
     return pd.DataFrame({"user_id": net.users[who], "community": net.communities[net.community[who]],
@@ -193,17 +218,10 @@ def first_contact_table(log: EventLog, definition: str = "first_payment", *, k: 
     """
     from adoption.analysis.activation_columns import COLUMNS, typed_table
 
-    if log.friendships is None or log.friendships.empty:
-        raise InputError("diffusion: the log has no friendships (needed for exposure)")
+    ego, alter = named_contacts(log)
     users = pd.Index(log.users["user_id"])
-    w0, w1 = log.window
+    w1 = log.window[1]
     adopted = activation_times(log, definition, k, d).reindex(users)
-    f = log.friendships
-    direction = (f["direction"].astype("string").fillna("both").to_numpy() if "direction" in f
-                 else np.full(len(f), "both"))
-    forward, backward = direction != "b_to_a", direction != "a_to_b"
-    ego = np.r_[f["user_a"].to_numpy()[forward], f["user_b"].to_numpy()[backward]]
-    alter = np.r_[f["user_b"].to_numpy()[forward], f["user_a"].to_numpy()[backward]]
     contact_time = pd.Series(adopted.reindex(alter).to_numpy(), index=ego).dropna()
     exposed = contact_time.groupby(level=0).min().reindex(users)
     left = log.users.set_index("user_id")["left_at"] if "left_at" in log.users else pd.Series(pd.NaT, index=users)

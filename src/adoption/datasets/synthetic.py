@@ -22,6 +22,7 @@ import pandas as pd
 
 from adoption.errors import ParameterError
 from adoption.log.eventlog import EventLog
+from adoption.log.survey import friendships_from_nominations
 from adoption.random import SeedLike, as_generator, stepped_poisson
 
 __all__ = ["Truth", "campaign_log", "diffusion_log", "selection_log", "weibull_activation_log", "weibull_scale"]
@@ -339,12 +340,9 @@ def diffusion_log(communities: int = 10, size: int = 60, *, contagion: float = 0
     adopters = np.flatnonzero(period > 0)
     adoptions = pd.DataFrame({"user_id": [ids[i] for i in adopters],
                               "adopted_at": [start + pd.DateOffset(months=int(period[i]) - 1) for i in adopters]})
-    lo, hi = np.minimum(ego, alter), np.maximum(ego, alter)
-    frame = pd.DataFrame({"a": lo, "b": hi, "forward": ego < alter})
-    both = frame.groupby(["a", "b"])["forward"].agg(["min", "max"]).reset_index()
-    direction = np.where(both["min"] != both["max"], "both", np.where(both["max"], "a_to_b", "b_to_a"))
+    friendships = friendships_from_nominations(ego, alter)  # ordered by position, then named
     names = np.asarray(ids)
-    friendships = pd.DataFrame({"user_a": names[both["a"]], "user_b": names[both["b"]], "direction": direction})
+    friendships["user_a"], friendships["user_b"] = names[friendships["user_a"]], names[friendships["user_b"]]
     meta = {"source": "adoption.synthetic.diffusion_log", "window_start": str(start),
             "window_end": str(start + pd.DateOffset(months=periods)), "time_unit": "month"}
     return EventLog(users=users, friendships=friendships, adoptions=adoptions, meta=meta), Truth(contagion=contagion)

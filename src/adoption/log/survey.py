@@ -32,7 +32,8 @@ from adoption.errors import InputError, ParameterError
 from adoption.log.contract import TIME_UNITS
 from adoption.log.eventlog import EventLog
 
-__all__ = ["SURVEY_FORMATS", "TIME_UNITS", "SurveyImport", "read_survey", "survey_log"]
+__all__ = ["SURVEY_FORMATS", "TIME_UNITS", "SurveyImport", "friendships_from_nominations", "read_survey",
+           "survey_log"]
 
 #: File endings the importer reads.
 SURVEY_FORMATS = (".rda", ".rdata", ".rds", ".csv", ".parquet", ".pq", ".dta")
@@ -223,17 +224,7 @@ def survey_log(frame: pd.DataFrame, *, community: str, id: str, time: str, nomin
     keep = inside & ~self_named
     pairs = pd.DataFrame({"from": user.to_numpy()[ego][keep], "to": target[keep]})
     duplicate = int(pairs.duplicated().sum())
-    pairs = pairs.drop_duplicates()
-    a = np.where(pairs["from"] < pairs["to"], pairs["from"], pairs["to"])
-    b = np.where(pairs["from"] < pairs["to"], pairs["to"], pairs["from"])
-    forward = (pairs["from"] < pairs["to"]).to_numpy()
-    edges = pd.DataFrame({"user_a": a, "user_b": b, "forward": forward})
-    direction = edges.groupby(["user_a", "user_b"])["forward"].agg(["min", "max"])
-    direction = np.where(direction["min"] != direction["max"], "both",
-                         np.where(direction["max"], "a_to_b", "b_to_a"))
-    pair_index = edges.groupby(["user_a", "user_b"]).size().index
-    friendships = pd.DataFrame({"user_a": pair_index.get_level_values(0), "user_b": pair_index.get_level_values(1),
-                                "direction": direction})
+    friendships = friendships_from_nominations(pairs["from"].to_numpy(), pairs["to"].to_numpy())
     end = moment(np.array([periods]))[0]
     meta = {"source": source, "window_start": str(origin), "window_end": str(end), "time_unit": unit,
             "time_first_period": first, "never": never, "nomination_columns": columns,
@@ -241,6 +232,25 @@ def survey_log(frame: pd.DataFrame, *, community: str, id: str, time: str, nomin
     log = EventLog(users=users, friendships=friendships, adoptions=adoptions, meta=meta)
     return SurveyImport(log, len(users), int(adopted.sum()), len(friendships), int(present.sum()),
                         int(unknown.sum()), int(other.sum()), int(self_named.sum()), duplicate, columns)
+
+
+def friendships_from_nominations(named_by: np.ndarray, named: np.ndarray) -> pd.DataFrame:
+    """One friendship per pair named in either direction (``user_a < user_b``), with ``direction``: ``a_to_b``
+    (``user_a`` named ``user_b``), ``b_to_a`` or ``both``. A name given twice counts once.
+
+    Examples
+    --------
+    >>> friendships_from_nominations(np.array([1, 2, 3, 3]), np.array([2, 1, 1, 1])).values.tolist()
+    [[1, 2, 'both'], [1, 3, 'b_to_a']]
+    """
+    by, of = np.asarray(named_by), np.asarray(named)
+    forward = by < of
+    edges = pd.DataFrame({"user_a": np.where(forward, by, of), "user_b": np.where(forward, of, by), "forward": forward})
+    named_ways = edges.groupby(["user_a", "user_b"])["forward"].agg(["min", "max"]).reset_index()
+    direction = np.where(named_ways["min"] != named_ways["max"], "both",
+                         np.where(named_ways["max"], "a_to_b", "b_to_a"))
+    return pd.DataFrame({"user_a": named_ways["user_a"].to_numpy(), "user_b": named_ways["user_b"].to_numpy(),
+                         "direction": direction})
 
 
 def parse_never(text: str | None) -> float | None:
