@@ -51,7 +51,7 @@ lint: $(STAMP) ## ruff only
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 
 lab: $(STAMP) ## JupyterLab with this environment's kernel ("Python (adoption)")
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 example: $(STAMP) ## regenerate the bundled example log (src/adoption/datasets/example = data/example), identical each time
 	$(BIN)/adoption simulate --scenario default --users 20000 --seed 20150218 --out src/adoption/datasets/example --overwrite

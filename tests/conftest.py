@@ -90,3 +90,70 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if isinstance(item, pytest.DoctestItem) and item.name in SLOW_DOCTESTS:
             item.add_marker(pytest.mark.slow)
+
+
+# ---------------------------------------------------------------------------------------- a real browser
+
+#: Text in a page that betrays an object repr instead of a formatted value.
+REPR_MARKERS = ("dtype:", "EventLog(", "<adoption.", "object at 0x", "Styler object")
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """A checker that opens a page in headless Chromium and fails on what a reader must never meet.
+
+    ``browser(path, name)`` loads the file, then fails on any console message (the reports run no
+    script, so any message is an error), any network request the page makes outside the file, any image
+    without alt text, and any text that is an object repr (``dtype:``, ``EventLog(``, ``<adoption.``);
+    it saves a screenshot as ``<name>.png`` (in ``$ADOPTION_SCREENSHOTS`` or the test's temporary folder)
+    and returns the page's visible text.
+    """
+    import html as html_module
+    import json
+    import re
+    import shutil
+    import subprocess
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: `make test` (or .ci/run) installs Debian's chromium")
+        pytest.skip("chromium is not installed (make test installs it; CI must have it)")
+    base = tmp_path_factory.mktemp("browser")
+    shots = os.environ.get("ADOPTION_SCREENSHOTS") or str(base / "screenshots")
+    os.makedirs(shots, exist_ok=True)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
+
+    def run(*args: str, netlog: str | None = None) -> subprocess.CompletedProcess:
+        extra = [f"--log-net-log={netlog}"] if netlog else []
+        return subprocess.run([chromium, *flags, f"--user-data-dir={base / 'profile'}", *extra, *args],
+                              capture_output=True, text=True, timeout=180, check=False)
+
+    def check(page, name: str) -> str:
+        url = os.path.abspath(page)
+        url = "file://" + url
+        netlog = str(base / f"{name}.netlog.json")
+        loaded = run("--virtual-time-budget=3000", "--dump-dom", url, netlog=netlog)
+        dom = loaded.stdout
+        assert "<body" in dom, f"{name}: the page did not load: {loaded.stderr[-500:]}"
+        console = [line for line in loaded.stderr.splitlines() if ":CONSOLE" in line]
+        assert not console, f"{name}: console messages: {console[:3]}"
+        with open(netlog) as handle:
+            events = json.load(handle).get("events", [])
+        requests = {e["params"]["url"] for e in events
+                    if "url" in e.get("params", {}) and "file://" in str(e["params"].get("network_isolation_key", ""))
+                    and not e["params"]["url"].startswith(("file:", "data:"))}
+        assert not requests, f"{name}: the page fetched {sorted(requests)[:3]}"
+        images = re.findall(r"<img\b[^>]*>", dom)
+        missing = [tag[:80] for tag in images if not re.search(r'\balt="[^"]+"', tag)]
+        assert not missing, f"{name}: images without alt text: {missing[:2]}"
+        body = re.sub(r"<(style|script)\b.*?</\1>", " ", dom, flags=re.S)
+        text = html_module.unescape(re.sub(r"<[^>]+>", " ", body))
+        found = [m for m in REPR_MARKERS if m in text]
+        assert not found, f"{name}: object reprs in the page: {found}"
+        run(f"--screenshot={os.path.join(shots, name + '.png')}", "--window-size=1280,4000", url)
+        return re.sub(r"\s+", " ", text)
+
+    check.screenshots = shots
+    return check

@@ -19,12 +19,13 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "adoption"
 #: Rank of each part of the package, bottom to top. Parts of the same rank are peers: neither imports the other.
 LAYERS: dict[str, float] = {
     "adoption.errors": 0, "adoption.text": 0, "adoption.processes": 0, "adoption.lazy": 0, "adoption.version": 0,
+    "adoption.interpret": 0,  # what numbers mean, in sentences: pure functions of numbers
     "adoption.random": 0.5,  # seeds; raises the foundation's ParameterError
     "adoption.tasks": 0.5,  # independent tasks on processes or Dask; raises the foundation's UsageError
     "adoption.log": 1,
     "adoption.datasets": 2,
     "adoption.world": 3, "adoption.analysis": 3, "adoption.market": 3,
-    "adoption.plotting": 4,
+    "adoption.plotting": 4, "adoption.notebook": 4,  # figures and what a report notebook shows
     "adoption.reports": 5, "adoption.sweep": 5, "adoption.calibrate": 5, "adoption.tipping": 5,
     "adoption.cli": 6,
     "adoption": 7, "adoption.__main__": 7,

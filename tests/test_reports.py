@@ -45,7 +45,7 @@ def test_notebooks_are_committed_clean_with_one_parameters_cell():
 
 
 @pytest.mark.slow
-def test_conversion_report(small_log, reports_dir):
+def test_conversion_report(small_log, reports_dir, browser):
     run = run_report("conversion", {"events": small_log, "seed": 3}, out=reports_dir)
     assert run.status == "ok"
     metrics = json.loads((run.folder / "metrics.json").read_text())
@@ -68,10 +68,19 @@ def test_conversion_report(small_log, reports_dir):
     assert metrics["scans"] > 0 and 0 <= metrics["best_channel_rate"] <= 1
     assert "referred_conversions_per_conversion" in metrics
     assert 'class="jp-CodeMirrorEditor' not in html and 'class="jp-InputArea-editor' not in html and 'class="highlight' not in html and "ActivationCurve(horizon" not in html
+    # the text says what the prediction model and the uplift targeting show, and the index leads with the 80%
+    text = browser(run.html, "conversion")
+    assert "This model separates who activates" in text or "This model predicts no better than chance" in text
+    assert "Targeting by predicted uplift" in text or "Targeting the users with the highest predicted uplift" in text
+    assert "Placebo check" in text and ("after adjustment" in text or "Adjustment changes" in text)
+    record = json.loads((run.folder / "run.json").read_text())
+    assert record["headline"][0]["key"] == "cumulative_incidence"
+    index = browser(reports_dir / "index.html", "index")
+    assert "share of receivers active within 90 days: " in index
 
 
 @pytest.mark.slow
-def test_cold_start_report(small_log, reports_dir):
+def test_cold_start_report(small_log, reports_dir, browser):
     run = run_report("cold_start", {"events": small_log, "users": 600, "scenarios": "default,no_red_packets",
                                     "portrait_points": 4}, out=reports_dir)
     metrics = json.loads((run.folder / "metrics.json").read_text())
@@ -89,10 +98,34 @@ def test_cold_start_report(small_log, reports_dir):
     html = run.html.read_text()
     assert html.count("data:image/png;base64") >= 8
     assert "Critical mass in each world's own mean field" in html and "a tipping experiment" in html
+    browser(run.html, "cold_start")
 
 
 @pytest.mark.slow
-def test_calibration_report_reads_a_calibration(tmp_path, reports_dir):
+def test_diffusion_report_on_the_bundled_survey(reports_dir, browser):
+    run = run_report("diffusion", {"draws": 99}, out=reports_dir)
+    metrics = json.loads((run.folder / "metrics.json").read_text())
+    assert 0 < metrics["contagion_test_p"] <= 1 and metrics["users"] > 100
+    text = browser(run.html, "diffusion")
+    assert "Permutation test of adopters' exposure" in text and "from 99 shuffles" in text
+
+
+@pytest.mark.slow
+def test_conversion_report_on_a_partial_log(small_log, tmp_path, reports_dir, browser):
+    import shutil
+
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    for table in ("users", "friendships", "transfers", "card_bindings", "payments", "merchants"):
+        shutil.copy(Path(small_log) / f"{table}.parquet", partial / f"{table}.parquet")
+    run = run_report("conversion", {"events": str(partial)}, out=reports_dir)
+    text = browser(run.html, "conversion-partial")
+    assert "This section is skipped" in text and "This log has no scans" in text
+    assert 0 < json.loads((run.folder / "metrics.json").read_text())["cumulative_incidence"] <= 1
+
+
+@pytest.mark.slow
+def test_calibration_report_reads_a_calibration(tmp_path, reports_dir, browser):
     from adoption.calibrate import CalibrationSpec, calibrate
 
     spec = CalibrationSpec.default(budget=2, replicates=1, base={"n_users": 500, "end": "2015-06-30"})
@@ -102,11 +135,12 @@ def test_calibration_report_reads_a_calibration(tmp_path, reports_dir):
     assert metrics["moments_total"] == 5 and metrics["points"] == 2
     html = run.html.read_text()
     assert "moments are within tolerance" in html and html.count("data:image/png;base64") >= 3
+    browser(run.html, "calibration")
 
 
 @pytest.mark.slow
-def test_story_report_static_and_second_run_leaves_the_first_untouched(reports_dir):
-    first = run_report("story", {"users": 600, "interactive": False}, out=reports_dir)
+def test_story_report_static_and_second_run_leaves_the_first_untouched(reports_dir, browser):
+    first = run_report("story", {"users": 600}, out=reports_dir)  # batch: static figures by itself
     before = _digest(first.folder)
     second = run_report("story", {"users": 600, "interactive": False}, out=reports_dir)
     assert second.folder != first.folder
@@ -116,6 +150,16 @@ def test_story_report_static_and_second_run_leaves_the_first_untouched(reports_d
     assert 0.8 < metrics["selection_example_adjusted_hazard_ratio"] < 1.2
     index = (reports_dir / "index.html").read_text()
     assert first.folder.name in index and second.folder.name in index
+    assert index.index(second.folder.name) < index.index(first.folder.name)  # the newest first
+    text = browser(first.html, "story")
+    assert "send rate 0.006, merchant subsidy 0" in (first.folder / "report.html").read_text()  # "Try it" drew
+    assert "How red packets got WeChat Pay out of the cold start" in text
+    import matplotlib.image as mpimg
+
+    pixels = mpimg.imread(Path(browser.screenshots) / "story.png")[..., :3]
+    green = (pixels[..., 1] > 0.55) & (pixels[..., 0] < 0.3) & (pixels[..., 2] < 0.55)  # the report's bars and lines
+    assert green.mean() > 0.002, "no figure pixels in the rendered page"
+    assert (pixels.mean(axis=2) < 0.9).mean() > 0.01  # text and axes, not a blank page
 
 
 def test_unknown_parameter_and_wrong_type_are_refused_before_running(reports_dir):
@@ -129,7 +173,7 @@ def test_unknown_parameter_and_wrong_type_are_refused_before_running(reports_dir
 
 
 @pytest.mark.slow
-def test_a_string_with_code_stays_a_string_and_a_failure_names_the_cell(tmp_path):
+def test_a_string_with_code_stays_a_string_and_a_failure_names_the_cell(tmp_path, browser):
     marker = tmp_path / "PWNED"
     evil = f'default"; open(r"{marker}", "w"); "'
     with pytest.raises(ReportFailed, match=r"cell \d+ failed: ParameterError"):
@@ -141,7 +185,10 @@ def test_a_string_with_code_stays_a_string_and_a_failure_names_the_cell(tmp_path
     assert json.loads((folder / "params.json").read_text())["scenarios"] == evil
     nb = nbformat.read(folder / "report.ipynb", as_version=4)
     assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")  # the partial notebook is kept
-    assert (folder / "report.html").exists()
+    text = browser(folder / "report.html", "failed")
+    assert "This run failed in the section" in text and "ParameterError" in text
+    assert "This section did not run" in text and "Traceback" not in text and str(tmp_path) not in text
+    assert ".venv" not in text and "site-packages" not in text
 
 
 @pytest.mark.parametrize(("args", "code", "words"), [
@@ -163,7 +210,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys, args, code, words):
 def test_cli_list_shows_parameters_with_defaults(capsys):
     assert main(["report", "--list"]) == 0
     out = capsys.readouterr().out
-    assert "conversion:" in out and "horizon = 90.0" in out and "story:" in out
+    assert "conversion:" in out and "horizon: float = 90.0" in out and "story:" in out
 
 
 def test_report_parameters_are_typed_from_the_notebook():
@@ -179,3 +226,65 @@ def test_cli_report_with_a_parameters_file(tmp_path, capsys):
     assert "story: ok" in capsys.readouterr().out
     (folder,) = (tmp_path / "r" / "story").iterdir()
     assert json.loads((folder / "params.json").read_text()) == {"interactive": False, "seed": 3, "users": 400}
+
+
+def test_notebooks_open_with_the_adoption_kernel_and_typed_parameters():
+    for name in list_reports():
+        nb = nbformat.read(notebooks_dir() / f"{name}.ipynb", as_version=4)
+        assert nb.metadata.kernelspec["name"] == "adoption" and nb.metadata.kernelspec["display_name"] == "Python (adoption)"
+        report = Report.load(name)
+        untyped = [k for k, spec in report.parameters.items() if spec.get("inferred_type_name") in (None, "None")]
+        assert not untyped, f"{name}: parameters without a type hint: {untyped}"
+
+
+def test_an_optional_parameter_takes_its_type_or_none():
+    report = Report.load("story")
+    assert report.defaults()["interactive"] is None
+    assert report.check({"interactive": False})["interactive"] is False
+    assert report.check({"interactive": None})["interactive"] is None
+    with pytest.raises(ParameterError, match="interactive: expected bool or None"):
+        report.check({"interactive": "yes"})
+    from adoption.reports import parse_assignments
+
+    assert parse_assignments(["interactive=true", "users=300"], report) == {"interactive": True, "users": 300}
+
+
+def test_a_failed_notebook_reads_as_one_paragraph_without_paths():
+    from adoption.reports import reader_notebook
+
+    error = nbformat.v4.new_output("error", ename="InputError", traceback=["\x1b[31mTraceback ... /root/.venv/x.py"],
+                                   evalue="events: cannot read /home/ana/logs/2015/users.parquet")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("x", metadata={"tags": ["papermill-error-cell-tag"]}),
+        nbformat.v4.new_markdown_cell("## Loading the log"), nbformat.v4.new_code_cell("load()", outputs=[error]),
+        nbformat.v4.new_markdown_cell("## The headline"), nbformat.v4.new_code_cell("a"), nbformat.v4.new_code_cell("b")])
+    cells = reader_notebook(nb).cells
+    assert cells[0].source.startswith('**This run failed** in the section "Loading the log": InputError: events: '
+                                      "cannot read users.parquet")
+    assert len(cells) == 6 and "x" not in [c.source for c in cells]
+    failed = cells[2].outputs[0]["data"]["text/html"]
+    assert "This section failed" in failed and "/home/ana" not in failed and "Traceback" not in failed
+    assert "did not run" in cells[4].outputs[0]["data"]["text/html"] and not cells[5].get("outputs")
+
+
+def test_the_index_leads_with_each_reports_headline_newest_first(tmp_path):
+    from adoption.reports import write_index
+
+    for name, started, metrics, headline in [
+        ("conversion", "2026-01-02T10:00:00.000", {"a_first": 1.0, "ci_low": 0.79, "cumulative_incidence": 0.805,
+                                                   "ci_high": 0.81, "receivers": 16554},
+         [{"label": "share active within 90 days", "key": "cumulative_incidence", "low": "ci_low", "high": "ci_high",
+           "percent": True}, {"label": "receivers", "key": "receivers"}]),
+        ("story", "2026-01-03T09:00:00.000", {"z": 2.5, "b": 0.25}, []),
+        ("conversion", "2026-01-01T23:00:00.000", {"x": 1.0}, [])]:
+        folder = tmp_path / name / started.replace(":", "")
+        folder.mkdir(parents=True)
+        (folder / "run.json").write_text(json.dumps({"report": name, "status": "ok", "started": started,
+                                                     "headline": headline}))
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+        (folder / "params.json").write_text(json.dumps({"seed": 1, "events": ""}))
+    page = write_index(tmp_path).read_text()
+    assert page.index("2026-01-03 09:00") < page.index("2026-01-02 10:00") < page.index("2026-01-01 23:00")
+    assert "share active within 90 days: <b>80.5% [79.0%, 81.0%]</b><br>receivers: <b>16,554</b>" in page
+    assert "a first" not in page  # a declared headline replaces the first metrics
+    assert "z: <b>2.5</b><br>b: <b>0.25</b>" in page  # without one, the first metrics in the notebook's order

@@ -11,10 +11,16 @@ and with the figures embedded, and writes a new folder::
         report.html     what people read
         params.json     the parameters the run used
         metrics.json    the headline numbers the notebook reported (see show_metrics)
-        run.json        status (ok / failed), times, error and failing cell
+        run.json        status (ok / failed), times, error and failing cell, the headline entries
 
 An earlier run is never overwritten. A failed run keeps its partial notebook, is marked failed and names
-the failing cell. ``reports/index.html`` lists every run.
+the failing cell; its page says so in one paragraph at the top and at the failing section, and marks
+the sections that did not run. ``reports/index.html`` lists every run, newest first.
+
+The HTML is self-contained: no script or style is fetched from the network (nbconvert's lab template
+without require.js, MathJax or widgets), and every figure is an embedded PNG whose alt text is its
+title. The parameters cell may carry type hints (``horizon: float = 90.0  # days``), which both
+``papermill --help-notebook`` and the runner's type check read.
 """
 
 from __future__ import annotations
@@ -37,103 +43,40 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import numpy as np
 import yaml
 
 from adoption.errors import AdoptionError, InputError, ParameterError, UsageError
+from adoption.notebook import (
+    BATCH_ENV,
+    HEADLINE_MIME,
+    METRICS_MIME,
+    format_headline,
+    format_value,
+    section,
+    show_metrics,
+)
 from adoption.processes import process_alive
 from adoption.text import strip_controls
 
 __all__ = ["METRICS_MIME", "Report", "ReportRun", "list_reports", "notebooks_dir", "parse_assignments",
-           "resolve_paths", "run_manifest", "run_report", "run_status", "section", "show_metrics", "write_index"]
+           "reader_notebook", "resolve_paths", "run_manifest", "run_report", "run_status", "section", "show_metrics",
+           "write_index"]
 
 #: What a report name may look like: a name, not a path.
 REPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 #: Report parameters that name files or folders: resolved to absolute paths before the run.
 PATH_PARAMETERS = frozenset({"events", "results", "calibration"})
 
-#: The MIME type under which a notebook reports its headline numbers.
-METRICS_MIME = "application/vnd.adoption.metrics+json"
 KERNEL_NAME = "python3"
 LANGUAGE = "python"
+#: The type hints a parameters cell may use, and the Python types they accept.
+TYPE_HINTS: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (float,), "bool": (bool,)}
+#: The nbconvert template (package data): the lab template, self-contained, figures with alt text.
+TEMPLATE_NAME = "report"
 
 
 class ReportFailed(AdoptionError):
     """A report notebook raised an error; the partial notebook is kept."""
-
-
-def show_metrics(**metrics: Any) -> None:
-    """Show the run's headline numbers as a table and record them for ``metrics.json``.
-
-    Call it once in a report notebook; the runner reads the numbers back from the executed notebook.
-
-    Examples
-    --------
-    Outside a notebook the display falls back to printing the bundle:
-
-    >>> show_metrics(cumulative_incidence_90d=0.8)
-    {'application/vnd.adoption.metrics+json': {'cumulative_incidence_90d': 0.8}, ...}
-    """
-    from IPython.display import display
-
-    clean = {k: _jsonable(v) for k, v in metrics.items()}
-    rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(_fmt(v))}</td></tr>"
-                   for k, v in clean.items())
-    display({METRICS_MIME: clean, "text/html": f"<table class='metrics'>{rows}</table>",
-             "text/plain": json.dumps(clean, indent=1)}, raw=True)
-
-
-def section(compute: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run one report section's computation; on a log that cannot answer it, say why in one sentence.
-
-    Returns the result, or None after showing "This section is skipped: <reason>." when the log lacks what
-    the section needs (an :class:`~adoption.errors.InputError`: no claims, too few receivers ...). Any other
-    error is a bug and propagates.
-
-    Examples
-    --------
-    >>> from adoption.errors import InputError
-    >>> def needs_claims():
-    ...     raise InputError("this log has no red_packet_claims")
-    >>> section(needs_claims) is None
-    This section is skipped: this log has no red_packet_claims.
-    True
-    """
-    try:
-        return compute(*args, **kwargs)
-    except InputError as why:
-        from IPython.display import Markdown, display
-
-        text = f"This section is skipped: {str(why).rstrip('.')}."
-        if _in_kernel():
-            display(Markdown(f"*{html.escape(text)}*"))
-        else:
-            print(text)
-        return None
-
-
-def _in_kernel() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover
-        return False
-    return get_ipython() is not None
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def notebooks_dir() -> Path:
@@ -194,8 +137,32 @@ class Report:
                 out[key] = spec["default"]
         return out
 
+    def expected_types(self, key: str) -> tuple[tuple[type, ...], bool]:
+        """The types parameter ``key`` accepts and whether it may be None: from its type hint
+        (``str``, ``int``, ``float``, ``bool``, ``Optional[...]``), else from its default's type."""
+        hint = str(self.parameters[key].get("inferred_type_name") or "None").replace(" ", "")
+        optional = hint.startswith("Optional[") and hint.endswith("]")
+        base = hint[len("Optional["):-1] if optional else hint
+        if base in TYPE_HINTS:
+            return TYPE_HINTS[base], optional
+        default = self.defaults()[key]
+        return (type(default),), default is None
+
+    def coerce(self, key: str, value: Any) -> Any:
+        """``value`` as parameter ``key`` takes it (an int for a float is widened), or a ParameterError."""
+        types, optional = self.expected_types(key)
+        if value is None and optional:
+            return None
+        if float in types and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            want = " or ".join(t.__name__ for t in types) + (" or None" if optional else "")
+            raise ParameterError(f"{key}: expected {want} for report {self.name}, "
+                                 f"got {type(value).__name__} {value!r}")
+        return value
+
     def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Refuse unknown names and values whose type differs from the default's; return all values."""
+        """Refuse unknown names and values of another type than declared; return all values."""
         defaults = self.defaults()
         unknown = sorted(set(params) - set(defaults))
         if unknown:
@@ -203,13 +170,7 @@ class Report:
                                  f"expected one of {', '.join(sorted(defaults))}")
         out = dict(defaults)
         for key, value in params.items():
-            want = type(defaults[key])
-            if want is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-                raise ParameterError(f"{key}: expected {want.__name__} for report {self.name}, "
-                                     f"got {type(value).__name__} {value!r}")
-            out[key] = value
+            out[key] = self.coerce(key, value)
         return out
 
 
@@ -262,19 +223,19 @@ def parse_assignments(items: list[str] | None, report: Report) -> dict[str, Any]
         if key not in defaults:
             raise ParameterError(f"{key}: not a parameter of report {report.name}; "
                                  f"expected one of {', '.join(sorted(defaults))}")
-        want = type(defaults[key])
-        if want is str:
+        types, _ = report.expected_types(key)
+        if types == (str,):
             out[key] = text
             continue
         try:
             value = yaml.safe_load(text)
         except yaml.YAMLError:
             value = text
-        if want is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            raise ParameterError(f"{key}: expected {want.__name__} for report {report.name}, got {text!r}")
-        out[key] = value
+        try:
+            out[key] = report.coerce(key, value)
+        except ParameterError:
+            raise ParameterError(f"{key}: expected {' or '.join(t.__name__ for t in types)} for report "
+                                 f"{report.name}, got {text!r}") from None
     return out
 
 
@@ -314,23 +275,114 @@ def _new_folder(root: Path, report: str, params: Mapping[str, Any]) -> Path:
     raise InputError(f"report: cannot find a new folder under {base}")
 
 
-def _metrics_from(nb: nbformat.NotebookNode) -> dict[str, Any]:
+def _metrics_from(nb: nbformat.NotebookNode) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The numbers the notebook showed with show_metrics, and its headline entries."""
     metrics: dict[str, Any] = {}
+    headline: list[dict[str, Any]] = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if METRICS_MIME in data:
                 metrics.update(data[METRICS_MIME])
-    return metrics
+            if HEADLINE_MIME in data:
+                headline = [dict(h) for h in data[HEADLINE_MIME]]
+    return metrics, headline
+
+
+#: Absolute paths in an error message (the user's folders, the virtual environment): shown by their last part.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])(?:/[^\s/'\"():,]+){2,}")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
+
+
+def _without_paths(text: str) -> str:
+    """``text`` with ANSI colours removed and absolute paths cut to their last part.
+
+    Examples
+    --------
+    >>> _without_paths("cannot read /home/ana/.venv/lib/python3.11/site-packages/x/events.parquet")
+    'cannot read events.parquet'
+    """
+    text = _ANSI.sub("", text)
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(0).rsplit("/", 1)[-1], text)
+
+
+def reader_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The executed notebook as a reader should see it: a failed run's error said once, plainly.
+
+    Papermill's banner cells are removed; the failing cell's traceback becomes one paragraph (the
+    error's type and message, no local paths), a paragraph at the top says where the run stopped, and
+    the first code cell of every later section says that it did not run. A run that did not fail is
+    returned unchanged.
+
+    Examples
+    --------
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("## Load"),
+    ...     nbformat.v4.new_code_cell("1/0", outputs=[nbformat.v4.new_output("error", ename="ZeroDivisionError",
+    ...         evalue="division by zero", traceback=["..."])]),
+    ...     nbformat.v4.new_markdown_cell("## Plot"), nbformat.v4.new_code_cell("plot()")])
+    >>> [c.cell_type for c in reader_notebook(nb).cells]
+    ['markdown', 'markdown', 'code', 'markdown', 'code']
+    >>> reader_notebook(nb).cells[0].source
+    '**This run failed** in the section "Load": ZeroDivisionError: division by zero. The sections after it did not run.'
+    """
+    cells = [c for c in nb.cells if _PAPERMILL_ERROR_TAG not in c.get("metadata", {}).get("tags", [])]
+    failed_at = next((i for i, c in enumerate(cells) if c.cell_type == "code"
+                      and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+    if failed_at is None:
+        return nb
+    out = nbformat.from_dict(nb)
+    cells = [nbformat.from_dict(c) for c in cells]
+    error = next(o for o in cells[failed_at].outputs if o.get("output_type") == "error")
+    message = _without_paths(f"{error.get('ename', 'Error')}: {str(error.get('evalue', '')).strip()}".rstrip(": "))
+    heading = next((_heading(c.source) for c in reversed(cells[:failed_at]) if c.cell_type == "markdown"
+                    and _heading(c.source)), "")
+    where = f' in the section "{heading}"' if heading else ""
+    cells[failed_at].outputs = [o for o in cells[failed_at].outputs if o.get("output_type") != "error"] + [
+        _html_output(f"<p class='adoption-error'><b>This section failed</b>: {html.escape(message)}</p>")]
+    for before, cell in zip(cells[failed_at:-1], cells[failed_at + 1:], strict=True):
+        if cell.cell_type == "code" and before.cell_type == "markdown":
+            cell.outputs = [_html_output("<p class='adoption-not-run'><i>This section did not run: the report "
+                                         "stopped at an error above.</i></p>")]
+    banner = nbformat.v4.new_markdown_cell(f"**This run failed**{where}: {_markdown_text(message)}. "
+                                           "The sections after it did not run.")
+    out.cells = [banner, *cells]
+    return out
+
+
+def _heading(source: str) -> str:
+    for line in source.splitlines():
+        if line.startswith("#"):
+            return line.lstrip("#").strip()
+    return ""
+
+
+def _markdown_text(text: str) -> str:
+    """Text that stays text in Markdown (no markup, no HTML)."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+!|])", r"\\\1", text)
+
+
+def _html_output(markup: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output("display_data", data={"text/html": markup, "text/plain": ""})
+
+
+def _template_dir() -> Path:
+    return Path(str(resources.files("adoption") / "templates"))
 
 
 def _to_html(nb: nbformat.NotebookNode, title: str) -> str:
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(template_name=TEMPLATE_NAME, extra_template_basedirs=[str(_template_dir())],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     exporter.exclude_raw = True
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    body, _ = exporter.from_notebook_node(reader_notebook(nb), resources={"metadata": {"name": title}})
     return body
+
+
+#: Arguments of the report kernels: local TCP without the "running over TCP without encryption" warning on
+#: every run (the kernel listens on localhost only, for the runner that started it).
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
 
 def run_report(name: str, params: Mapping[str, Any] | None = None, *, out: str | os.PathLike[str] = "reports",
@@ -354,18 +406,19 @@ def run_report(name: str, params: Mapping[str, Any] | None = None, *, out: str |
     (run_folder / "params.json").write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
     started = time.time()
     record: dict[str, Any] = {"report": name, "status": "running",
-                              "started": dt.datetime.now().isoformat(timespec="seconds"),
+                              "started": dt.datetime.now().isoformat(timespec="milliseconds"),
                               "notebook": str(report.path), "pid": os.getpid(), "host": socket.gethostname()}
     _write_json(run_folder / "run.json", record)
     executed = run_folder / "report.ipynb"
     error: str | None = None
     # figures inline in the notebook (a caller's MPLBACKEND=Agg would leave the report without figures)
-    saved_backend = os.environ.get("MPLBACKEND")
+    saved_env = {key: os.environ.get(key) for key in ("MPLBACKEND", BATCH_ENV)}
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ[BATCH_ENV] = "1"  # the notebook runs with nobody to interact (see adoption.notebook.live_frontend)
     try:
         pm.execute_notebook(str(report.path), str(executed), parameters=values, kernel_name=KERNEL_NAME,
                             language=LANGUAGE, progress_bar=progress, cwd=str(report.path.parent),
-                            execution_timeout=timeout, log_output=False)
+                            execution_timeout=timeout, log_output=False, extra_arguments=KERNEL_ARGUMENTS)
         status = "ok"
     except PapermillExecutionError as exc:
         status = "failed"
@@ -385,17 +438,18 @@ def run_report(name: str, params: Mapping[str, Any] | None = None, *, out: str |
         status = "failed"
         error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     finally:
-        if saved_backend is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = saved_backend
+        for key, saved in saved_env.items():
+            if saved is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = saved
     nb = nbformat.read(executed, as_version=4) if executed.exists() else None
-    metrics = _metrics_from(nb) if nb is not None else {}
-    (run_folder / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    metrics, headline = _metrics_from(nb) if nb is not None else ({}, [])
+    (run_folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     if nb is not None:
         (run_folder / "report.html").write_text(_to_html(nb, f"{name} ({run_folder.name})"))
     record.update({"status": status, "seconds": round(time.time() - started, 1), "error": error,
-                   "finished": dt.datetime.now().isoformat(timespec="seconds")})
+                   "finished": dt.datetime.now().isoformat(timespec="seconds"), "headline": headline})
     _write_json(run_folder / "run.json", record)
     write_index(root)
     run = ReportRun(name, run_folder, status, metrics, values, error)
@@ -467,20 +521,30 @@ def run_status(record: Mapping[str, Any]) -> str:
     return status if process_alive(pid) else "interrupted"
 
 
-_INDEX_TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>adoption reports</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}
+_INDEX_TEMPLATE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>adoption reports</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}
 td,th{border-bottom:1px solid #ddd;padding:.4em .8em;vertical-align:top;text-align:left}
-.ok{color:#07C160}.failed,.interrupted{color:#D4532B}.running{color:#999}</style></head>
-<body><h1>adoption reports</h1><p>{{ runs|length }} runs, newest first.</p>
-<table><tr><th>report</th><th>run</th><th>status</th><th>parameters</th><th>headline</th><th>files</th></tr>
-{% for run in runs %}<tr><td>{{ run.report }}</td><td>{{ run.name }}</td>
+.headline{font-size:1.05em}.headline b{font-weight:600}.params{color:#555;font-size:.9em}
+.ok{color:#007a4d}.failed,.interrupted{color:#b23b12}.running{color:#666}</style></head>
+<body><h1>adoption reports</h1><p>{{ runs|length }} run{{ "s" if runs|length != 1 }}, the newest first.</p>
+<table><tr><th>report</th><th>headline</th><th>status</th><th>started</th><th>parameters</th><th>files</th></tr>
+{% for run in runs %}<tr><td><a href="{{ run.folder }}/report.html"><b>{{ run.report }}</b></a></td>
+<td class="headline">{% for label, value in run.headline %}{{ label }}: <b>{{ value }}</b>{% if not loop.last %}<br>{% endif %}{% else %}–{% endfor %}</td>
 <td class="{{ run.status }}"><b>{{ run.status }}</b>{% if run.error %}<br><small>{{ run.error }}</small>{% endif %}</td>
-<td>{% for key, value in run.params %}{{ key }} = {{ value }}{% if not loop.last %}<br>{% endif %}{% endfor %}</td>
-<td>{% for key, value in run.metrics %}{{ key }}: {{ value }}{% if not loop.last %}<br>{% endif %}{% endfor %}</td>
+<td>{{ run.started_text }}<br><small>{{ run.name }}</small></td>
+<td class="params">{% for key, value in run.params %}{{ key }} = {{ value }}{% if not loop.last %}<br>{% endif %}{% else %}defaults{% endfor %}</td>
 <td><a href="{{ run.folder }}/report.html">report</a> · <a href="{{ run.folder }}/report.ipynb">notebook</a> ·
-<a href="{{ run.folder }}/metrics.json">metrics</a></td></tr>
+<a href="{{ run.folder }}/metrics.json">all numbers</a></td></tr>
 {% endfor %}</table></body></html>
 """
+
+#: Metrics shown in the index for a run whose notebook declared no headline: the first few it reported.
+FALLBACK_HEADLINE = 4
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _index_rows(root: Path) -> list[dict[str, Any]]:
@@ -490,22 +554,27 @@ def _index_rows(root: Path) -> list[dict[str, Any]]:
     for run_json in root.glob("*/*/run.json"):
         folder = run_json.parent
         try:
-            record = json.loads(run_json.read_text())
-            params = json.loads((folder / "params.json").read_text()) if (folder / "params.json").exists() else {}
-            metrics = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").exists() else {}
+            record, params, metrics = (_read_json(folder / f) for f in ("run.json", "params.json", "metrics.json"))
         except (OSError, ValueError):
             continue
         if not isinstance(record, dict):
             continue
+        params = params if isinstance(params, dict) else {}
+        metrics = metrics if isinstance(metrics, dict) else {}
         status = run_status(record)
         error = record.get("error") or ("the run's process is gone: it was killed before it finished"
                                         if status == "interrupted" and record.get("status") == "running" else "")
+        declared = record.get("headline") if isinstance(record.get("headline"), list) else []
+        headline = format_headline([h for h in declared if isinstance(h, dict)], metrics) if declared else [
+            (str(k).replace("_", " "), format_value(v)) for k, v in list(metrics.items())[:FALLBACK_HEADLINE]
+            if not isinstance(v, dict | list)]
+        started = str(record.get("started", ""))
         rows.append({
             "report": str(record.get("report", folder.parent.name)), "name": folder.name, "status": status,
-            "error": str(error) if status != "ok" else "", "started": str(record.get("started", "")),
-            "params": [(str(k), repr(v)) for k, v in params.items()] if isinstance(params, dict) else [],
-            "metrics": [(str(k), _fmt(v)) for k, v in list(metrics.items())[:8]] if isinstance(metrics, dict) else [],
-            "folder": quote(folder.relative_to(root).as_posix()),
+            "error": _without_paths(str(error)) if status != "ok" else "", "started": started,
+            "started_text": started[:16].replace("T", " "),
+            "params": [(str(k), format_value(v) if not isinstance(v, str) else (v or '""')) for k, v in params.items()],
+            "headline": headline, "folder": quote(folder.relative_to(root).as_posix()),
         })
     rows.sort(key=lambda r: (r["started"], r["name"]), reverse=True)
     return rows

@@ -49,7 +49,7 @@ from adoption.errors import InputError, ParameterError
 from adoption.log.eventlog import EventLog
 from adoption.random import SeedLike, as_generator
 
-__all__ = ["ASSUMPTION", "ActivationPredictor", "PLACEBO_LEAD_DAYS", "ReceiptEffect", "ReceiptUplift", "e_value",
+__all__ = ["ASSUMPTION", "ActivationPredictor", "PLACEBO_LEAD_DAYS", "ReceiptEffect", "ReceiptUplift", "auc_interval", "e_value",
            "effects_against_truth", "with_placebo"]
 
 #: The negative-control exposure: the days before a user's first receipt during which "will receive soon" is 1.
@@ -305,6 +305,8 @@ class ActivationPredictor:
     ----------
     auc_, brier_ : float
         On the held-out quarter.
+    auc_ci_ : tuple of float
+        95% interval of the AUC (Hanley & McNeil 1982: the standard error from the numbers of each outcome).
     calibration_ : DataFrame
         ``predicted`` and ``observed`` activation share per bin (held out).
 
@@ -339,6 +341,7 @@ class ActivationPredictor:
             self.model_ = CalibratedClassifierCV(base, method="isotonic", cv=3).fit(X_train, y_train)
         p = self.model_.predict_proba(X_test)[:, 1]
         self.auc_ = float(roc_auc_score(y_test, p))
+        self.auc_ci_ = auc_interval(self.auc_, int(y_test.sum()), int(len(y_test) - y_test.sum()))
         self.brier_ = float(brier_score_loss(y_test, p))
         observed, predicted = calibration_curve(y_test, p, n_bins=10, strategy="quantile")
         self.calibration_ = pd.DataFrame({"predicted": predicted, "observed": observed})
@@ -362,6 +365,10 @@ class ReceiptUplift:
         ``share_targeted``, ``qini`` (extra activations) and ``random`` (the diagonal).
     qini_coefficient_ : float
         Area between the Qini curve and the diagonal, per targeted user.
+    qini_share_, qini_share_ci_ : float, tuple of float
+        The same area divided by the total gain of treating everyone (0: no better than random targeting;
+        negative: worse), with a 95% percentile-bootstrap interval over the held-out users (``n_boot``
+        resamples; the two models are not refitted, so the interval leaves out their own fitting noise).
     uplift_ : Series
         Predicted uplift per user (held-out half).
 
@@ -375,11 +382,12 @@ class ReceiptUplift:
     """
 
     def __init__(self, landmark_days: float = 30.0, treat_days: float = 30.0, horizon: float = 90.0,
-                 seed: int = 0) -> None:
+                 seed: int = 0, n_boot: int = 200) -> None:
         self.landmark_days = landmark_days
         self.treat_days = treat_days
         self.horizon = horizon
         self.seed = seed
+        self.n_boot = n_boot
 
     def fit(self, log: EventLog, definition: str = "first_action", *, k: int = 3, d: float = 30.0) -> ReceiptUplift:
         """Fit the T-learner (``k``/``d``: of the ``k_payments`` definition)."""
@@ -412,8 +420,39 @@ class ReceiptUplift:
         self.qini_ = _qini(uplift, treated[test], y[test])
         self.qini_coefficient_ = float(np.trapezoid(self.qini_["qini"] - self.qini_["random"],
                                                     self.qini_["share_targeted"]))
+        self.qini_share_ = _qini_share(self.qini_)
+        rng = np.random.default_rng(self.seed)
+        boot = [_qini_share(_qini(uplift[rows], treated[test][rows], y[test][rows]))
+                for rows in rng.integers(0, len(test), size=(self.n_boot, len(test)))]
+        low, high = np.nanpercentile(boot, [2.5, 97.5]) if np.isfinite(boot).any() else (np.nan, np.nan)
+        self.qini_share_ci_ = (float(low), float(high))
         self.n_users_, self.n_treated_ = len(idx), int(treated.sum())
         return self
+
+
+def _qini_share(qini: pd.DataFrame) -> float:
+    total = float(qini["qini"].iloc[-1])
+    if not np.isfinite(total) or total <= 0:
+        return float("nan")
+    return float(np.trapezoid(qini["qini"] - qini["random"], qini["share_targeted"])) / total
+
+
+def auc_interval(auc: float, n_positive: int, n_negative: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% interval of an AUC from its standard error (Hanley & McNeil 1982), clipped to [0, 1].
+
+    Examples
+    --------
+    >>> lo, hi = auc_interval(0.8, 100, 100)
+    >>> round(lo, 3), round(hi, 3)
+    (0.739, 0.861)
+    """
+    if n_positive < 1 or n_negative < 1:
+        return (float("nan"), float("nan"))
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_positive - 1) * (q1 - auc**2) + (n_negative - 1) * (q2 - auc**2)) \
+        / (n_positive * n_negative)
+    se = float(np.sqrt(max(var, 0.0)))
+    return (max(0.0, auc - z * se), min(1.0, auc + z * se))
 
 
 def _qini(uplift: np.ndarray, treated: np.ndarray, y: np.ndarray) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from adoption.analysis.network_exposure import (
     community_curves,
     exposure_at_adoption,
 )
+from adoption.interpret import permutation_p_reading
 from adoption.log.eventlog import EventLog
 from adoption.random import SeedLike, as_generator
 
@@ -78,10 +79,9 @@ class NetworkDiffusion:
     def verdict(self) -> str:
         """What the contagion test and the hazard model say, and what they cannot."""
         p, h = self.permutation_.p_value, self.hazard_
-        test = (f"adopters' contacts had adopted earlier more often than the communities' own curves explain "
-                f"(p = {p:.3f})" if p < 0.05 else
-                f"adopters' exposure is what the communities' own adoption curves give by chance (p = {p:.3f}): "
-                "no sign of contagion beyond timing")
+        test = ("Permutation test of adopters' exposure against the communities' own adoption curves: "
+                + permutation_p_reading(p, len(self.permutation_.null),
+                                        what="contagion beyond timing").rstrip("."))
         model = (f"; with period and community effects, full exposure multiplies the odds of adopting by "
                  f"{h.odds_ratio_:.2f} [{h.ci_low_:.2f}, {h.ci_high_:.2f}]"
                  + (" (no evidence either way)" if h.ci_low_ <= 1 <= h.ci_high_ else ""))

@@ -22,7 +22,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name}:")
             for key, spec in report.parameters.items():
                 help_text = f"  # {spec['help']}" if spec.get("help") else ""
-                print(f"    {key} = {spec['default']}{help_text}")
+                hint = spec.get("inferred_type_name")
+                typed = f": {hint}" if hint and hint != "None" else ""
+                print(f"    {key}{typed} = {spec['default']}{help_text}")
         return 0
     if args.all:
         manifest = folder / "manifest.yaml" if folder else None

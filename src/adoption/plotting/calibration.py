@@ -97,5 +97,4 @@ def plot_parameter_spread(points: pd.DataFrame, parameters: list[Any], calibrate
     for ax in axes[:, 0]:
         ax.set_ylabel("distance to the targets (RMS of tolerances)")
     axes.flat[0].legend(frameon=False, fontsize=8)
-    fig.tight_layout()
     return fig

@@ -39,6 +39,8 @@ def plot_bass_fit(t: np.ndarray, adopters: np.ndarray, fit: BassModel, ax: Axes 
     grid = np.linspace(np.min(t), np.max(t), 300)
     ax.plot(grid, fit.predict(grid), color=PALETTE[0], lw=2,
             label=f"Bass fit: p = {fit.p_:.2g}, q = {fit.q_:.2g}")
+    ax.set(xlabel="days since the first observation", ylabel=f"adopters ({label})",
+           title="Bass diffusion curve fitted to adoption")
     ax.legend(frameon=False)
     return ax
 

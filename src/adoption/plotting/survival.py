@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.ticker as ticker
 import numpy as np
@@ -18,10 +19,16 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["plot_activation_curves", "plot_competing_risks", "plot_hazard_ratios"]
 
 
-def plot_activation_curves(curve: ActivationCurve, ax: Axes | None = None) -> Axes:
-    """Cumulative incidence of activation after the first receipt, with 95% bands, one line per group."""
+def plot_activation_curves(curve: ActivationCurve, ax: Axes | None = None,
+                           labels: Mapping[Any, str] | None = None) -> Axes:
+    """Cumulative incidence of activation after the first receipt, with 95% bands, one line per group.
+
+    ``labels`` names the groups in words (e.g. ``{True: "in a group", False: "one-to-one"}``).
+    """
     ax = axes_or_new(ax)
-    for i, (name, kmf) in enumerate(curve.fitters_.items()):
+    words = {str(k): v for k, v in (labels or {}).items()}
+    for i, (group, kmf) in enumerate(curve.fitters_.items()):
+        name = words.get(str(group), group)
         sf = kmf.survival_function_.iloc[:, 0]
         ci = kmf.confidence_interval_survival_function_
         color = PALETTE[i % len(PALETTE)]

@@ -22,9 +22,17 @@ def plot_sweep(table: pd.DataFrame, x: str, y: str, value: str, ax: Axes | None 
     ax = axes_or_new(ax)
     grid = table.groupby([y, x])[value].mean().unstack(x).sort_index(ascending=False)
     finite = grid.replace([np.inf, -np.inf], np.nan)
-    sns.heatmap(finite, annot=True, fmt=fmt, cmap="Greens" if "activ" in value else "viridis_r", ax=ax,
-                cbar_kws={"label": value})
-    ax.set_title(value)
+    never = np.isinf(grid.to_numpy(dtype=float))
+    text = np.where(never, "never", np.vectorize(lambda v: "" if np.isnan(v) else format(v, fmt))(finite.to_numpy(dtype=float)))
+    label = value.replace("_", " ")
+    sns.heatmap(finite, annot=text, fmt="", cmap="Greens" if "activ" in value else "viridis_r", ax=ax,
+                cbar_kws={"label": label})
+    if never.any():  # a mean over replicates is infinite when one replicate never got there
+        ax.set_xlabel(f"{x.replace('_', ' ')}   (never: a replicate never reached it)")
+    else:
+        ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel(y.replace("_", " "))
+    ax.set_title(label)
     return ax
 
 
