@@ -40,7 +40,7 @@ BATCH_ENV = "ADOPTION_BATCH"
 
 #: Columns read as shares and shown as percentages.
 _SHARE = re.compile(r"(^|_)(cumulative_incidence|share|rate|activation|leaving|returned|saturation|left_first|"
-                    r"observed|predicted)(_|$)")
+                    r"observed|predicted|activated|active|accepting)(_|$)")
 #: Columns read as p-values.
 _P_VALUE = re.compile(r"(^|_)p(_value|_adjusted)?$")
 
