@@ -288,3 +288,26 @@ def test_the_index_leads_with_each_reports_headline_newest_first(tmp_path):
     assert "share active within 90 days: <b>80.5% [79.0%, 81.0%]</b><br>receivers: <b>16,554</b>" in page
     assert "a first" not in page  # a declared headline replaces the first metrics
     assert "z: <b>2.5</b><br>b: <b>0.25</b>" in page  # without one, the first metrics in the notebook's order
+
+
+@pytest.mark.slow
+def test_the_manifest_runs_reports_side_by_side_and_reports_every_failure(tmp_path):
+    from adoption.reports import run_manifest
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for name, body in (("good", "show_metrics(answer=value * 2)"), ("bad", "raise ValueError('no such thing')")):
+        params = nbformat.v4.new_code_cell("value: int = 1", metadata={"tags": ["parameters"]})
+        cells = [nbformat.v4.new_markdown_cell(f"# {name}"), params,
+                 nbformat.v4.new_code_cell(f"from adoption.notebook import show_metrics\n{body}")]
+        nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                                          "display_name": "Python 3"}})
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    (folder / "manifest.yaml").write_text("runs:\n  - report: bad\n  - report: good\n    parameters: {value: 21}\n")
+    with pytest.raises(ReportFailed, match=r"report bad failed: cell \d+ failed: ValueError: no such thing"):
+        run_manifest(folder / "manifest.yaml", out=tmp_path / "reports", progress=False, jobs=2)
+    (good,) = (tmp_path / "reports" / "good").iterdir()  # the failure stopped nothing
+    assert json.loads((good / "run.json").read_text())["status"] == "ok"
+    assert json.loads((good / "metrics.json").read_text())["answer"] == 42
+    index = (tmp_path / "reports" / "index.html").read_text()
+    assert "<b>good</b>" in index and "<b>bad</b>" in index

@@ -459,8 +459,14 @@ def run_report(name: str, params: Mapping[str, Any] | None = None, *, out: str |
 
 
 def run_manifest(manifest: str | os.PathLike[str] | None = None, *, out: str | os.PathLike[str] = "reports",
-                 progress: bool = True) -> list[ReportRun]:
-    """Run every report listed in the manifest (``notebooks/manifest.yaml`` by default)."""
+                 progress: bool = True, jobs: int | None = None) -> list[ReportRun]:
+    """Run every report listed in the manifest (``notebooks/manifest.yaml`` by default).
+
+    Reports run ``jobs`` at a time, each in its own process and kernel (default: one per core, at most
+    one per report); runs finish in any order, and the index is rebuilt under its lock after each. The
+    runs are returned in the manifest's order. A failed report does not stop the others: they all run,
+    then :class:`ReportFailed` names every failure.
+    """
     from tqdm.auto import tqdm
 
     path = Path(manifest) if manifest else notebooks_dir() / "manifest.yaml"
@@ -471,16 +477,39 @@ def run_manifest(manifest: str | os.PathLike[str] | None = None, *, out: str | o
     runs_spec = spec.get("runs", []) if isinstance(spec, dict) else []
     if not runs_spec:
         raise InputError(f"manifest: {path} lists no runs")
-    runs, failures = [], []
-    for item in tqdm(runs_spec, desc="reports", unit="report", disable=not progress):
-        try:
-            runs.append(run_report(item["report"], item.get("parameters") or {}, out=out,
-                                   folder=path.parent))
-        except ReportFailed as exc:
-            failures.append(str(exc))
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs: expected at least 1, got {jobs}")
+    jobs = min(jobs or os.cpu_count() or 1, len(runs_spec))
+    calls = [(item["report"], item.get("parameters") or {}) for item in runs_spec]
+    results: dict[int, ReportRun] = {}
+    failures: dict[int, str] = {}
+    bar = tqdm(total=len(calls), desc="reports", unit="report", disable=not progress)
+    if jobs == 1:
+        for i, (name, params) in enumerate(calls):
+            try:
+                results[i] = run_report(name, params, out=out, folder=path.parent)
+            except ReportFailed as exc:
+                failures[i] = str(exc)
+            bar.update()
+    else:
+        import concurrent.futures as cf
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")  # a clean interpreter per worker: no state shared
+        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = {pool.submit(run_report, name, params, out=out, folder=path.parent): i
+                       for i, (name, params) in enumerate(calls)}
+            for future in cf.as_completed(futures):
+                i = futures[future]
+                try:
+                    results[i] = future.result()
+                except ReportFailed as exc:
+                    failures[i] = str(exc)
+                bar.update()
+    bar.close()
     if failures:
-        raise ReportFailed("; ".join(failures))
-    return runs
+        raise ReportFailed("; ".join(failures[i] for i in sorted(failures)))
+    return [results[i] for i in sorted(results)]
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.all:
         manifest = folder / "manifest.yaml" if folder else None
-        runs = run_manifest(manifest, out=args.out, progress=not args.quiet)
+        runs = run_manifest(manifest, out=args.out, progress=not args.quiet, jobs=args.jobs)
         for run in runs:
             print(f"{run.report}: {run.status} -> {run.html}")
         print(f"index: {Path(args.out) / 'index.html'}")
@@ -66,6 +66,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="reports", help="reports folder (default reports/)")
     p.add_argument("--notebooks", help="a folder of your own report notebooks (default: the shipped ones)")
     p.add_argument("--all", action="store_true", help="run every report of notebooks/manifest.yaml")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="with --all: reports run at the same time, each in its own kernel (default: one per core)")
     p.add_argument("--list", action="store_true", help="list the reports and their parameters with defaults")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=run)
