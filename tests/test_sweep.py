@@ -63,7 +63,7 @@ def test_bad_grid_files(tmp_path):
 
 
 @pytest.mark.slow
-def test_sweep_command_renders_the_sweep_report(tmp_path, capsys):
+def test_sweep_command_renders_the_sweep_report(tmp_path, capsys, browser):
     import json
 
     from adoption.cli.main import main
@@ -78,6 +78,8 @@ def test_sweep_command_renders_the_sweep_report(tmp_path, capsys):
     assert metrics["points"] == 4 and metrics["complete"] is True
     assert 0 <= metrics["mean_activation_90d"] <= 1
     assert (folder / "report.html").read_text().count("data:image/png;base64") >= 2
+    text = browser(folder / "report.html", "sweep")
+    assert "share of receivers" in text.lower() and "{'" not in text  # the spec as a table, not a dict
 
 
 def test_workers_and_scheduler_are_exclusive(tmp_path, capsys):

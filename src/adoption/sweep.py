@@ -41,7 +41,7 @@ from adoption.errors import InputError, ParameterError, UsageError
 from adoption.tasks import Task, run_tasks, spawn_seeds, write_atomic
 from adoption.world.scenario import Scenario
 
-__all__ = ["MEASURE_VERSION", "SweepSpec", "measure", "point_key", "read_results", "run_sweep"]
+__all__ = ["MEASURE_VERSION", "SweepSpec", "describe_spec", "measure", "point_key", "read_results", "run_sweep"]
 
 _META_KEY = b"adoption_sweep"
 
@@ -199,6 +199,31 @@ def run_sweep(spec: SweepSpec, *, workers: int | None = None, scheduler: str | N
     table.attrs["sweep"] = meta
     table.attrs["computed"] = finished - done_before
     return table
+
+
+def describe_spec(spec: dict[str, Any]) -> pd.Series:
+    """A sweep's specification as one line of words per setting (for a report table).
+
+    Examples
+    --------
+    >>> describe_spec({"grid": {"send_rate": [0.0, 0.01], "n_users": [400]}, "replicates": 2, "complete": True})
+    grid          send_rate: 0, 0.01; n_users: 400
+    replicates                                     2
+    complete                                     yes
+    Name: setting, dtype: object
+    """
+    def words(value: Any) -> str:
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, dict):
+            return "; ".join(f"{k}: {words(v)}" for k, v in value.items()) or "–"
+        if isinstance(value, list | tuple):
+            return ", ".join(words(v) for v in value)
+        if isinstance(value, float):
+            return f"{value:g}"
+        return str(value)
+
+    return pd.Series({str(k): words(v) for k, v in spec.items()}, name="setting")
 
 
 def read_results(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -34,6 +34,9 @@ class CoxResult:
     names: list[str]
     loglik: float
     n_events: float
+    #: Newton steps taken and log-likelihood evaluations (line search included) to converge.
+    iterations: int = 0
+    evaluations: int = 0
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -124,27 +127,43 @@ def fit_cox(start: np.ndarray, stop: np.ndarray, event: np.ndarray, X: np.ndarra
         c = a[hi] - a[lo]
         return (Xc * (e * c)[:, None]).T @ Xc - (xbar * d[:, None]).T @ xbar + penalizer * np.eye(p)
 
+    evaluations = 0
+
     def loglik(beta: np.ndarray) -> float:
-        s0 = _at_risk_sums(w * np.exp(Xc @ beta), hi, lo, k)
-        return float((xsum @ beta).sum() - (d * np.log(s0)).sum() - 0.5 * penalizer * beta @ beta)
+        nonlocal evaluations
+        evaluations += 1
+        # a trial step far beyond the maximum can overflow exp: it is worth -inf, and the line search halves it
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            s0 = _at_risk_sums(w * np.exp(Xc @ beta), hi, lo, k)
+            value = float((xsum @ beta).sum() - (d * np.log(s0)).sum() - 0.5 * penalizer * beta @ beta)
+        return value if np.isfinite(value) else -np.inf
 
     beta = np.zeros(p)
     current = loglik(beta)
-    for _ in range(max_iter):
+    iterations = 0
+    for iterations in range(1, max_iter + 1):  # noqa: B007 (the count is reported)
         e, s0, s1 = risk_sums(beta)
         xbar = s1 / s0[:, None]
         grad = (xsum - d[:, None] * xbar).sum(axis=0) - penalizer * beta
         info = information(e, s0, xbar)
         step = np.linalg.solve(info, grad)
+        # Newton's decrement: half of it is what a full step would gain on a quadratic; below the tolerance the
+        # log-likelihood is at its maximum to within its own rounding, and another step only measures noise
+        if float(grad @ step) / 2 < tol * max(1.0, abs(current)) and np.abs(step).max() < 1e-8 * max(
+                1.0, np.abs(beta).max()) + 1e-6:
+            break
         scale = 1.0
+        noise = 1e-12 * max(1.0, abs(current))  # a sum of n terms is exact to about this much
         while True:
             candidate = beta + scale * step
             value = loglik(candidate)
-            if value >= current - 1e-12 or scale < 1e-6:
+            if value >= current - noise or scale < 1e-6:
                 break
             scale /= 2
+        if value < current - noise:  # no step along Newton's direction improves: beta is as good as it gets
+            break
         beta, improvement, current = candidate, value - current, value
-        if abs(improvement) < tol and np.abs(scale * step).max() < 1e-8:
+        if abs(improvement) < tol * max(1.0, abs(current)) and np.abs(scale * step).max() < 1e-8:
             break
     e, s0, s1 = risk_sums(beta)
     xbar = s1 / s0[:, None]
@@ -164,4 +183,4 @@ def fit_cox(start: np.ndarray, stop: np.ndarray, event: np.ndarray, X: np.ndarra
         per = np.zeros((groups.max() + 1, p))
         np.add.at(per, groups, resid)
         se = np.sqrt(np.diag(inv @ (per.T @ per) @ inv))
-    return CoxResult(beta, se, names, current, float(d.sum()))
+    return CoxResult(beta, se, names, current, float(d.sum()), iterations, evaluations)
