@@ -78,6 +78,7 @@ bench: $(STAMP) ## benchmarks against the peers (installs the bench extra); JSON
 	$(BIN)/python benchmarks/simulate_scale.py --users 100000 1000000 | tee benchmarks/results/scale.jsonl
 	$(BIN)/python benchmarks/activation.py headline --receivers 10000000 | tee benchmarks/results/headline.jsonl
 	$(BIN)/python benchmarks/activation.py table --users 1000000 | tee benchmarks/results/table.jsonl
+	$(BIN)/python benchmarks/throughput.py --tasks 2000 | tee benchmarks/results/throughput.jsonl
 
 clean: ## remove the virtual environment and caches (never reports/ or data/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
