@@ -28,8 +28,8 @@ import pandas as pd
 
 from adoption.errors import InputError
 
-__all__ = ["BATCH_ENV", "HEADLINE_MIME", "METRICS_MIME", "Headline", "format_headline", "format_table",
-           "format_value", "live_frontend", "say", "section", "show_metrics", "show_table"]
+__all__ = ["BATCH_ENV", "HEADLINE_MIME", "METRICS_MIME", "Headline", "format_headline", "format_named",
+           "format_table", "format_value", "live_frontend", "say", "section", "show_metrics", "show_table"]
 
 #: The MIME type under which a notebook reports its numbers (read back into ``metrics.json``).
 METRICS_MIME = "application/vnd.adoption.metrics+json"
@@ -134,10 +134,7 @@ def format_table(data: pd.DataFrame | pd.Series, *, percent: Sequence[str] | boo
     for column, name in zip(frame.columns, columns, strict=True):
         values = frame[column]
         if isinstance(data, pd.Series) and percent is None and not shares:
-            row_shares = [bool(_SHARE.search(str(i))) for i in frame.index]
-            row_p = [bool(_P_VALUE.search(str(i))) for i in frame.index]
-            out[name] = [format_value(v, percent=s and _is_share(v), p_value=p)
-                         for v, s, p in zip(values, row_shares, row_p, strict=True)]
+            out[name] = [format_named(str(i), v) for i, v in zip(frame.index, values, strict=True)]
             continue
         is_p = bool(_P_VALUE.search(name))
         out[name] = [format_value(v, percent=name in shares and _is_share(v), p_value=is_p) for v in values]
@@ -146,6 +143,18 @@ def format_table(data: pd.DataFrame | pd.Series, *, percent: Sequence[str] | boo
     out.index = pd.Index([i if isinstance(i, str) else format_value(i) for i in out.index],
                          name=_label(out.index.name) if out.index.name is not None else None)
     return out
+
+
+def format_named(name: str, value: Any) -> str:
+    """A value formatted as its name says: a percentage for a share-named one, "<0.001" for a p-value.
+
+    Examples
+    --------
+    >>> format_named("leaving_at_horizon", 0.0093), format_named("ph_p", 0.0001), format_named("receivers", 16554)
+    ('0.9%', '<0.001', '16,554')
+    """
+    return format_value(value, percent=_SHARE.search(name) is not None and _is_share(value),
+                        p_value=_P_VALUE.search(name) is not None)
 
 
 def _is_share(value: Any) -> bool:
@@ -221,7 +230,7 @@ def show_metrics(*, headline: Sequence[Headline] = (), **metrics: Any) -> None:
     if headline:
         bundle[HEADLINE_MIME] = [h._asdict() for h in headline]
     rows = "".join(f"<tr><th style='text-align:left'>{html.escape(_label(k))}</th>"
-                   f"<td style='text-align:right'>{html.escape(format_value(v, percent=_SHARE.search(k) is not None and _is_share(v), p_value=_P_VALUE.search(k) is not None))}</td></tr>"
+                   f"<td style='text-align:right'>{html.escape(format_named(k, v))}</td></tr>"
                    for k, v in clean.items() if not isinstance(v, dict | list))
     bundle["text/html"] = f"<table class='metrics'>{rows}</table>"
     bundle["text/plain"] = json.dumps(clean, indent=1)

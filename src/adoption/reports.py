@@ -292,7 +292,6 @@ def _metrics_from(nb: nbformat.NotebookNode) -> tuple[dict[str, Any], list[dict[
 #: Absolute paths in an error message (the user's folders, the virtual environment): shown by their last part.
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.])(?:/[^\s/'\"():,]+){2,}")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
 
 
 def _without_paths(text: str) -> str:
@@ -326,7 +325,9 @@ def reader_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     >>> reader_notebook(nb).cells[0].source
     '**This run failed** in the section "Load": ZeroDivisionError: division by zero. The sections after it did not run.'
     """
-    cells = [c for c in nb.cells if _PAPERMILL_ERROR_TAG not in c.get("metadata", {}).get("tags", [])]
+    from papermill.execute import ERROR_MARKER_TAG
+
+    cells = [c for c in nb.cells if ERROR_MARKER_TAG not in c.get("metadata", {}).get("tags", [])]
     failed_at = next((i for i, c in enumerate(cells) if c.cell_type == "code"
                       and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
     if failed_at is None:

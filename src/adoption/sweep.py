@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from adoption.errors import InputError, ParameterError, UsageError
+from adoption.notebook import format_value
 from adoption.tasks import Task, run_tasks, spawn_seeds, write_atomic
 from adoption.world.scenario import Scenario
 
@@ -213,15 +214,11 @@ def describe_spec(spec: dict[str, Any]) -> pd.Series:
     Name: setting, dtype: object
     """
     def words(value: Any) -> str:
-        if isinstance(value, bool):
-            return "yes" if value else "no"
         if isinstance(value, dict):
             return "; ".join(f"{k}: {words(v)}" for k, v in value.items()) or "–"
         if isinstance(value, list | tuple):
             return ", ".join(words(v) for v in value)
-        if isinstance(value, float):
-            return f"{value:g}"
-        return str(value)
+        return format_value(value)
 
     return pd.Series({str(k): words(v) for k, v in spec.items()}, name="setting")
 
