@@ -11,6 +11,7 @@ import pytest
 from adoption import load_example
 from adoption.analysis.activation import activation_table
 from adoption.analysis.causal import ActivationPredictor, ReceiptEffect, ReceiptUplift
+from adoption.analysis.gifts import GiftContagion
 from adoption.analysis.survival import ActivationCox, ActivationCurve, CompetingRisks
 from adoption.datasets.synthetic import selection_log
 from adoption.plotting import (
@@ -19,6 +20,7 @@ from adoption.plotting import (
     plot_calibration,
     plot_competing_risks,
     plot_effects,
+    plot_gifts,
     plot_hazard_ratios,
     plot_qini,
     set_theme,
@@ -38,6 +40,7 @@ def effect():
 @pytest.mark.slow
 def test_plots_return_axes(table, effect):
     set_theme()
+    gifts = GiftContagion().fit(load_example())
     uplift = ReceiptUplift(landmark_days=10, seed=0).fit(selection_log(6_000, effect=2.0, seed=2)[0])
     cases = [
         (plot_activation_curves, ActivationCurve().fit(table, by="first_kind")),
@@ -47,12 +50,17 @@ def test_plots_return_axes(table, effect):
         (plot_balance, effect),
         (plot_calibration, ActivationPredictor().fit(table)),
         (plot_qini, uplift),
+        (plot_gifts, gifts),
     ]
     for plot, result in cases:
         fig, ax = plt.subplots()
         assert plot(result, ax=ax) is ax
         assert ax.lines or ax.collections, plot.__name__
         plt.close(fig)
+    ax = plot_gifts(gifts)
+    labels = [line.get_label() for line in ax.lines]
+    assert any("back per yuan" in label for label in labels) and any("expense" in label for label in labels)
+    plt.close("all")
     ax = plot_effects(effect, truth=1.0)
     assert ax.get_legend() is not None
     plt.close("all")

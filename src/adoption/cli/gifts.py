@@ -13,7 +13,8 @@ def run(args: argparse.Namespace) -> int:
     from adoption.analysis.gifts import GiftContagion
 
     log = read_for_analysis(args)
-    gifts = GiftContagion(window_hours=args.window_hours, horizon=args.horizon, definition=args.definition).fit(log)
+    gifts = GiftContagion(window_hours=args.window_hours, horizon=args.horizon, definition=args.definition,
+                          interference=args.interference).fit(log)
     if args.json:
         print_json(gifts.to_dict())
         return 0
@@ -24,6 +25,9 @@ def run(args: argparse.Namespace) -> int:
           f"[{result['units_back_ci_low']:.3f}, {result['units_back_ci_high']:.3f}]")
     print(f"  the luckiest draw, extra per unit   {result['luckiest_extra_per_unit']:+.3f}  "
           f"[{result['luckiest_extra_ci_low']:+.3f}, {result['luckiest_extra_ci_high']:+.3f}]")
+    if args.interference == "correct":
+        print(f"  within-packet slope (at the co-receivers' expense)  {result['units_back_total_per_unit']:.3f}  "
+              f"[{result['units_back_total_ci_low']:.3f}, {result['units_back_total_ci_high']:.3f}]")
     if result["activation_per_yuan"] is not None:
         print(f"  activation within {args.horizon:g} days, per yuan  {result['activation_per_yuan']:+.4f}  "
               f"[{result['activation_per_yuan_ci_low']:+.4f}, {result['activation_per_yuan_ci_high']:+.4f}] "
@@ -46,5 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--horizon", type=positive, default=90.0, help="days for the activation outcome (90)")
     q.add_argument("--definition", choices=DEFINITIONS, default="first_action",
                    help="activation: who is able to send, and the outcome")
+    q.add_argument("--interference", choices=("correct", "ignore"), default="correct",
+                   help="correct for what a larger share takes from the co-receivers' returns (default), or "
+                        "report the within-packet slope itself")
     add_log_options(q)
     q.set_defaults(handler=run)

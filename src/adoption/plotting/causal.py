@@ -96,8 +96,8 @@ def plot_gifts(gifts: Any, ax: Axes | None = None) -> Axes:
     """Money sent back against money received, within packet: the lucky split's natural experiment.
 
     ``gifts`` is a fitted :class:`adoption.analysis.gifts.GiftContagion`: dots are deciles of the amount's
-    deviation from the packet mean (receivers other than the luckiest), the line the fitted slope with its
-    95% band.
+    deviation from the packet mean (receivers other than the luckiest), the line the response to money received
+    with its 95% band, the dashed line the within-packet slope (below it by the interference).
     """
     ax = axes_or_new(ax)
     b = gifts.binned_
@@ -106,6 +106,9 @@ def plot_gifts(gifts: Any, ax: Axes | None = None) -> Axes:
     low, high = gifts.units_back_ci_
     ax.fill_between(x, low * x, high * x, color=PALETTE[2], alpha=0.15, lw=0)
     ax.plot(x, gifts.units_back_ * x, color=PALETTE[2], lw=2, label=f"{gifts.units_back_:.3f} back per yuan [{low:.3f}, {high:.3f}]")
+    if gifts.interference_ != 0:
+        ax.plot(x, gifts.units_back_total_ * x, color=PALETTE[1], lw=1.5, ls="--",
+                label=f"{gifts.units_back_total_:.3f} at the co-receivers' expense (the dots' slope)")
     ax.axhline(0, color="#999999", lw=0.8)
     ax.axvline(0, color="#999999", lw=0.8)
     ax.set_xlabel("yuan received, minus the packet's mean")
