@@ -16,6 +16,7 @@ __all__ = ["add_parser", "run", "run_scenarios"]
 
 def run(args: argparse.Namespace) -> int:
     from adoption.log.eventlog import check_destination
+    from adoption.processes import reuse_freed_memory
     from adoption.world.scenario import Scenario
     from adoption.world.simulate import simulate_to
 
@@ -27,8 +28,11 @@ def run(args: argparse.Namespace) -> int:
     check_destination(out, args.overwrite)
     overrides = {} if args.users is None else {"n_users": args.users}
     scenario = Scenario.named(args.scenario, **overrides).set_from_strings(args.set or [])
+    reuse_freed_memory()  # this process ends after the run: keep freed arrays for the next day's
+    if args.partition == "month" and args.format != "parquet":
+        raise UsageError("--partition month: needs --format parquet (a CSV log is one file per table)")
     rows = simulate_to(out, scenario, seed=args.seed, progress=not args.quiet, overwrite=args.overwrite,
-                       format=args.format)
+                       format=args.format, partition=args.partition)
     print(f"{out}: {rows['users']:,} users, {sum(rows.values()):,} rows "
           f"({', '.join(f'{k} {v:,}' for k, v in rows.items())})")
     return 0
@@ -60,6 +64,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="folder to write (must not exist unless --overwrite)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing folder")
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    p.add_argument("--partition", choices=["month", "none"],
+                   help="tables of events as one Parquet part per simulated month, written as the run goes "
+                        "(default for Parquet: memory holds a month of the log), or one file per table "
+                        "(default for CSV)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
     q = sub.add_parser("scenarios", help="list the named scenarios (or every parameter)")

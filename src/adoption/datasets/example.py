@@ -3,7 +3,7 @@
 It ships inside the package (``adoption/datasets/example/``; ``data/example`` in the repository points at
 it). Regenerate it, byte for byte, with ``make example``, which runs::
 
-    adoption simulate --scenario default --users 20000 --seed 20150218 \\
+    adoption simulate --scenario default --users 20000 --seed 20150218 --partition none \\
         --out src/adoption/datasets/example --overwrite
 """
 

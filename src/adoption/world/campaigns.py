@@ -95,6 +95,7 @@ def campaign_day(w: WorldState, day: int, merchants_by_city: MerchantsByCity) ->
         buy_time = buy_time[buys]
         pay(w, scan_user[buys], buy_time, merchants_by_city,
                  merchant=np.full(int(buys.sum()), w.campaign_merchant), scan=ids[buys])
+        w.campaign_buys.append((scan_user[buys], buy_time))
         shares = rng.random(int(buys.sum())) < s.share_prob
         sharer = scan_user[buys][shares]
         share_time = buy_time[shares] + rng.exponential(SHARE_DELAY_MEAN_DAYS, len(sharer))
@@ -122,13 +123,12 @@ def follow_up(w: WorldState) -> None:
     ``follow_up_lift`` from the moment a follow-up message reaches them.
     """
     s, rng, merchant = w.s, w.rng, w.campaign_merchant
-    pay_merchant = w.out.peek("payments", "merchant", np.int64)
-    pay_scan = w.out.peek("payments", "scan", np.int64)
-    bought = (pay_merchant == merchant) & (pay_scan >= 0)
-    if not bought.any() or s.return_rate <= 0:
+    if not w.campaign_buys or s.return_rate <= 0:
         return
-    users, first = earliest_per_user(w.out.peek("payments", "user", np.int64)[bought],
-                                      w.out.peek("payments", "time", np.float64)[bought])
+    buyers = np.concatenate([users for users, _ in w.campaign_buys]).astype(np.int64)
+    if len(buyers) == 0:
+        return
+    users, first = earliest_per_user(buyers, np.concatenate([times for _, times in w.campaign_buys]))
     message_at = first + FOLLOW_UP_AFTER_DAYS + rng.random(len(users)) * FOLLOW_UP_WITHIN_HOURS / 24.0
     messaged = ((rng.random(len(users)) < s.follow_up_share) & (message_at < w.n_days)
                 & (w.left[users] > message_at))

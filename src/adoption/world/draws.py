@@ -6,6 +6,8 @@ run's determinism.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from adoption.world.calendar import DIURNAL, EVE_DIURNAL
@@ -30,11 +32,13 @@ def earliest_per_user(users: np.ndarray, times: np.ndarray) -> tuple[np.ndarray,
     return users[first], times[first]
 
 
-def sample_active(w: WorldState, rate: np.ndarray | float, rate_max: float, day: int) -> np.ndarray:
+def sample_active(w: WorldState, rate: Callable[[np.ndarray], np.ndarray] | float, rate_max: float,
+                  day: int) -> np.ndarray:
     """Users active before ``day`` and still present, each drawn at its own ``rate`` (thinning).
 
-    ``rate`` is a per-user array (or a constant) and ``rate_max`` its upper bound; proposals are drawn
-    uniformly from the active list and kept with probability rate / rate_max.
+    ``rate`` is a constant or a function giving the rates of the users it is passed (evaluated on the
+    proposals only, so a day costs O(proposals), not O(users)); ``rate_max`` is its upper bound. Proposals
+    are drawn uniformly from the active list and kept with probability rate / rate_max.
     """
     pool = w.n_active_before
     if pool == 0 or rate_max <= 0:
@@ -42,8 +46,8 @@ def sample_active(w: WorldState, rate: np.ndarray | float, rate_max: float, day:
     k = w.rng.poisson(rate_max * pool)
     who = w.active_ids[w.rng.integers(0, pool, k)]
     keep = w.end_day[who] > day
-    if not np.isscalar(rate):
-        keep &= w.rng.random(k) * rate_max < rate[who]
+    if callable(rate):
+        keep &= w.rng.random(k) * rate_max < rate(who)
     elif rate < rate_max:
         keep &= w.rng.random(k) * rate_max < rate
     return who[keep]

@@ -134,6 +134,7 @@ def send_packets(w: WorldState, batch: PacketBatch, day: int) -> None:
     w.out.add("red_packets", packet_id=ids, sender=sender, time=time, amount=amount, shares=shares,
                  group=np.where(direct, -1, group), recipient=recipient)
     np.add.at(w.n_sent, sender, 1)
+    w.habit_level[sender] = np.minimum(w.n_sent[sender], s.habit_cap)
 
     # openings: group members (first come, first served) and one-to-one recipients
     g_idx = np.flatnonzero(~direct)

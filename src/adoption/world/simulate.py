@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from adoption.errors import InvalidEventLog, ParameterError
+from adoption.log.contract import TABLES
 from adoption.log.eventlog import META_FILE, TRUTH_FILE, EventLog, coerce_table, log_writer
 from adoption.random import SeedLike
 from adoption.world.campaigns import CAMPAIGN_CHANNELS
@@ -61,7 +62,7 @@ from adoption.world.engine import run_world
 from adoption.world.graph import SocialGraph
 from adoption.world.scenario import Scenario
 from adoption.world.state import WorldState
-from adoption.world.tables import event_tables, log_meta
+from adoption.world.tables import event_tables, log_meta, recorded_tables, state_tables
 from adoption.world.truth import effect_truth
 
 __all__ = ["BYTES_PER_USER", "CAMPAIGN_CHANNELS", "available_memory", "check_memory", "simulate", "simulate_states",
@@ -104,11 +105,28 @@ def simulate(scenario: Scenario | str = "default", *, graph: SocialGraph | None 
 
 def simulate_to(path: str | os.PathLike[str], scenario: Scenario | str = "default", *,
                 graph: SocialGraph | None = None, seed: SeedLike = None, progress: bool = False,
-                overwrite: bool = False, format: Literal["parquet", "csv"] = "parquet") -> dict[str, int]:
-    """Simulate and write the event log table by table, for runs too big to hold as one EventLog.
+                overwrite: bool = False, format: Literal["parquet", "csv"] = "parquet",
+                partition: Literal["month", "none"] | None = None) -> dict[str, int]:
+    """Simulate and write the event log, for runs too big to hold as one EventLog.
 
-    Same parameters and output as :func:`simulate` followed by :meth:`EventLog.write`, but each table is
-    written (atomically, into a folder renamed at the end) and released before the next is built.
+    Same parameters and output as :func:`simulate` followed by :meth:`EventLog.write`, but the log is never
+    in memory as a whole: with ``partition="month"`` (the default for Parquet) the tables of events
+    (:data:`~adoption.world.tables.RECORDED_TABLES`: red packets, claims, transfers, payments, scans,
+    messages) are written as the run goes, one part per simulated month (``red_packets/2014-01.parquet``,
+    ...; ``after-last-day.parquet`` for the campaign's follow-up, which runs after the last day), so
+    memory holds the graph, the state and a month of events. A part holds the rows produced while that
+    month was simulated, in the order they were produced, so a claim or a packet sent back late on a
+    month's last day is in that month's part with a time up to a day into the next. Every reader (pandas,
+    DuckDB, ``adoption validate``) reads a table's folder as one table, its parts in name order: the same
+    rows, in the same order, as ``partition="none"`` (one file per table, written after the run).
+    Everything goes into a temporary folder, published when the run has finished (nothing is left behind
+    by a failed or interrupted run). With ``progress``, one bar covers the days and the writing.
+
+    Parameters
+    ----------
+    partition : {"month", "none"}, optional
+        How the tables of events are written; by default "month" for Parquet and "none" for CSV (a CSV log
+        is one file per table).
 
     Returns
     -------
@@ -120,22 +138,50 @@ def simulate_to(path: str | os.PathLike[str], scenario: Scenario | str = "defaul
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "log"
     >>> rows = simulate_to(out, Scenario(n_users=300, end="2014-02-28"), seed=1)
-    >>> rows["users"], (out / "users.parquet").exists()
-    (300, True)
+    >>> rows["users"], (out / "users.parquet").exists(), sorted(p.name for p in (out / "red_packets").iterdir())
+    (300, True, ['2014-01.parquet', '2014-02.parquet'])
     """
-    world = _run_world(scenario, graph, seed, progress)
+    from tqdm.auto import tqdm
+
+    s = Scenario.named(scenario) if isinstance(scenario, str) else scenario
+    partition = partition or ("month" if format == "parquet" else "none")
+    if partition not in ("month", "none"):
+        raise ParameterError(f"partition: expected 'month' or 'none', got {partition!r}")
+    if partition == "month" and format != "parquet":
+        raise ParameterError("partition: 'month' needs format='parquet' (a CSV log is one file per table)")
+    check_memory(s)
     rows: dict[str, int] = {}
-    with log_writer(path, overwrite=overwrite, format=format) as write_table:
-        for name, frame in event_tables(world):
+    written: set[str] = set()
+    with log_writer(path, overwrite=overwrite, format=format) as write_table, \
+            tqdm(total=s.n_days + 2, desc="simulating days", unit="day", disable=not progress, leave=False) as bar:
+
+        def write(name: str, frame: pd.DataFrame, part: str | None = None) -> None:
             typed, problems = coerce_table(name, frame)
             if problems:
                 raise InvalidEventLog(problems)
-            write_table(name, typed)
-            rows[name] = len(frame)
-            del typed, frame
+            if part is None or len(typed):
+                write_table(name, typed, part=part)
+                written.add(name)
+            rows[name] = rows.get(name, 0) + len(frame)
+
+        def write_month(w: WorldState, month: str) -> None:
+            for name, frame in recorded_tables(w):
+                write(name, frame, part=month)
+
+        world = run_world(s, graph, seed, progress=bar, on_month_end=write_month if partition == "month" else None)
+        bar.set_description("writing the log")
+        for name, frame in state_tables(world):
+            write(name, frame)
+        bar.update(1)
+        for name, frame in recorded_tables(world):
+            if partition == "none" or name not in written:  # a table with no rows at all is still written, empty
+                write(name, frame)
+            else:
+                write(name, frame, part="after-last-day")
         write_table(META_FILE, log_meta(world, seed))
         write_table(TRUTH_FILE, effect_truth(world))
-    return rows
+        bar.update(1)
+    return {name: rows[name] for name in TABLES if name in rows}
 
 
 def simulate_states(scenario: Scenario | str = "default", *, graph: SocialGraph | None = None,

@@ -99,6 +99,10 @@ class WorldState:
         self.reached = np.full(n, NEVER)
         self.withdraw_bind = np.full(n, NEVER)
         self.n_sent = np.zeros(n, dtype=np.int32)
+        # the habit: packets sent, counted up to habit_cap (two bytes per user, gathered every day), and the
+        # send-rate factor of each level
+        self.habit_level = np.zeros(n, dtype=np.int16)
+        self.habit_factor = 1.0 + s.habit_gain * np.arange(s.habit_cap + 1)
         urban = graph.urban if graph.urban is not None else np.zeros(n, dtype=bool)
         self.urban = urban.astype(bool)
         # the latent cost of adopting: observable parts (friends, city) and unobservable ones (engagement,
@@ -121,7 +125,7 @@ class WorldState:
 
         # per-city counts by day, kept from deltas so a day costs O(cities), not O(users)
         self.first_day = np.clip(np.ceil(self.joined), 0, self.n_days).astype(np.int64)
-        self.end_day = np.clip(np.ceil(self.left), 0, self.n_days + 1).astype(np.int64)
+        self.end_day = np.clip(np.ceil(self.left), 0, self.n_days + 1).astype(np.int32)  # gathered daily
         present_delta = np.zeros((self.n_days + 2, self.n_cities))
         np.add.at(present_delta, (self.first_day, self.city), 1.0)
         np.add.at(present_delta, (self.end_day, self.city), -1.0)
@@ -151,6 +155,7 @@ class WorldState:
         self.m_cost = s.merchant_cost_mean + s.merchant_cost_sd * rng.standard_normal(n_merch)
         self.m_category = rng.choice(np.array(MERCHANT_CATEGORIES), size=n_merch)
         self.campaign_merchant = -1
+        self.campaign_buys: list[tuple[np.ndarray, np.ndarray]] = []  # (users, times) of the campaign's sales
 
         self.days = daily_multipliers(s)
         # festival context: the log of the day's red-packet multiplier (0 on an ordinary day)

@@ -6,7 +6,7 @@ timestamps of the scenario's calendar (China Standard Time, naive).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ from adoption.world.campaigns import CAMPAIGN_CHANNELS
 from adoption.world.graph import GROUP_KINDS
 from adoption.world.state import NEVER, WorldState
 
-__all__ = ["CARD_BOUND_BEFORE_DAYS", "event_tables", "log_meta"]
+__all__ = ["CARD_BOUND_BEFORE_DAYS", "RECORDED_TABLES", "event_tables", "log_meta", "recorded_tables", "state_tables"]
 
 #: A user's card is bound up to this many days (about 14 minutes) before their first own payment action.
 CARD_BOUND_BEFORE_DAYS = 0.01
@@ -27,23 +27,39 @@ def _frame(columns: dict[str, object]) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
-def event_tables(w: WorldState) -> Iterator[tuple[str, pd.DataFrame]]:
-    """The contract's tables, built one at a time (each buffer is released once its table is built)."""
-    s, out, g = w.s, w.out, w.g
-    start = w.start
-    end_day = float(w.n_days)
-    names = np.asarray(g.city_names)
+#: The tables of events, recorded as they happen: :func:`recorded_tables` can take them out of the recorder
+#: during a run (``adoption simulate`` writes them a month at a time). The others are built from the state.
+RECORDED_TABLES = ("red_packets", "red_packet_claims", "transfers", "payments", "scans", "messages")
+
+
+def _timestamps(w: WorldState) -> Callable[[np.ndarray], pd.Series]:
+    """Days since the start (floats) to timestamps, floored to the second."""
+    start_ns = w.start.to_datetime64().astype("datetime64[ns]").astype(np.int64)
 
     def ts(days: np.ndarray) -> pd.Series:
         seconds = np.floor(np.asarray(days, dtype=np.float64) * 86400.0).astype(np.int64)
-        return pd.Series(start.to_datetime64() + seconds.astype("timedelta64[s]")).astype("datetime64[ns]")
+        return pd.Series((start_ns + seconds * 1_000_000_000).view("datetime64[ns]"))
 
-    def nullable(ids: np.ndarray) -> pd.arrays.IntegerArray:
-        return pd.arrays.IntegerArray(np.where(ids >= 0, ids + 1, 0).astype(np.int64), ids < 0)
+    return ts
 
-    def col(table: str, name: str, dtype: type = np.int64) -> np.ndarray:
-        return out.get(table, name, dtype)
 
+def _nullable(ids: np.ndarray) -> pd.arrays.IntegerArray:
+    """0-based ids with -1 for none, as the contract's nullable 1-based ids."""
+    return pd.arrays.IntegerArray(np.where(ids >= 0, ids + 1, 0).astype(np.int64), ids < 0)
+
+
+def event_tables(w: WorldState) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The contract's tables, built one at a time (each buffer is released once its table is built)."""
+    yield from state_tables(w)
+    yield from recorded_tables(w)
+
+
+def state_tables(w: WorldState) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The tables built from the final state: users, merchants, friendships, groups, members, card bindings."""
+    g = w.g
+    end_day = float(w.n_days)
+    names = np.asarray(g.city_names)
+    ts = _timestamps(w)
     left = np.where(w.left < end_day, w.left, np.nan)
     yield "users", _frame({"user_id": np.arange(1, w.n + 1, dtype=np.int64), "joined_at": ts(w.joined),
                            "city": pd.array(names[g.city], dtype="string"),
@@ -63,6 +79,22 @@ def event_tables(w: WorldState) -> Iterator[tuple[str, pd.DataFrame]]:
     yield "group_members", _frame({"group_id": np.repeat(group_ids, g.group_size),
                                    "user_id": g.group_members.astype(np.int64) + 1,
                                    "joined_at": ts(w.joined[g.group_members])})
+    bound = np.minimum(np.where(np.isfinite(w.active), w.active - w.rng.random(w.n) * CARD_BOUND_BEFORE_DAYS, NEVER), w.withdraw_bind)
+    bound = np.where(w.left > bound, bound, NEVER)
+    has = np.flatnonzero(bound < end_day)
+    yield "card_bindings", _frame({"user_id": has.astype(np.int64) + 1, "bound_at": ts(bound[has])})
+
+
+def recorded_tables(w: WorldState) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The tables of :data:`RECORDED_TABLES` from the events recorded since the last call (each buffer is
+    released as its table is built); ``scans`` and ``messages`` only when there are any."""
+    s, out = w.s, w.out
+    ts = _timestamps(w)
+    nullable = _nullable
+
+    def col(table: str, name: str, dtype: type = np.int64) -> np.ndarray:
+        return out.get(table, name, dtype)
+
     yield "red_packets", _frame({
         "packet_id": col("red_packets", "packet_id"),
         "sender_id": col("red_packets", "sender") + 1,
@@ -85,10 +117,6 @@ def event_tables(w: WorldState) -> Iterator[tuple[str, pd.DataFrame]]:
         "sent_at": ts(col("transfers", "time", np.float64)),
         "amount_cents": col("transfers", "amount"),
     })
-    bound = np.minimum(np.where(np.isfinite(w.active), w.active - w.rng.random(w.n) * CARD_BOUND_BEFORE_DAYS, NEVER), w.withdraw_bind)
-    bound = np.where(w.left > bound, bound, NEVER)
-    has = np.flatnonzero(bound < end_day)
-    yield "card_bindings", _frame({"user_id": has.astype(np.int64) + 1, "bound_at": ts(bound[has])})
     yield "payments", _frame({
         "payment_id": col("payments", "payment_id"),
         "user_id": col("payments", "user") + 1,
