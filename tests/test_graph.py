@@ -80,3 +80,19 @@ def test_bad_parameters():
         generate_graph(1)
     with pytest.raises(ParameterError, match="mean_degree"):
         generate_graph(100, mean_degree=0)
+
+
+def test_searching_in_sorted_order_finds_what_numpy_finds():
+    from adoption.world.graph import _searchsorted
+
+    rng = np.random.default_rng(2)
+    a = np.cumsum(rng.integers(0, 3, 10_000)).astype(float)  # with repeated values
+    v = np.concatenate([rng.random(50_000) * a[-1], a[::7]])  # with exact hits
+    for side in ("left", "right"):
+        np.testing.assert_array_equal(_searchsorted(a, v, side=side), np.searchsorted(a, v, side=side))
+
+
+def test_degrees_are_computed_once_and_read_only(graph):
+    assert graph.degree is graph.degree
+    with pytest.raises(ValueError):
+        graph.degree[0] = 0

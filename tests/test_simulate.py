@@ -202,6 +202,42 @@ def test_simulate_writes_the_truth_beside_the_log(tmp_path):
     assert read_eventlog(tmp_path / "log").truth == truth
 
 
+def test_a_log_written_a_month_at_a_time_reads_as_the_whole(tmp_path):
+    """partition="month" writes the tables of events as the run goes; every reader sees the same rows, in the
+    same order, as one file per table (and as the log in memory), DuckDB included."""
+    from adoption.analysis.activation import activation_table
+
+    scenario = Scenario(n_users=2_000, end="2015-07-31")  # the campaign and its follow-up after the last day
+    rows = simulate_to(tmp_path / "month", scenario, seed=8)
+    assert rows == simulate_to(tmp_path / "whole", scenario, seed=8, partition="none")
+    parts = sorted(p.name for p in (tmp_path / "month" / "red_packets").iterdir())
+    assert parts[0] == "2014-01.parquet" and parts[-1] == "2015-07.parquet"
+    assert (tmp_path / "month" / "users.parquet").is_file() and not (tmp_path / "whole" / "red_packets").exists()
+    in_parts, whole, memory = (read_eventlog(tmp_path / "month"), read_eventlog(tmp_path / "whole"),
+                               simulate(scenario, seed=8))
+    for name, table in whole.tables.items():
+        assert in_parts.tables[name].equals(table), name
+        assert len(memory.tables[name]) == len(table), name
+    by_sql = activation_table(tmp_path / "month", engine="duckdb")
+    assert by_sql.equals(activation_table(tmp_path / "whole", engine="duckdb"))
+    assert len(by_sql) == len(activation_table(in_parts))
+
+
+def test_parts_need_parquet_and_plain_names(tmp_path):
+    from adoption.errors import UsageError
+    from adoption.log.eventlog import log_writer
+
+    with pytest.raises(ParameterError, match="partition"):
+        simulate_to(tmp_path / "csv", Scenario(n_users=100, end="2014-02-28"), format="csv", partition="month")
+    frame = pd.DataFrame({"user_id": [1], "joined_at": [pd.Timestamp("2014-01-01")]})
+    for part, error in (("../escape", ValueError), ("2014/01", ValueError)):
+        with pytest.raises(error, match="part"), log_writer(tmp_path / "bad") as write:
+            write("users", frame, part=part)
+    with pytest.raises(UsageError, match="Parquet"), log_writer(tmp_path / "text", format="csv") as write:
+        write("users", frame, part="2014-01")
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "text").exists()
+
+
 @pytest.mark.slow
 def test_signal_where_the_mechanism_puts_it(default_log):
     """Activation after receipt is faster with more money received, more friends and more local merchants,

@@ -261,19 +261,40 @@ def gather_rows(indptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tup
 
 
 def _csr_from_pairs(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric, deduplicated CSR from undirected pairs (self-loops dropped)."""
+    """Symmetric, deduplicated CSR from undirected pairs (self-loops dropped), each row's friends in
+    increasing order.
+
+    The pairs are sorted once, as ``lo * n + hi`` with ``lo < hi``; row ``i`` is then its smaller friends
+    (the pairs whose ``hi`` is ``i``, in the order of their ``lo``) followed by its larger ones (the pairs
+    whose ``lo`` is ``i``), so both directions are placed without sorting them again.
+    """
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     keep = a != b
-    lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
-    codes = np.concatenate([lo * n + hi, hi * n + lo])
+    codes = np.minimum(a, b)[keep] * n
+    codes += np.maximum(a, b)[keep]
+    del keep
     codes.sort()
     if len(codes):
         codes = codes[np.r_[True, codes[1:] != codes[:-1]]]
-    src = codes // n
+    lo = codes // n
+    codes -= lo * n
+    hi = codes
+    smaller = np.bincount(hi, minlength=n)  # friends below each user
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
-    return indptr, (codes - src * n).astype(np.int32)
+    np.cumsum(smaller + np.bincount(lo, minlength=n), out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    # larger friends: the pairs are in (lo, hi) order, so each row's run follows its smaller friends
+    run = np.arange(len(lo), dtype=np.int64)
+    run -= np.searchsorted(lo, lo, side="left")
+    indices[indptr[lo] + smaller[lo] + run] = hi
+    # smaller friends: the pairs by hi, keeping the lo order within each hi
+    order = np.argsort(hi, kind="stable")
+    by_hi = hi[order]
+    run = np.arange(len(by_hi), dtype=np.int64)
+    run -= np.searchsorted(by_hi, by_hi, side="left")
+    indices[indptr[by_hi] + run] = lo[order]
+    return indptr, indices
 
 
 def _groups_from_lists(groups: Sequence[Sequence[int]], kinds: Sequence[str] | None
@@ -420,8 +441,10 @@ def generate_graph(n_users: int, *, mean_degree: float = 10.0, n_cities: int = 2
         b = indices[indptr[a] + (rng.random(n_close) * degree[a]).astype(np.int64)]
         deg_b = degree[b]
         c = indices[indptr[b] + (rng.random(n_close) * deg_b).astype(np.int64)]
-        old_src = np.repeat(np.arange(n, dtype=np.int64), degree)
-        indptr, indices = _csr_from_pairs(np.concatenate([old_src, a]), np.concatenate([indices, c]), n)
+        old_src = np.repeat(np.arange(n, dtype=np.int32), degree)
+        once = old_src < indices  # each friendship once: the CSR holds both directions
+        indptr, indices = _csr_from_pairs(np.concatenate([old_src[once], a]), np.concatenate([indices[once], c]), n)
+        del old_src, once
 
     # chat groups
     group_lists_members = [fam_members.astype(np.int64)]
