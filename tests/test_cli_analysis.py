@@ -41,6 +41,13 @@ def test_activation_text_and_other_definition(capsys):
     assert "within 30 days" in text and "all receivers" in text
 
 
+def test_duckdb_out_of_its_memory_budget_says_so_in_one_line(capsys):
+    assert main(["activation", str(example_path()), "--engine", "duckdb", "--memory-limit", "1MB"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "memory budget (1MB)" in err and "--memory-limit" in err
+    assert main(["activation", str(example_path()), "--memory-limit", "8GB"]) == 2  # pandas has no budget
+
+
 def test_effect_json(tmp_path, capsys):
     log, _ = selection_log(5_000, effect=1.0, seed=1)
     folder = log.write(tmp_path / "log")

@@ -41,7 +41,8 @@ __all__ = ["COLUMNS", "DEFINITIONS", "activation_table"]
 
 
 def activation_table(log: EventLog | str | os.PathLike[str], definition: Definition = "first_action", *,
-                     k: int = 3, d: float = 30.0, engine: Literal["pandas", "duckdb"] = "pandas") -> pd.DataFrame:
+                     k: int = 3, d: float = 30.0, engine: Literal["pandas", "duckdb"] = "pandas",
+                     memory_limit: str | None = None) -> pd.DataFrame:
     """One row per receiver at risk (``cohort="receipt"``) and per organic adopter (``cohort="organic"``).
 
     Parameters
@@ -54,6 +55,9 @@ def activation_table(log: EventLog | str | os.PathLike[str], definition: Definit
         For ``"k_payments"``: activation is the first time the user has made ``k`` payments within ``d`` days.
     engine : {"pandas", "duckdb"}
         Where the work is done; both give the same table.
+    memory_limit : str, optional
+        DuckDB's memory budget (such as "8GB"; default :data:`adoption.log.sql.DEFAULT_MEMORY_LIMIT`), beyond
+        which it spills to disk; a query that cannot fit raises MemoryError naming it.
 
     Returns
     -------
@@ -76,7 +80,7 @@ def activation_table(log: EventLog | str | os.PathLike[str], definition: Definit
     if engine == "duckdb":
         from adoption.analysis.activation_sql import activation_table_duckdb
 
-        return activation_table_duckdb(log, definition, k=int(k), d=float(d))
+        return activation_table_duckdb(log, definition, k=int(k), d=float(d), memory_limit=memory_limit)
     if engine != "pandas":
         raise ParameterError(f"engine: expected 'pandas' or 'duckdb', got {engine!r}")
     if not isinstance(log, EventLog):

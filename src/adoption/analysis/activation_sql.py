@@ -92,8 +92,12 @@ def activation_table_duckdb(log: EventLog | str | os.PathLike[str], definition: 
     mapped to the same dense codes as :func:`adoption.log.eventlog.encode_ids` gives.
     """
 
-    with connect_log(log, memory_limit=memory_limit, validate=validate, amount_unit=amount_unit) as sql:
-        return typed_table(_activation_sql(sql, definition, int(k), float(d))[list(COLUMNS)])
+    try:
+        with connect_log(log, memory_limit=memory_limit, validate=validate, amount_unit=amount_unit) as sql:
+            return typed_table(_activation_sql(sql, definition, int(k), float(d))[list(COLUMNS)])
+    except duckdb.OutOfMemoryException:
+        raise MemoryError(f"DuckDB needed more than its memory budget ({memory_limit_setting(memory_limit)}) for "
+                          "this log; give it more (--memory-limit 8GB) or use a smaller log") from None
 
 
 def _reciprocity_sends(cols: dict[str, list[str]]) -> str:

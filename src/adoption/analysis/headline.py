@@ -133,7 +133,8 @@ def activation_headline(table: pd.DataFrame, horizon: float = 90.0, definition: 
 
 
 def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = "pandas", k: int = 3,
-                           d: float = 30.0, tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+                           d: float = 30.0, tables: dict[str, pd.DataFrame] | None = None,
+                           memory_limit: str | None = None) -> pd.DataFrame:
     """The headline under every activation definition the log supports, side by side, with what each measures.
 
     Parameters
@@ -145,6 +146,8 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
     k, d : of the ``k_payments`` definition.
     tables : dict, optional
         Activation tables already built, by definition (not built again).
+    memory_limit : str, optional
+        DuckDB's memory budget (``engine="duckdb"``).
 
     Returns
     -------
@@ -168,7 +171,7 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
         try:
             table = (tables or {}).get(definition)
             if table is None:
-                table = activation_table(source, definition, k=k, d=d, engine=engine)
+                table = activation_table(source, definition, k=k, d=d, engine=engine, memory_limit=memory_limit)
             aj = CompetingRisks(horizon=horizon).fit(table).headline_.iloc[0]
         except InputError:
             continue

@@ -6,7 +6,7 @@ import argparse
 import math
 
 from adoption.cli.options import add_log_options, count, positive, print_json, read_for_analysis
-from adoption.errors import ParameterError
+from adoption.errors import ParameterError, UsageError
 
 __all__ = ["add_parser", "run"]
 
@@ -15,12 +15,14 @@ def run(args: argparse.Namespace) -> int:
     from adoption.analysis.activation import activation_table
     from adoption.analysis.headline import activation_headline, headline_by_definition
 
+    if args.memory_limit is not None and args.engine != "duckdb":
+        raise UsageError("--memory-limit: only with --engine duckdb")
     if not (math.isfinite(args.horizon) and args.horizon > 0):
         raise ParameterError(f"--horizon: expected a number of days > 0, got {args.horizon:g}")
     if args.engine == "duckdb":
         from adoption.analysis.activation_sql import activation_table_duckdb
 
-        table = activation_table_duckdb(args.log, args.definition, k=args.k, d=args.d,
+        table = activation_table_duckdb(args.log, args.definition, k=args.k, d=args.d, memory_limit=args.memory_limit,
                                         validate=not args.skip_validation, amount_unit=args.amount_unit)
         source = args.log
     else:
@@ -28,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         table = activation_table(source, args.definition, k=args.k, d=args.d)
     result = activation_headline(table, horizon=args.horizon, definition=args.definition).to_dict()
     by_definition = headline_by_definition(source, args.horizon, engine=args.engine, k=args.k, d=args.d,
-                                           tables={args.definition: table})
+                                           tables={args.definition: table}, memory_limit=args.memory_limit)
     result["by_definition"] = [{"definition": name, **{key: (round(v, 6) if isinstance(v, float) else v)
                                                        for key, v in row.items()}}
                                for name, row in by_definition.to_dict("index").items()]
@@ -65,5 +67,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--d", type=positive, default=30.0, help="for k_payments: within this many days")
     p.add_argument("--engine", choices=["pandas", "duckdb"], default="pandas",
                    help="duckdb reads the Parquet files directly (for logs bigger than memory)")
+    p.add_argument("--memory-limit", metavar="SIZE",
+                   help="DuckDB's memory budget, such as 8GB (default 2GB); it spills to disk beyond it")
     add_log_options(p)
     p.set_defaults(handler=run)

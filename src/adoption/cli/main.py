@@ -124,8 +124,10 @@ def _main(argv: Sequence[str] | None, debug: bool) -> int:
     except KeyboardInterrupt:
         print("adoption: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
-    except MemoryError:
-        print("adoption: error: out of memory (try fewer users, or --engine duckdb for big logs)", file=sys.stderr)
+    except MemoryError as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else \
+            "out of memory (try fewer users, or --engine duckdb for big logs)"
+        print(f"adoption: error: {reason}", file=sys.stderr)
         return 1
     except OSError as err:  # the machine, not the code: disk full, permission denied, read-only folder
         if debug:
