@@ -78,6 +78,7 @@ bench: $(STAMP) ## benchmarks against the peers (installs the bench extra); JSON
 	mkdir -p benchmarks/results
 	$(BIN)/python benchmarks/startup.py --repeat 9 | tee benchmarks/results/startup.jsonl
 	$(BIN)/python benchmarks/peers.py --nodes 200000 | tee benchmarks/results/peers.jsonl
+	$(BIN)/python benchmarks/floor.py --users 1000000 --repeat 2 | tee benchmarks/results/floor.jsonl
 	$(BIN)/python benchmarks/simulate_scale.py --users 100000 1000000 | tee benchmarks/results/scale.jsonl
 	$(BIN)/python benchmarks/activation.py headline --receivers 10000000 | tee benchmarks/results/headline.jsonl
 	$(BIN)/python benchmarks/activation.py table --users 1000000 | tee benchmarks/results/table.jsonl

@@ -9,8 +9,10 @@ per user (who adopts, with probability ``1 - exp(-beta * active friends)``). It 
 log and writes nothing. ``adoption simulate`` does more (red packets, claims, transfers, payments,
 merchants, the log written to Parquet) but only where events happen.
 
-Both run in fresh processes on the same graph size and number of days; CPU seconds (user + system, which a
-shared machine disturbs least) and wall seconds. Prints one JSON object per line::
+Both run in fresh processes on the same graph size and number of days, with the same allocator settings
+(:func:`adoption.processes.reuse_freed_memory`: without them the floor's daily arrays are mapped and faulted
+in afresh, and its time moved between 18 and 23 s with the allocator's state); CPU seconds (user + system,
+which a shared machine disturbs least) and wall seconds. Prints one JSON object per line::
 
     {"what": "floor" | "simulate", "users": N, "days": D, "cpu_seconds": c, "wall_seconds": s, "peak_gb": g}
 
@@ -34,7 +36,9 @@ from revisions import source_trees
 FLOOR = """
 import json, resource, sys, time
 import numpy as np
+from adoption.processes import reuse_freed_memory
 from adoption.world.graph import generate_graph
+reuse_freed_memory()  # the allocator settings `adoption simulate` uses, so that both reuse freed arrays alike
 n, days = int(sys.argv[1]), int(sys.argv[2])
 graph = generate_graph(n, mean_degree=10.0, seed=1)
 adjacency = graph.adjacency().astype(np.float32)

@@ -133,7 +133,7 @@ def send_packets(w: WorldState, batch: PacketBatch, day: int) -> None:
     lucky = ~direct & (rng.random(n) < s.lucky_share)
     w.out.add("red_packets", packet_id=ids, sender=sender, time=time, amount=amount, shares=shares,
                  group=np.where(direct, -1, group), recipient=recipient)
-    np.add.at(w.n_sent, sender, 1)
+    np.add.at(w.n_sent, sender, np.int32(1))  # a value of the array's dtype: numpy's fast path (20x)
     w.habit_level[sender] = np.minimum(w.n_sent[sender], s.habit_cap)
 
     # openings: group members (first come, first served) and one-to-one recipients
@@ -177,7 +177,7 @@ def send_packets(w: WorldState, batch: PacketBatch, day: int) -> None:
     in_group = ~direct[packet] & (w.active[receiver] <= claim_time)
     if in_group.any() and s.contagion_units_back > 0:
         best = np.zeros(n, dtype=np.int64)
-        np.maximum.at(best, packet, claim_amount)
+        np.maximum.at(best, packet, claim_amount.astype(np.int64, copy=False))
         luckiest = claim_amount == best[packet]
         weight = np.where(luckiest, s.luckiest_boost, 1.0)
         expected_back = s.contagion_units_back * claim_amount * weight

@@ -65,7 +65,7 @@ from adoption.world.state import WorldState
 from adoption.world.tables import event_tables, log_meta, recorded_tables, state_tables
 from adoption.world.truth import effect_truth
 
-__all__ = ["BYTES_PER_USER", "CAMPAIGN_CHANNELS", "available_memory", "check_memory", "simulate", "simulate_states",
+__all__ = ["BYTES_PER_USER", "BYTES_PER_USER_IN_MEMORY", "CAMPAIGN_CHANNELS", "available_memory", "check_memory", "simulate", "simulate_states",
            "simulate_to"]
 
 
@@ -149,7 +149,7 @@ def simulate_to(path: str | os.PathLike[str], scenario: Scenario | str = "defaul
         raise ParameterError(f"partition: expected 'month' or 'none', got {partition!r}")
     if partition == "month" and format != "parquet":
         raise ParameterError("partition: 'month' needs format='parquet' (a CSV log is one file per table)")
-    check_memory(s)
+    check_memory(s, in_memory=partition == "none")
     rows: dict[str, int] = {}
     written: set[str] = set()
     with log_writer(path, overwrite=overwrite, format=format) as write_table, \
@@ -215,8 +215,11 @@ def simulate_states(scenario: Scenario | str = "default", *, graph: SocialGraph 
     }, index=pd.Index(days.astype(int), name="day"))
 
 
-#: Peak memory per user of a two-year run at 10 friends per user (measured: 10M users, 15.3 GB).
-BYTES_PER_USER = 1_600
+#: Peak memory per user of a two-year run at 10 friends per user, written a month at a time (measured:
+#: 10M users, 8.1 GB; 2M users, 1.8 GB), and with the whole log kept in memory (``simulate()``; measured:
+#: 1M users, 2.7 GB).
+BYTES_PER_USER = 1_000
+BYTES_PER_USER_IN_MEMORY = 2_800
 
 
 def available_memory() -> int:
@@ -231,8 +234,9 @@ def available_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_memory(scenario: Scenario) -> None:
-    """Refuse, before any work, a run that cannot fit in this machine's memory.
+def check_memory(scenario: Scenario, *, in_memory: bool = True) -> None:
+    """Refuse, before any work, a run that cannot fit in this machine's memory (``in_memory``: the whole
+    log is kept, as :func:`simulate` does; otherwise it is written a month at a time).
 
     Raises
     ------
@@ -240,10 +244,11 @@ def check_memory(scenario: Scenario) -> None:
         Naming ``n_users``, the memory the run needs and how many users fit.
     """
     scale = max(scenario.mean_degree / 10.0, 0.5) * max(scenario.n_days / 730.0, 0.5)
-    need = BYTES_PER_USER * scale * scenario.n_users
+    per_user = BYTES_PER_USER_IN_MEMORY if in_memory else BYTES_PER_USER
+    need = per_user * scale * scenario.n_users
     have = available_memory()
     if need > 0.9 * have:
-        fits = int(0.9 * have / (BYTES_PER_USER * scale))
+        fits = int(0.9 * have / (per_user * scale))
         raise ParameterError(f"n_users: {scenario.n_users:,} users need about {need / 2**30:,.0f} GiB of memory; this "
                              f"machine has {have / 2**30:,.0f} GiB available (at most about {fits:,} users)")
 

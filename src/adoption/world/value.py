@@ -108,7 +108,7 @@ def start_values(w: WorldState) -> None:
 def _count_payers(w: WorldState, payers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Add ``payers`` to their friends' counts; return the (payer index, friend) pairs."""
     which, friends = gather_rows(w.g.indptr, w.g.indices, payers)
-    np.add.at(w.paying_friends, friends, 1)
+    np.add.at(w.paying_friends, friends, np.int32(1))  # the array's dtype: numpy's fast path (20x)
     return which, friends
 
 
