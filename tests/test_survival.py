@@ -134,3 +134,31 @@ def test_headline_with_heavy_leaving_covers_the_share_activating_before_leaving(
         gaps.append(head["cumulative_incidence_no_leaving"] - head["cumulative_incidence"])
     assert covered >= 17, covered
     assert truth.activated_before_leaving_90d < 0.65 and min(gaps) > 0.1
+
+
+def test_aalen_johansen_interval_is_lifelines_interval_vectorized():
+    """The headline's interval (a cumulative sum per term) equals lifelines' row-by-row one, with delayed
+    entry, weights and a competing event."""
+    import warnings
+
+    from lifelines import AalenJohansenFitter
+
+    from adoption.analysis.survival import aalen_johansen_interval
+
+    rng = np.random.default_rng(4)
+    n = 3_000
+    entry = rng.exponential(5, n) * (rng.random(n) < 0.3)
+    duration = entry + rng.exponential(40, n)
+    kind = rng.choice([0, 1, 2], size=n, p=[0.3, 0.5, 0.2])
+    weights = rng.integers(1, 4, n).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = AalenJohansenFitter(seed=0).fit(duration, kind, event_of_interest=1, entry=entry,
+                                                    weights=weights)
+        fast = AalenJohansenFitter(seed=0, calculate_variance=False).fit(duration, kind, event_of_interest=1,
+                                                                          entry=entry, weights=weights)
+    ours = aalen_johansen_interval(fast)
+    theirs = reference.confidence_interval_
+    assert len(ours) == len(theirs) > 1000
+    np.testing.assert_allclose(ours["lower"], theirs.iloc[:, 0], rtol=1e-9)
+    np.testing.assert_allclose(ours["upper"], theirs.iloc[:, 1], rtol=1e-9)

@@ -42,7 +42,7 @@ __all__ = ["COLUMNS", "DEFINITIONS", "activation_table"]
 
 def activation_table(log: EventLog | str | os.PathLike[str], definition: Definition = "first_action", *,
                      k: int = 3, d: float = 30.0, engine: Literal["pandas", "duckdb"] = "pandas",
-                     memory_limit: str | None = None) -> pd.DataFrame:
+                     memory_limit: str | None = None, validate: bool = True) -> pd.DataFrame:
     """One row per receiver at risk (``cohort="receipt"``) and per organic adopter (``cohort="organic"``).
 
     Parameters
@@ -58,6 +58,8 @@ def activation_table(log: EventLog | str | os.PathLike[str], definition: Definit
     memory_limit : str, optional
         DuckDB's memory budget (such as "8GB"; default :data:`adoption.log.sql.DEFAULT_MEMORY_LIMIT`), beyond
         which it spills to disk; a query that cannot fit raises MemoryError naming it.
+    validate : bool, default True
+        With ``engine="duckdb"`` and a folder: check every contract rule first (types are always checked).
 
     Returns
     -------
@@ -80,7 +82,8 @@ def activation_table(log: EventLog | str | os.PathLike[str], definition: Definit
     if engine == "duckdb":
         from adoption.analysis.activation_sql import activation_table_duckdb
 
-        return activation_table_duckdb(log, definition, k=int(k), d=float(d), memory_limit=memory_limit)
+        return activation_table_duckdb(log, definition, k=int(k), d=float(d), memory_limit=memory_limit,
+                                       validate=validate)
     if engine != "pandas":
         raise ParameterError(f"engine: expected 'pandas' or 'duckdb', got {engine!r}")
     if not isinstance(log, EventLog):

@@ -134,7 +134,7 @@ def activation_headline(table: pd.DataFrame, horizon: float = 90.0, definition: 
 
 def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = "pandas", k: int = 3,
                            d: float = 30.0, tables: dict[str, pd.DataFrame] | None = None,
-                           memory_limit: str | None = None) -> pd.DataFrame:
+                           memory_limit: str | None = None, validate: bool = True) -> pd.DataFrame:
     """The headline under every activation definition the log supports, side by side, with what each measures.
 
     Parameters
@@ -148,6 +148,9 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
         Activation tables already built, by definition (not built again).
     memory_limit : str, optional
         DuckDB's memory budget (``engine="duckdb"``).
+    validate : bool, default True
+        With ``engine="duckdb"``: check every contract rule before each definition's table (False when the
+        log was checked already).
 
     Returns
     -------
@@ -171,7 +174,8 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
         try:
             table = (tables or {}).get(definition)
             if table is None:
-                table = activation_table(source, definition, k=k, d=d, engine=engine, memory_limit=memory_limit)
+                table = activation_table(source, definition, k=k, d=d, engine=engine, memory_limit=memory_limit,
+                                         validate=validate)
             aj = CompetingRisks(horizon=horizon).fit(table).headline_.iloc[0]
         except InputError:
             continue

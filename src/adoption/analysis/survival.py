@@ -39,6 +39,7 @@ from lifelines import (
 )
 from lifelines.statistics import proportional_hazard_test
 from lifelines.utils import restricted_mean_survival_time
+from scipy import stats
 
 from adoption.errors import InputError, ParameterError
 
@@ -49,6 +50,7 @@ __all__ = [
     "CompetingRisks",
     "CureModel",
     "ParametricActivation",
+    "aalen_johansen_interval",
     "design_matrix",
     "receipt_cohort",
 ]
@@ -211,6 +213,47 @@ class ActivationCurve:
         return 1.0 - kmf.survival_function_at_times(np.atleast_1d(days)).to_numpy()
 
 
+def aalen_johansen_interval(fitter: AalenJohansenFitter, alpha: float = 0.05) -> pd.DataFrame:
+    """The pointwise confidence interval of a fitted Aalen–Johansen cumulative incidence, vectorized.
+
+    The same interval as lifelines' ``AalenJohansenFitter(calculate_variance=True)`` (Greenwood-type variance,
+    Collett p. 411, on the log(-log) scale), which loops over the event table's rows in Python; here every
+    sum over earlier event times is a cumulative sum. Fit the fitter with ``calculate_variance=False``.
+    ``tests/test_survival.py`` checks it against lifelines to 1e-9.
+
+    Returns
+    -------
+    DataFrame
+        ``lower`` and ``upper``, indexed by the fitter's event times.
+
+    Examples
+    --------
+    >>> ajf = AalenJohansenFitter(calculate_variance=False).fit([1, 2, 3, 4, 5], [1, 2, 1, 0, 1],
+    ...                                                         event_of_interest=1)
+    >>> aalen_johansen_interval(ajf).round(3).loc[3.0].tolist()
+    [0.052, 0.753]
+    """
+    table = fitter.event_table
+    at_risk = table["at_risk"].to_numpy(dtype=float)
+    events = table["observed"].to_numpy(dtype=float)  # of any kind
+    of_interest = table[fitter.label_cmprisk].to_numpy(dtype=float)
+    cif = fitter.cumulative_density_.iloc[:, 0].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        survival = np.cumprod(1.0 - events / at_risk)  # all-cause Kaplan–Meier
+        lag = np.r_[1.0, survival[:-1]]
+        a = events / at_risk / (at_risk - events)
+        first = np.cumsum(a) * cif**2 - 2 * cif * np.cumsum(a * cif) + np.cumsum(a * cif**2)
+        second = np.cumsum(lag**2 * of_interest * (at_risk - of_interest) / at_risk**3)
+        c = lag * of_interest / at_risk**2
+        third = cif * np.cumsum(c) - np.cumsum(c * cif)
+        variance = first + second - 2 * third
+        transformed = np.log(-np.log(cif))
+        se = np.sqrt(variance) / (cif * np.abs(np.log(cif)))
+        z = float(stats.norm.ppf(1 - alpha / 2))
+        return pd.DataFrame({"lower": np.exp(-np.exp(transformed + z * se)),
+                             "upper": np.exp(-np.exp(transformed - z * se))}, index=table.index)
+
+
 class CompetingRisks:
     """Aalen–Johansen cumulative incidence of activation, with leaving as a competing event.
 
@@ -281,7 +324,9 @@ class CompetingRisks:
         state = np.random.get_state()  # noqa: NPY002
         try:
             for name, code in (("activation", 1), ("leaving", 2)):
-                ajf = AalenJohansenFitter(alpha=self.alpha, calculate_variance=code == 1, seed=0)
+                # lifelines' interval loops over the event table's rows in Python (iterrows: 300 s of a
+                # million-receiver headline); the same interval, vectorized, is aalen_johansen_interval
+                ajf = AalenJohansenFitter(alpha=self.alpha, calculate_variance=False, seed=0)
                 with fit_warnings(self.warnings_):
                     ajf.fit(agg["duration"], agg["event_type"], event_of_interest=code, entry=agg["entry"],
                             weights=agg["weight"])
@@ -290,7 +335,7 @@ class CompetingRisks:
         finally:
             np.random.set_state(state)  # noqa: NPY002
         table = pd.DataFrame(curves).ffill().fillna(0.0)
-        ci = fitters["activation"].confidence_interval_
+        ci = aalen_johansen_interval(fitters["activation"], self.alpha)
         ci = ci[ci.index <= self.horizon]
         bounds = (float(ci.iloc[-1, 0]), float(ci.iloc[-1, 1])) if len(ci) else (0.0, 0.0)
         return table, bounds, fitters

@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
         table = activation_table(source, args.definition, k=args.k, d=args.d)
     result = activation_headline(table, horizon=args.horizon, definition=args.definition).to_dict()
     by_definition = headline_by_definition(source, args.horizon, engine=args.engine, k=args.k, d=args.d,
-                                           tables={args.definition: table}, memory_limit=args.memory_limit)
+                                           tables={args.definition: table}, memory_limit=args.memory_limit,
+                                           validate=False)  # checked once, with the first table
     result["by_definition"] = [{"definition": name, **{key: (round(v, 6) if isinstance(v, float) else v)
                                                        for key, v in row.items()}}
                                for name, row in by_definition.to_dict("index").items()]
