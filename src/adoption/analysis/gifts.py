@@ -140,14 +140,6 @@ def _jacobian(f: Any, x: np.ndarray, step: float = 1e-6) -> np.ndarray:
     return np.column_stack(columns)
 
 
-def _clustered_ols(y: np.ndarray, X: pd.DataFrame, clusters: np.ndarray) -> tuple[pd.Series, pd.DataFrame]:
-    import statsmodels.api as sm
-
-    fit = sm.OLS(y, X.to_numpy(dtype=float)).fit(cov_type="cluster", cov_kwds={"groups": clusters})
-    names = list(X.columns)
-    return pd.Series(fit.params, index=names), pd.DataFrame(fit.cov_params(), index=names, columns=names)
-
-
 class GiftContagion:
     """Units sent back per unit received, and the amount's effect on activation, from the lucky split.
 
@@ -278,11 +270,11 @@ class GiftContagion:
         if len(c) < 20:
             return
         c["activated"] = ((c["active_at"] - c["claimed_at"]) <= pd.Timedelta(days=self.horizon)).astype(float)
-        X = _within(c, ["amount"], "packet_id")
-        y = _within(c, ["activated"], "packet_id")["activated"].to_numpy()
-        params, cov = _clustered_ols(y, X, c["group_id"].astype(str).to_numpy())
-        self.activation_per_yuan_ = float(params["amount"])
-        se = math.sqrt(cov.loc["amount", "amount"])
+        X = _within(c, ["amount"], "packet_id").to_numpy(dtype=float)
+        y = _within(c, ["activated"], "packet_id").to_numpy(dtype=float)
+        coef, cov = _clustered_ols_many(y, X, pd.factorize(c["group_id"])[0])
+        self.activation_per_yuan_ = float(coef[0, 0])
+        se = math.sqrt(cov[0, 0])
         self.activation_per_yuan_ci_ = (self.activation_per_yuan_ - _Z95 * se, self.activation_per_yuan_ + _Z95 * se)
         self.n_activation_receivers_ = len(c)
 
