@@ -83,13 +83,13 @@ def test_bad_parameters():
 
 
 def test_searching_in_sorted_order_finds_what_numpy_finds():
-    from adoption.world.graph import _searchsorted
+    from adoption.arrays import searchsorted_in_order
 
     rng = np.random.default_rng(2)
     a = np.cumsum(rng.integers(0, 3, 10_000)).astype(float)  # with repeated values
     v = np.concatenate([rng.random(50_000) * a[-1], a[::7]])  # with exact hits
     for side in ("left", "right"):
-        np.testing.assert_array_equal(_searchsorted(a, v, side=side), np.searchsorted(a, v, side=side))
+        np.testing.assert_array_equal(searchsorted_in_order(a, v, side=side), np.searchsorted(a, v, side=side))
 
 
 def test_degrees_are_computed_once_and_read_only(graph):

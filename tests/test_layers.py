@@ -20,6 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "adoption"
 LAYERS: dict[str, float] = {
     "adoption.errors": 0, "adoption.text": 0, "adoption.processes": 0, "adoption.lazy": 0, "adoption.version": 0,
     "adoption.interpret": 0,  # what numbers mean, in sentences: pure functions of numbers
+    "adoption.arrays": 0,  # array routines shared by the world and the analyses
     "adoption.random": 0.5,  # seeds; raises the foundation's ParameterError
     "adoption.tasks": 0.5,  # independent tasks on processes or Dask; raises the foundation's UsageError
     "adoption.log": 1,

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from adoption.analysis.events import as_days
+from adoption.arrays import searchsorted_in_order
 from adoption.log.eventlog import EventLog
 
 __all__ = ["count_before", "covariates_at", "pre_exposure_covariates", "untimed_covariates"]
@@ -49,14 +50,14 @@ def count_before(owner: np.ndarray, stamp: np.ndarray, query_owner: np.ndarray, 
     if len(owner) == 0:
         return np.zeros(len(query_owner), dtype=np.int64 if weights is None else np.float64)
     stamps = np.sort(stamp)
-    rank = np.searchsorted(stamps, stamp, side="left")
+    rank = searchsorted_in_order(stamps, stamp, side="left")
     span = len(stamps) + 1
     keys = owner * span + rank
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
-    query_rank = np.searchsorted(stamps, query_time, side="right")
-    upper = np.searchsorted(keys, query_owner * span + query_rank, side="left")
-    lower = np.searchsorted(keys, query_owner * span, side="left")
+    query_rank = searchsorted_in_order(stamps, query_time, side="right")
+    upper = searchsorted_in_order(keys, query_owner * span + query_rank, side="left")
+    lower = searchsorted_in_order(keys, query_owner * span, side="left")
     if weights is None:
         return (upper - lower).astype(np.int64)
     total = np.r_[0.0, np.cumsum(np.asarray(weights, dtype=np.float64)[order])]

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from adoption.arrays import searchsorted_in_order
 from adoption.errors import InputError
 
 __all__ = ["CoxResult", "fit_cox"]
@@ -105,13 +106,13 @@ def fit_cox(start: np.ndarray, stop: np.ndarray, event: np.ndarray, X: np.ndarra
     center = X.mean(axis=0)
     Xc = X - center
     times = np.unique(stop[event])
-    k_of_event = np.searchsorted(times, stop[event])
+    k_of_event = searchsorted_in_order(times, stop[event])
     d = np.bincount(k_of_event, weights=w[event], minlength=len(times))
     xsum = np.zeros((len(times), p))
     np.add.at(xsum, k_of_event, w[event, None] * Xc[event])
     # row r is at risk at event time j when lo[r] <= j < hi[r] (start < t_j <= stop)
-    hi = np.searchsorted(times, stop, side="right")
-    lo = np.searchsorted(times, start, side="right")
+    hi = searchsorted_in_order(times, stop, side="right")
+    lo = searchsorted_in_order(times, start, side="right")
     k = len(times)
 
     def risk_sums(beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,7 +177,7 @@ def fit_cox(start: np.ndarray, stop: np.ndarray, event: np.ndarray, X: np.ndarra
         a = np.r_[0.0, np.cumsum(d / s0)]
         b = np.vstack([np.zeros(p), np.cumsum(d[:, None] * xbar / s0[:, None], axis=0)])
         resid = -(e / w)[:, None] * (Xc * (a[hi] - a[lo])[:, None] - (b[hi] - b[lo]))
-        k_row = np.searchsorted(times, stop)
+        k_row = searchsorted_in_order(times, stop)
         resid[event] += Xc[event] - xbar[np.minimum(k_row[event], len(times) - 1)]
         resid *= w[:, None]
         groups = np.arange(n) if cluster is None else pd.factorize(np.asarray(cluster))[0]

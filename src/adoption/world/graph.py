@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
 
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from adoption.arrays import searchsorted_in_order
 from adoption.errors import ParameterError
 from adoption.random import SeedLike, as_generator
 
@@ -505,23 +505,12 @@ def _clique_pairs(members: np.ndarray, ids: np.ndarray, sizes: np.ndarray) -> tu
     return members[first].astype(np.int64), members[first + offset].astype(np.int64)
 
 
-def _searchsorted(a: np.ndarray, v: np.ndarray, side: Literal["left", "right"]) -> np.ndarray:
-    """``np.searchsorted(a, v, side)``, with ``v`` searched in increasing order: numpy narrows each search by
-    the one before, so large random queries stay in the cache (2-2.5x faster at millions; same result)."""
-    if len(v) < 4096:
-        return np.searchsorted(a, v, side=side)
-    order = np.argsort(v)
-    found = np.empty(len(v), dtype=np.intp)
-    found[order] = np.searchsorted(a, v[order], side=side)
-    return found
-
-
 def _sample_by_weight(weight: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """Indices drawn with replacement in proportion to ``weight``."""
     cum = np.cumsum(weight, dtype=np.float64)
     if size == 0 or cum[-1] <= 0:
         return np.zeros(0, dtype=np.int64)
-    return np.minimum(_searchsorted(cum, rng.random(size) * cum[-1], side="right"), len(weight) - 1)
+    return np.minimum(searchsorted_in_order(cum, rng.random(size) * cum[-1], side="right"), len(weight) - 1)
 
 
 def _sample_within(groups: np.ndarray, weight: np.ndarray, wanted: np.ndarray,
@@ -532,9 +521,9 @@ def _sample_within(groups: np.ndarray, weight: np.ndarray, wanted: np.ndarray,
     order = np.lexsort((np.arange(len(groups)), groups))
     sorted_groups = groups[order]
     cum = np.cumsum(weight[order], dtype=np.float64)
-    first = _searchsorted(sorted_groups, wanted, side="left")
-    last = _searchsorted(sorted_groups, wanted, side="right") - 1
+    first = searchsorted_in_order(sorted_groups, wanted, side="left")
+    last = searchsorted_in_order(sorted_groups, wanted, side="right") - 1
     base = np.where(first > 0, cum[np.maximum(first - 1, 0)], 0.0)
     total = cum[last] - base
-    pos = _searchsorted(cum, base + rng.random(len(wanted)) * total, side="right")
+    pos = searchsorted_in_order(cum, base + rng.random(len(wanted)) * total, side="right")
     return order[np.clip(pos, first, last)]
