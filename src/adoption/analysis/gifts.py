@@ -60,6 +60,11 @@ __all__ = ["GiftContagion"]
 _Z95 = 1.959963984540054
 
 
+def _interval(value: float, se: float) -> tuple[float, float]:
+    """The 95% normal interval ``value ± 1.96 se``."""
+    return (float(value - _Z95 * se), float(value + _Z95 * se))
+
+
 def _within(frame: pd.DataFrame, columns: list[str], by: str) -> pd.DataFrame:
     """Each column minus its mean within ``by`` (the fixed-effects transformation)."""
     return frame[columns] - frame.groupby(by)[columns].transform("mean")
@@ -240,12 +245,9 @@ class GiftContagion:
         else:
             direct, direct_se = total, total_se
 
-        def interval(value: float, se: float) -> tuple[float, float]:
-            return (float(value - _Z95 * se), float(value + _Z95 * se))
-
-        self.units_back_, self.units_back_ci_ = float(direct[0]), interval(direct[0], direct_se[0])
-        self.luckiest_extra_, self.luckiest_extra_ci_ = float(direct[1]), interval(direct[1], direct_se[1])
-        self.units_back_total_, self.units_back_total_ci_ = float(total[0]), interval(total[0], total_se[0])
+        self.units_back_, self.units_back_ci_ = float(direct[0]), _interval(direct[0], direct_se[0])
+        self.luckiest_extra_, self.luckiest_extra_ci_ = float(direct[1]), _interval(direct[1], direct_se[1])
+        self.units_back_total_, self.units_back_total_ci_ = float(total[0]), _interval(total[0], total_se[0])
         self.interference_ = float(total[0] - direct[0])
         self.mean_units_back_ = float(c["back"].sum() / c["amount"].sum())
         # for the figure: within-packet deviations of amount and money sent back, by decile of the amount's
@@ -274,8 +276,7 @@ class GiftContagion:
         y = _within(c, ["activated"], "packet_id").to_numpy(dtype=float)
         coef, cov = _clustered_ols_many(y, X, pd.factorize(c["group_id"])[0])
         self.activation_per_yuan_ = float(coef[0, 0])
-        se = math.sqrt(cov[0, 0])
-        self.activation_per_yuan_ci_ = (self.activation_per_yuan_ - _Z95 * se, self.activation_per_yuan_ + _Z95 * se)
+        self.activation_per_yuan_ci_ = _interval(coef[0, 0], math.sqrt(cov[0, 0]))
         self.n_activation_receivers_ = len(c)
 
     def verdict(self) -> str:

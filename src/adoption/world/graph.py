@@ -141,9 +141,7 @@ class SocialGraph:
 
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
         """Each friendship once, as arrays ``(user_a, user_b)`` with ``user_a < user_b``."""
-        src = np.repeat(np.arange(self.n_users, dtype=np.int32), self.degree)
-        keep = src < self.indices
-        return src[keep], self.indices[keep]
+        return _edges_once(self.indptr, self.indices)
 
     def clustering(self, sample: int = 2000, seed: SeedLike = 0) -> float:
         """Average local clustering coefficient, estimated on a sample of users (networkx)."""
@@ -258,6 +256,13 @@ def gather_rows(indptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tup
     which = np.repeat(np.arange(len(rows)), sizes)
     offsets = np.arange(len(which)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     return which, values[indptr[rows][which] + offsets].astype(np.int64)
+
+
+def _edges_once(indptr: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each undirected edge of a symmetric CSR once, as ``(a, b)`` with ``a < b``."""
+    src = np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(indptr))
+    keep = src < indices
+    return src[keep], indices[keep]
 
 
 def _csr_from_pairs(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -441,10 +446,9 @@ def generate_graph(n_users: int, *, mean_degree: float = 10.0, n_cities: int = 2
         b = indices[indptr[a] + (rng.random(n_close) * degree[a]).astype(np.int64)]
         deg_b = degree[b]
         c = indices[indptr[b] + (rng.random(n_close) * deg_b).astype(np.int64)]
-        old_src = np.repeat(np.arange(n, dtype=np.int32), degree)
-        once = old_src < indices  # each friendship once: the CSR holds both directions
-        indptr, indices = _csr_from_pairs(np.concatenate([old_src[once], a]), np.concatenate([indices[once], c]), n)
-        del old_src, once
+        old_a, old_b = _edges_once(indptr, indices)  # the CSR holds both directions
+        indptr, indices = _csr_from_pairs(np.concatenate([old_a, a]), np.concatenate([old_b, c]), n)
+        del old_a, old_b
 
     # chat groups
     group_lists_members = [fam_members.astype(np.int64)]

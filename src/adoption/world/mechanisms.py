@@ -133,8 +133,8 @@ def send_packets(w: WorldState, batch: PacketBatch, day: int) -> None:
     lucky = ~direct & (rng.random(n) < s.lucky_share)
     w.out.add("red_packets", packet_id=ids, sender=sender, time=time, amount=amount, shares=shares,
                  group=np.where(direct, -1, group), recipient=recipient)
-    np.add.at(w.n_sent, sender, np.int32(1))  # a value of the array's dtype: numpy's fast path (20x)
-    w.habit_level[sender] = np.minimum(w.n_sent[sender], s.habit_cap)
+    np.add.at(w.habit_level, sender, np.int32(1))  # a value of the array's dtype: numpy's fast path (20x)
+    w.habit_level[sender] = np.minimum(w.habit_level[sender], s.habit_cap)
 
     # openings: group members (first come, first served) and one-to-one recipients
     g_idx = np.flatnonzero(~direct)

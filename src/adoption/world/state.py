@@ -98,10 +98,9 @@ class WorldState:
         self.active = np.full(n, NEVER)
         self.reached = np.full(n, NEVER)
         self.withdraw_bind = np.full(n, NEVER)
-        self.n_sent = np.zeros(n, dtype=np.int32)
-        # the habit: packets sent, counted up to habit_cap (two bytes per user, gathered every day), and the
-        # send-rate factor of each level
-        self.habit_level = np.zeros(n, dtype=np.int16)
+        # the habit: packets sent, counted up to habit_cap (gathered every day), and the send-rate factor of
+        # each level
+        self.habit_level = np.zeros(n, dtype=np.int32)
         self.habit_factor = 1.0 + s.habit_gain * np.arange(s.habit_cap + 1)
         urban = graph.urban if graph.urban is not None else np.zeros(n, dtype=bool)
         self.urban = urban.astype(bool)
