@@ -51,8 +51,9 @@ def table_benchmark(users: int, engines: list[str], keep: str | None) -> None:
                               "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
         import pyarrow.parquet as pq
 
-        rows = sum(pq.ParquetFile(folder / f"{t}.parquet").metadata.num_rows
-                   for t in ACTIVITY if (folder / f"{t}.parquet").exists())
+        parts = [p for t in ACTIVITY for p in [folder / f"{t}.parquet", *sorted(folder.glob(f"{t}/*.parquet"))]
+                 if p.exists()]  # one file per table, or a folder of month parts
+        rows = sum(pq.ParquetFile(p).metadata.num_rows for p in parts)
         for engine in engines:
             proc = subprocess.run([sys.executable, "-c", TABLE_CHILD, engine, str(folder)], capture_output=True,
                                   text=True, check=False)

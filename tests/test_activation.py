@@ -155,3 +155,22 @@ def test_sending_straight_back_is_not_adoption(engine, tmp_path):
     assert when["first_action"][10] == day + pd.Timedelta(hours=2)  # the packet back into group 1
     assert when["first_action_no_reciprocity"][10] == day + pd.Timedelta(days=3)  # the packet into group 2
     assert when["first_payment"][10] == day + pd.Timedelta(days=5)
+
+
+def test_one_opening_builds_every_definition_s_table_as_alone(tmp_path):
+    from adoption.analysis.activation_columns import HEADLINE_COLUMNS
+    from adoption.analysis.activation_sql import activation_tables_duckdb
+
+    log = tricky_log()
+    folder = log.write(tmp_path / "log")
+    tables = activation_tables_duckdb(folder, DEFINITIONS, covariates=["first_action"], optional=["card_binding"])
+    assert list(tables) == [d for d in DEFINITIONS if d != "card_binding"]  # the log has no card_bindings
+    for definition, table in tables.items():
+        alone = activation_table(folder, definition, engine="duckdb")
+        if definition == "first_action":
+            pd.testing.assert_frame_equal(table, alone)
+        else:  # without covariates: the columns a headline needs, the same values
+            assert list(table.columns) == list(HEADLINE_COLUMNS)
+            pd.testing.assert_frame_equal(table, alone[list(HEADLINE_COLUMNS)])
+    with pytest.raises(InputError, match="card_bindings"):  # not optional: refused with the reason
+        activation_tables_duckdb(folder, ["first_action", "card_binding"])

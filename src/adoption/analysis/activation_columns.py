@@ -8,7 +8,7 @@ import pandas as pd
 from adoption.errors import ParameterError
 from adoption.log.contract import DEFINITIONS
 
-__all__ = ["COLUMNS", "check_definition", "typed_table"]
+__all__ = ["COLUMNS", "HEADLINE_COLUMNS", "check_definition", "typed_table"]
 
 
 #: Columns of the activation table, in order.
@@ -17,6 +17,9 @@ COLUMNS: tuple[str, ...] = (
     "first_kind", "first_group", "first_amount_cents", "senders_7d", "n_friends", "paying_friends", "n_groups", "city",
     "merchants_nearby", "tenure_days",
 )
+
+#: The columns a headline needs (who is at risk, when, and the first receipt): the table without covariates.
+HEADLINE_COLUMNS: tuple[str, ...] = COLUMNS[:COLUMNS.index("senders_7d")]
 
 def check_definition(definition: str, k: int, d: float) -> None:
     """Refuse an unknown definition, or ``k``/``d`` that cannot define ``k_payments``."""
@@ -27,11 +30,11 @@ def check_definition(definition: str, k: int, d: float) -> None:
 
 
 def typed_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The same dtypes from both engines."""
-    return table.astype({
+    """The same dtypes from both engines (of the columns the table has)."""
+    return table.astype({column: dtype for column, dtype in {
         "user_id": "int64", "cohort": "string", "exposed_at": "datetime64[ns]", "entry": "float64",
         "duration": "float64", "event": "bool", "event_type": "int64", "activated_at": "datetime64[ns]",
         "first_kind": "string", "first_group": "boolean", "first_amount_cents": "Int64", "senders_7d": "Int64",
         "n_friends": "Int64", "paying_friends": "Int64", "n_groups": "Int64", "city": "string", "merchants_nearby": "Int64",
         "tenure_days": "float64",
-    })
+    }.items() if column in table})

@@ -52,6 +52,7 @@ __all__ = [
     "ParametricActivation",
     "aalen_johansen_interval",
     "design_matrix",
+    "follow_up_until",
     "receipt_cohort",
 ]
 
@@ -79,6 +80,31 @@ def receipt_cohort(table: pd.DataFrame) -> pd.DataFrame:
     if cohort.empty:
         raise InputError("activation table: no receivers at risk (the log has no receipts before activation)")
     return cohort
+
+
+def follow_up_until(table: pd.DataFrame, horizon: float) -> pd.DataFrame:
+    """The activation table with its follow-up ended at ``horizon`` days after time zero.
+
+    Who is at risk, and who activates or leaves, at any time up to the horizon is unchanged, so every
+    Kaplan–Meier and Aalen–Johansen estimate (and interval) at or before the horizon is the same; what is
+    gone is the curve after it. A receiver still waiting at the horizon is censored there. On a two-year
+    log this leaves an eighth of the distinct times to fit: use it where only the horizon is read.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"cohort": "receipt", "entry": 0.0, "duration": [3.0, 200.0], "event": True,
+    ...                   "event_type": 1})
+    >>> follow_up_until(t, 90)[["duration", "event", "event_type"]].values.tolist()
+    [[3.0, True, 1], [90.0, False, 0]]
+    """
+    later = (table["duration"] > horizon) & (table["entry"].fillna(0.0) < horizon)
+    if not later.any():
+        return table
+    out = table.copy()
+    out.loc[later, "duration"] = float(horizon)
+    out.loc[later, "event"] = False
+    out.loc[later, "event_type"] = 0
+    return out
 
 
 #: lifelines warnings that are expected here and say nothing about the quality of a fit: on the aggregated

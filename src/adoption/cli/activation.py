@@ -19,18 +19,23 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--memory-limit: only with --engine duckdb")
     if not (math.isfinite(args.horizon) and args.horizon > 0):
         raise ParameterError(f"--horizon: expected a number of days > 0, got {args.horizon:g}")
-    if args.engine == "duckdb":
-        from adoption.analysis.activation_sql import activation_table_duckdb
+    if args.engine == "duckdb":  # one opening and one check of the log for every definition
+        from adoption.analysis.activation_sql import activation_tables_duckdb
+        from adoption.log.contract import DEFINITIONS
 
-        table = activation_table_duckdb(args.log, args.definition, k=args.k, d=args.d, memory_limit=args.memory_limit,
-                                        validate=not args.skip_validation, amount_unit=args.amount_unit)
+        others = [d for d in DEFINITIONS if d != args.definition]  # for the side-by-side, without covariates
+        tables = activation_tables_duckdb(args.log, [args.definition, *others], k=args.k, d=args.d,
+                                          covariates=[args.definition], optional=others,
+                                          memory_limit=args.memory_limit, validate=not args.skip_validation,
+                                          amount_unit=args.amount_unit)
         source = args.log
     else:
         source = read_for_analysis(args)
-        table = activation_table(source, args.definition, k=args.k, d=args.d)
+        tables = {args.definition: activation_table(source, args.definition, k=args.k, d=args.d)}
+    table = tables[args.definition]
     result = activation_headline(table, horizon=args.horizon, definition=args.definition).to_dict()
     by_definition = headline_by_definition(source, args.horizon, engine=args.engine, k=args.k, d=args.d,
-                                           tables={args.definition: table}, memory_limit=args.memory_limit,
+                                           tables=tables, memory_limit=args.memory_limit,
                                            validate=False)  # checked once, with the first table
     result["by_definition"] = [{"definition": name, **{key: (round(v, 6) if isinstance(v, float) else v)
                                                        for key, v in row.items()}}

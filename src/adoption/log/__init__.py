@@ -7,7 +7,10 @@
 :mod:`~adoption.log.validation`
     every contract rule checked with pandas, each problem one line;
 :mod:`~adoption.log.sql`
-    the same log opened in DuckDB (for logs bigger than memory) and validated in SQL.
+    the same log opened in DuckDB (for logs bigger than memory) and validated in SQL;
+:mod:`~adoption.log.proofs`
+    what Parquet storage proves without a hash table (footer statistics, keys stored in order, claims
+    merged with their packets), so that checking a log of hundreds of millions of rows takes seconds.
 
 Every layer above reads logs through this one; the simulator writes them through it.
 """

@@ -1,0 +1,310 @@
+"""What a Parquet table's storage proves, so that checking a big log needs no hash table and fewer scans.
+
+Three facts are read from the files themselves, each answering only when proven; otherwise the caller
+checks the rule the usual way (a full scan or a hash aggregate, which also finds the examples to report):
+
+* :func:`column_statistics`: the row groups' own statistics (missing values, lowest and highest value),
+  read from the file footers without reading the data;
+* :func:`proven_unique`: a key that is unique because it is stored in order (below);
+* :func:`claims_against_packets`: the claim rules counted in one merge of claims and packets stored in
+  packet order, instead of a join of a hundred million claims with their packets.
+
+Checking that a key is unique by counting (``GROUP BY key HAVING count(*) > 1``) builds a hash table of
+every key: at a hundred million claims that is gigabytes and tens of seconds. But a log is usually stored
+in key order (a database export by its primary key, ``adoption simulate`` as it numbers events), and then
+uniqueness is visible row by row:
+
+* a one-column key is unique if it strictly increases from row to row;
+* a two-column key is unique if its first column never decreases and, within each run of equal first
+  values, the second column holds no value twice (a short sort of nearly sorted data).
+
+:func:`proven_unique` reads only the key's columns, a batch at a time, and answers True only when it has
+proven uniqueness. False means "not proven" (the file is not in key order, the key has a missing value,
+is not an integer, or the table is CSV): the caller then counts duplicates the usual way, which also finds
+the examples to report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["claims_against_packets", "column_statistics", "proven_unique"]
+
+_BATCH_ROWS = 1 << 22
+
+
+def proven_unique(files: Sequence[Path], columns: Sequence[str]) -> bool:
+    """Whether the key ``columns`` is proven unique across the Parquet ``files`` read in order.
+
+    Parameters
+    ----------
+    files : sequence of Path
+        The table's Parquet files (parts of one table, in the order they are read as one table).
+    columns : sequence of str
+        The key: one or two columns, named as in the files.
+
+    Returns
+    -------
+    bool
+        True if the key is unique and in order (see the module's description); False if that is not proven.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> pd.DataFrame({"packet_id": [1, 1, 2, 3], "receiver_id": [7, 5, 5, 9]}).to_parquet(folder / "a.parquet")
+    >>> proven_unique([folder / "a.parquet"], ["packet_id", "receiver_id"]), proven_unique([folder / "a.parquet"], ["packet_id"])
+    (True, False)
+    """
+    if not files or len(columns) not in (1, 2) or any(f.suffix.lower() not in (".parquet", ".pq") for f in files):
+        return False
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    last: np.ndarray | None = None  # the previous batch's last key, or the rows of its last run (two columns)
+    for file in files:
+        parquet = pq.ParquetFile(file)
+        names = parquet.schema_arrow.names
+        if any(c not in names for c in columns):
+            return False
+        for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=list(columns)):
+            arrays = []
+            for i in range(len(columns)):
+                column = batch.column(i)
+                if column.null_count or not pa.types.is_integer(column.type):
+                    return False
+                arrays.append(column.to_numpy().astype(np.int64, copy=False))
+            if not len(arrays[0]):
+                continue
+            if len(columns) == 1:
+                key = arrays[0]
+                if (last is not None and key[0] <= last[-1]) or bool(np.any(key[1:] <= key[:-1])):
+                    return False
+                last = key[-1:]
+                continue
+            first, second = arrays
+            if last is not None:  # the previous batch's last run continues into this one
+                if first[0] < last[0, 0]:
+                    return False
+                if first[0] == last[0, 0]:
+                    first, second = np.concatenate([last[:, 0], first]), np.concatenate([last[:, 1], second])
+            if not _distinct_within_runs(first, second):
+                return False
+            tail = int(np.searchsorted(first, first[-1]))
+            last = np.column_stack([first[tail:], second[tail:]])
+    return True
+
+
+def _distinct_within_runs(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether ``first`` never decreases and ``second`` repeats no value within a run of equal ``first``."""
+    if bool(np.any(first[1:] < first[:-1])):
+        return False
+    step = (first[1:] > first[:-1]) | (second[1:] > second[:-1])
+    if bool(step.all()):
+        return True
+    low, high = int(second.min()), int(second.max())
+    span = high - low + 1
+    if (int(first[-1]) - int(first[0]) + 1) * span >= 2**62:
+        return False  # cannot be packed in one integer: not proven here
+    packed = (first - first[0]) * span + (second - low)
+    packed.sort(kind="stable")  # timsort: runs of sorted keys with short unsorted stretches
+    return not bool(np.any(packed[1:] == packed[:-1]))
+
+
+def _parquet(files: Sequence[Path]) -> bool:
+    return bool(files) and all(f.suffix.lower() in (".parquet", ".pq") for f in files)
+
+
+def column_statistics(files: Sequence[Path], column: str) -> tuple[int, Any, Any] | None:
+    """(missing values, lowest, highest) of a column from the Parquet footers, or None where not recorded.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> pd.DataFrame({"amount_cents": [5, None, 7]}).to_parquet(folder / "a.parquet")
+    >>> column_statistics([folder / "a.parquet"], "amount_cents")
+    (1, 5.0, 7.0)
+    """
+    if not _parquet(files):
+        return None
+    import pyarrow.parquet as pq
+
+    nulls, low, high = 0, None, None
+    for file in files:
+        meta = pq.ParquetFile(file).metadata
+        names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+        if names.count(column) != 1:
+            return None
+        position = names.index(column)
+        for g in range(meta.num_row_groups):
+            group = meta.row_group(g)
+            if group.num_rows == 0:
+                continue
+            stats = group.column(position).statistics
+            if stats is None or stats.null_count is None:
+                return None
+            nulls += int(stats.null_count)
+            if stats.null_count == group.num_rows:
+                continue
+            if not stats.has_min_max:
+                return None
+            low = stats.min if low is None else min(low, stats.min)
+            high = stats.max if high is None else max(high, stats.max)
+    return nulls, low, high
+
+
+class _NotProven(Exception):
+    """The files are not as the merge needs them."""
+
+
+def _batches(files: Sequence[Path], columns: Sequence[str], time_column: int,
+             optional: int | None = None) -> Iterator[tuple[list[np.ndarray], Any]]:
+    """Batches of integer columns as int64 arrays, the time column as int64 ticks with its Arrow type; the
+    ``optional`` column also yields its validity. Raises _NotProven on a missing value or another type."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    time_type = None
+    for file in files:
+        parquet = pq.ParquetFile(file)
+        if any(c not in parquet.schema_arrow.names for c in columns):
+            raise _NotProven
+        for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=list(columns)):
+            out = []
+            for i in range(len(columns)):
+                column = batch.column(i)
+                if column.null_count and i != optional:
+                    raise _NotProven
+                if i == time_column:
+                    if not pa.types.is_timestamp(column.type) or (time_type is not None and column.type != time_type):
+                        raise _NotProven
+                    time_type = column.type
+                    out.append(column.cast(pa.int64()).to_numpy())
+                    continue
+                if not pa.types.is_integer(column.type):
+                    raise _NotProven
+                if i == optional:
+                    out.append(column.fill_null(0).to_numpy().astype(np.int64, copy=False))
+                    out.append(column.is_valid().to_numpy(zero_copy_only=False))
+                else:
+                    out.append(column.to_numpy().astype(np.int64, copy=False))
+            yield out, time_type
+
+
+def claims_against_packets(claim_files: Sequence[Path], claim_columns: Sequence[str],
+                           packet_files: Sequence[Path], packet_columns: Sequence[str]) -> tuple[int, ...] | None:
+    """The claim rules counted by one merge of claims and packets that are both stored in packet order.
+
+    Parameters
+    ----------
+    claim_files, packet_files : sequence of Path
+        The Parquet files of ``red_packet_claims`` and ``red_packets``.
+    claim_columns : sequence of str
+        The files' names of the claims' packet_id, receiver_id, claimed_at and amount_cents.
+    packet_columns : sequence of str
+        The files' names of the packets' packet_id, sender_id, sent_at, amount_cents, shares and
+        (optionally, a sixth) recipient_id.
+
+    Returns
+    -------
+    tuple of int or None
+        Claims made before their packet was sent, claims by the packet's sender, claims of a one-to-one
+        packet by someone other than its recipient, packets with more claims than shares, and packets whose
+        claims sum to more than their amount; claims of a packet that does not exist are not counted, as
+        in a join. None if not proven this way: packet ids not strictly increasing, claims not in packet
+        order, a missing value, a non-integer id or amount, or time columns of different types.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> t = pd.to_datetime(["2015-02-18 20:00", "2015-02-18 21:00"])
+    >>> pd.DataFrame({"packet_id": [1, 2], "sender_id": [7, 8], "sent_at": t, "amount_cents": [100, 50],
+    ...               "shares": [2, 1]}).to_parquet(folder / "packets.parquet")
+    >>> pd.DataFrame({"packet_id": [1, 1, 2], "receiver_id": [7, 9, 3], "claimed_at": t[[1, 1, 0]],
+    ...               "amount_cents": [60, 30, 50]}).to_parquet(folder / "claims.parquet")
+    >>> claims_against_packets([folder / "claims.parquet"], ["packet_id", "receiver_id", "claimed_at", "amount_cents"],
+    ...                        [folder / "packets.parquet"], ["packet_id", "sender_id", "sent_at", "amount_cents", "shares"])
+    (1, 1, 0, 0, 0)
+    """
+    if not (_parquet(claim_files) and _parquet(packet_files)):
+        return None
+    try:
+        return _merge(claim_files, claim_columns, packet_files, packet_columns)
+    except _NotProven:
+        return None
+
+
+def _merge(claim_files: Sequence[Path], claim_columns: Sequence[str], packet_files: Sequence[Path],
+           packet_columns: Sequence[str]) -> tuple[int, ...]:
+    has_recipient = len(packet_columns) > 5
+    packet_batches = _batches(packet_files, packet_columns, 2, 5 if has_recipient else None)
+    # the packets read and not yet passed: id, sender, sent, amount, shares, recipient, recipient present
+    packets: list[np.ndarray] = [np.zeros(0, np.int64)] * 6 + [np.zeros(0, bool)]
+    packet_time, more_packets = None, True
+    counts = [0, 0, 0, 0, 0]
+    open_packet: tuple[int, int, int] | None = None  # the last packet seen: (id, claims, their total)
+    last_claim = None
+
+    def settle(ids: np.ndarray, n: np.ndarray, total: np.ndarray) -> None:
+        at = np.searchsorted(packets[0], ids)
+        counts[3] += int(np.count_nonzero(n > packets[4][at]))
+        counts[4] += int(np.count_nonzero(total > packets[3][at]))
+
+    for (pid, receiver, claimed, amount), claim_time in _batches(claim_files, claim_columns, 2):
+        if not len(pid):
+            continue
+        if bool(np.any(pid[1:] < pid[:-1])) or (last_claim is not None and pid[0] < last_claim):
+            raise _NotProven
+        last_claim = int(pid[-1])
+        oldest = min(int(pid[0]), open_packet[0]) if open_packet else int(pid[0])
+        keep = int(np.searchsorted(packets[0], oldest))
+        packets = [a[keep:] for a in packets]
+        while more_packets and (not len(packets[0]) or packets[0][-1] < pid[-1]):
+            arrays, packet_time = next(packet_batches, (None, packet_time))
+            if arrays is None:
+                more_packets = False
+                break
+            if not has_recipient:
+                arrays = [*arrays, np.zeros(len(arrays[0]), np.int64), np.zeros(len(arrays[0]), bool)]
+            ids = arrays[0]
+            if bool(np.any(ids[1:] <= ids[:-1])) or (len(packets[0]) and ids[0] <= packets[0][-1]):
+                raise _NotProven
+            packets = [np.concatenate([a, b]) for a, b in zip(packets, arrays, strict=True)]
+        if packet_time is not None and claim_time != packet_time:
+            raise _NotProven
+        # one search per packet (claims come in runs of one packet), then the packet's values repeated
+        starts = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]])
+        lengths = np.diff(np.r_[starts, len(pid)])
+        at = np.searchsorted(packets[0], pid[starts])
+        found = at < len(packets[0])
+        found[found] = packets[0][at[found]] == pid[starts][found]
+        if not found.all():  # claims of a packet that does not exist: left out, as in a join
+            rows = np.repeat(found, lengths)
+            pid, receiver, claimed, amount = pid[rows], receiver[rows], claimed[rows], amount[rows]
+            starts, lengths, at = np.r_[0, np.cumsum(lengths[found])[:-1]], lengths[found], at[found]
+            if not len(pid):
+                continue
+        counts[0] += int(np.count_nonzero(claimed < np.repeat(packets[2][at], lengths)))
+        counts[1] += int(np.count_nonzero(receiver == np.repeat(packets[1][at], lengths)))
+        counts[2] += int(np.count_nonzero(np.repeat(packets[6][at], lengths)
+                                          & (receiver != np.repeat(packets[5][at], lengths))))
+        if int(np.abs(amount).max()) > (2**62) // (int(lengths.max()) + (open_packet[1] if open_packet else 0)):
+            raise _NotProven  # a packet's total could overflow 64 bits: SQL sums it exactly
+        ids, n, total = pid[starts], lengths, np.add.reduceat(amount, starts)
+        if open_packet is not None:
+            if open_packet[0] == ids[0]:
+                n[0] += open_packet[1]
+                total[0] += open_packet[2]
+            else:
+                settle(np.array([open_packet[0]]), np.array([open_packet[1]]), np.array([open_packet[2]]))
+        settle(ids[:-1], n[:-1], total[:-1])
+        open_packet = (int(ids[-1]), int(n[-1]), int(total[-1]))
+    if open_packet is not None:
+        settle(np.array([open_packet[0]]), np.array([open_packet[1]]), np.array([open_packet[2]]))
+    return tuple(counts)
