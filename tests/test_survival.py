@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from adoption import Scenario, load_example, simulate
@@ -16,6 +17,7 @@ from adoption.analysis.survival import (
     design_matrix,
 )
 from adoption.datasets.synthetic import weibull_activation_log
+from adoption.errors import ParameterError
 
 
 @pytest.mark.slow
@@ -162,3 +164,25 @@ def test_aalen_johansen_interval_is_lifelines_interval_vectorized():
     assert len(ours) == len(theirs) > 1000
     np.testing.assert_allclose(ours["lower"], theirs.iloc[:, 0], rtol=1e-9)
     np.testing.assert_allclose(ours["upper"], theirs.iloc[:, 1], rtol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [20.0, 400.0])  # the median before the horizon, and far after it
+def test_fitting_up_to_the_horizon_reads_the_same_headline(scale):
+    rng = np.random.default_rng(3)
+    n = 3000
+    t, c = rng.exponential(scale, n), rng.uniform(10, 700, n)
+    leaves = rng.random(n) < 0.1
+    entry = np.where(rng.random(n) < 0.2, rng.uniform(0, 5, n), 0.0)
+    table = pd.DataFrame({"cohort": "receipt", "entry": entry, "duration": np.maximum(np.minimum(t, c), entry + 0.01),
+                          "event": t <= c, "event_type": np.where(t <= c, 1, np.where(leaves, 2, 0)),
+                          "first_kind": rng.choice(["red_packet", "transfer"], n)})
+    for by in (None, "first_kind"):
+        whole = ActivationCurve(horizon=90).fit(table, by=by).headline_
+        short = ActivationCurve(horizon=90, follow_up="horizon").fit(table, by=by).headline_
+        pd.testing.assert_frame_equal(whole, short)
+        whole = CompetingRisks(horizon=90).fit(table, by=by).headline_
+        short = CompetingRisks(horizon=90, follow_up="horizon").fit(table, by=by).headline_
+        pd.testing.assert_frame_equal(whole, short)
+    assert np.isfinite(whole["cumulative_incidence"]).all()
+    with pytest.raises(ParameterError, match="follow_up"):
+        ActivationCurve(follow_up="later").fit(table)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from adoption.analysis.survival import ActivationCurve, CompetingRisks, follow_up_until
+from adoption.analysis.survival import ActivationCurve, CompetingRisks
 
 __all__ = ["DEFINITION_MEANINGS", "ActivationHeadline", "activation_headline", "headline_by_definition"]
 
@@ -120,15 +120,21 @@ def activation_headline(table: pd.DataFrame, horizon: float = 90.0, definition: 
     >>> bool(month.overall["cumulative_incidence"] < quarter.overall["cumulative_incidence"])
     True
     """
+    def curve() -> ActivationCurve:  # only the horizon is read: fitted up to it (the same figures, faster)
+        return ActivationCurve(horizon=horizon, follow_up="horizon")
+
+    def competing() -> CompetingRisks:
+        return CompetingRisks(horizon=horizon, follow_up="horizon")
+
     return ActivationHeadline(
         horizon=float(horizon), definition=definition,
         organic_adopters=int((table["cohort"] == "organic").sum()),
-        overall=ActivationCurve(horizon=horizon).fit(table).headline_.iloc[0],
-        by_first_kind=ActivationCurve(horizon=horizon).fit(table, by="first_kind").headline_,
-        by_group=ActivationCurve(horizon=horizon).fit(table, by="first_group").headline_,
-        competing={"overall": CompetingRisks(horizon=horizon).fit(table).headline_,
-                   "by_first_kind": CompetingRisks(horizon=horizon).fit(table, by="first_kind").headline_,
-                   "by_group": CompetingRisks(horizon=horizon).fit(table, by="first_group").headline_},
+        overall=curve().fit(table).headline_.iloc[0],
+        by_first_kind=curve().fit(table, by="first_kind").headline_,
+        by_group=curve().fit(table, by="first_group").headline_,
+        competing={"overall": competing().fit(table).headline_,
+                   "by_first_kind": competing().fit(table, by="first_kind").headline_,
+                   "by_group": competing().fit(table, by="first_group").headline_},
     )
 
 
@@ -188,11 +194,11 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
                     continue  # the log has no table for it
                 table = activation_table(source, definition, k=k, d=d, engine=engine, memory_limit=memory_limit,
                                          validate=validate)
-            table = follow_up_until(table, horizon)  # only the horizon is read: the same figures, faster
-            aj = CompetingRisks(horizon=horizon).fit(table).headline_.iloc[0]
+            # only the horizon is read: fitted up to it (the same figures, faster)
+            aj = CompetingRisks(horizon=horizon, follow_up="horizon").fit(table).headline_.iloc[0]
         except InputError:
             continue
-        km = ActivationCurve(horizon=horizon).fit(table).headline_.iloc[0]
+        km = ActivationCurve(horizon=horizon, follow_up="horizon").fit(table).headline_.iloc[0]
         rows[definition] = {"meaning": DEFINITION_MEANINGS[definition] if definition != "k_payments" else
                             DEFINITION_MEANINGS[definition].replace("(default 3 in 30)", f"({k} in {d:g})"),
                             "n": int(aj["n"]), "cumulative_incidence": float(aj["cumulative_incidence"]),

@@ -82,6 +82,11 @@ def receipt_cohort(table: pd.DataFrame) -> pd.DataFrame:
     return cohort
 
 
+def _check_follow_up(follow_up: str) -> None:
+    if follow_up not in ("all", "horizon"):
+        raise ParameterError(f"follow_up: expected 'all' or 'horizon', got {follow_up!r}")
+
+
 def follow_up_until(table: pd.DataFrame, horizon: float) -> pd.DataFrame:
     """The activation table with its follow-up ended at ``horizon`` days after time zero.
 
@@ -178,6 +183,10 @@ class ActivationCurve:
         1 - confidence level.
     resolution : float, optional
         Grid (days) for aggregated fitting; default one minute above 200,000 rows, exact below.
+    follow_up : {"all", "horizon"}, default "all"
+        ``"horizon"`` fits only the follow-up up to the horizon (:func:`follow_up_until`): the same headline
+        from a fraction of the rows, but each curve ends at the horizon (a median beyond it is read from
+        the whole follow-up).
 
     Attributes
     ----------
@@ -198,30 +207,40 @@ class ActivationCurve:
     (True, True)
     """
 
-    def __init__(self, horizon: float = 90.0, alpha: float = 0.05, resolution: float | None = None) -> None:
+    def __init__(self, horizon: float = 90.0, alpha: float = 0.05, resolution: float | None = None,
+                 follow_up: str = "all") -> None:
         self.horizon = horizon
         self.alpha = alpha
         self.resolution = resolution
+        self.follow_up = follow_up
 
     def fit(self, table: pd.DataFrame, by: str | None = None) -> ActivationCurve:
         """Fit one curve per value of column ``by`` (or one for all receivers)."""
         self.warnings_: list[str] = []
         if not self.horizon > 0:
             raise ParameterError(f"horizon: expected a number of days > 0, got {self.horizon}")
+        _check_follow_up(self.follow_up)
         cohort = receipt_cohort(table)
         self.by_ = by
         self.fitters_: dict[str, KaplanMeierFitter] = {}
         rows = []
         for name, part in _groups(cohort, by):
-            agg = _aggregate(part, self.resolution)
-            kmf = KaplanMeierFitter(alpha=self.alpha, label=name)
-            with fit_warnings(self.warnings_):
-                kmf.fit(agg["duration"], agg["event"], entry=agg["entry"], weights=agg["weight"])
+            short = follow_up_until(part, self.horizon) if self.follow_up == "horizon" else part
+            kmf = self._fit_curve(short, name)
             self.fitters_[name] = kmf
-            rows.append({"group": name, "n": int(len(part)), "events": int(part["event"].sum()),
-                         **self._read(kmf)})
+            read = self._read(kmf)
+            if short is not part and not np.isfinite(read["median_days"]):  # the median lies past the horizon
+                read["median_days"] = float(self._fit_curve(part, name).median_survival_time_)
+            rows.append({"group": name, "n": int(len(part)), "events": int(part["event"].sum()), **read})
         self.headline_ = pd.DataFrame(rows)
         return self
+
+    def _fit_curve(self, part: pd.DataFrame, name: str) -> KaplanMeierFitter:
+        agg = _aggregate(part, self.resolution)
+        kmf = KaplanMeierFitter(alpha=self.alpha, label=name)
+        with fit_warnings(self.warnings_):
+            kmf.fit(agg["duration"], agg["event"], entry=agg["entry"], weights=agg["weight"])
+        return kmf
 
     def _read(self, kmf: KaplanMeierFitter) -> dict[str, float]:
         h = self.horizon
@@ -293,6 +312,9 @@ class CompetingRisks:
     alpha : float, default 0.05
     resolution : float, optional
         Grid (days) for aggregated fitting (default one minute).
+    follow_up : {"all", "horizon"}, default "all"
+        ``"horizon"`` fits only the follow-up up to the horizon (:func:`follow_up_until`): the same
+        headline from a fraction of the rows, but ``cumulative_incidence_`` ends at the horizon.
 
     Attributes
     ----------
@@ -313,17 +335,23 @@ class CompetingRisks:
     True
     """
 
-    def __init__(self, horizon: float = 90.0, alpha: float = 0.05, resolution: float | None = None) -> None:
+    def __init__(self, horizon: float = 90.0, alpha: float = 0.05, resolution: float | None = None,
+                 follow_up: str = "all") -> None:
         self.horizon = horizon
         self.alpha = alpha
         self.resolution = resolution
+        self.follow_up = follow_up
 
     def fit(self, table: pd.DataFrame, by: str | None = None) -> CompetingRisks:
         """Fit the incidences for all receivers, and the headline per value of column ``by``."""
         self.warnings_: list[str] = []
         if not self.horizon > 0:
             raise ParameterError(f"horizon: expected a number of days > 0, got {self.horizon}")
+        _check_follow_up(self.follow_up)
         cohort = receipt_cohort(table)
+        if self.follow_up == "horizon":
+            full, cohort = cohort, follow_up_until(cohort, self.horizon)
+            cohort = cohort.assign(event=full["event"])  # (the counts of events stay the whole follow-up's)
         resolution = self.resolution if self.resolution is not None else _MINUTE
         self.cumulative_incidence_, ci, self.fitters_ = self._fit_one(_aggregate(cohort, resolution))
         at = self._at_horizon(self.cumulative_incidence_)
