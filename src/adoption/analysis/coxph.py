@@ -4,8 +4,8 @@ lifelines fits Cox models with delayed entry or time-varying covariates through 
 distinct event times, which takes minutes on the tens of thousands of episodes that
 :mod:`adoption.analysis.causal` produces. The partial likelihood only needs, per event time, sums over the
 rows at risk: each row is put in the bucket of the event times where its (start, stop] opens and closes, so
-one ``bincount`` and one cumulative sum per covariate give them all, and the information matrix is one
-weighted ``X'X``. It fits a million episodes in seconds; the test suite checks the coefficients and standard
+one sparse product (+1 where a row closes, -1 where it opens) and one cumulative sum give them all for every
+covariate at once, and the information matrix is one weighted ``X'X``. It fits a million episodes in seconds; the test suite checks the coefficients and standard
 errors against lifelines' ``CoxPHFitter`` on smaller data.
 
 Ties are handled by Breslow's method; ``weights`` multiply each row's contribution (inverse-probability
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from adoption.arrays import searchsorted_in_order
 from adoption.errors import InputError
@@ -51,12 +51,35 @@ class CoxResult:
         }, index=pd.Index(self.names, name="covariate"))
 
 
-def _at_risk_sums(values: np.ndarray, hi: np.ndarray, lo: np.ndarray, k: int) -> np.ndarray:
-    """Per event time ``j``, the sum of ``values`` over rows with ``lo <= j < hi`` (rows at risk at ``t_j``)."""
-    def suffix(bucket: np.ndarray) -> np.ndarray:
-        total = np.bincount(bucket, weights=values, minlength=k + 1)
+def _sum_by(group: np.ndarray, values: np.ndarray, n_groups: int | None = None) -> np.ndarray:
+    """The rows of ``values`` summed within each group (codes 0 .. n_groups - 1): one sparse product, where
+    ``np.add.at`` on a matrix is an unbuffered loop."""
+    n_groups = int(group.max()) + 1 if n_groups is None else n_groups
+    if not len(group):
+        return np.zeros((n_groups, values.shape[1]))
+    indicator = sparse.csr_matrix((np.ones(len(group)), (group, np.arange(len(group)))), shape=(n_groups, len(group)))
+    return indicator @ values
+
+
+def _risk_set_matrix(hi: np.ndarray, lo: np.ndarray, k: int) -> sparse.csr_matrix:
+    """A sparse (k + 1) x n matrix with +1 at (hi[r], r) and -1 at (lo[r], r): times a column of row values,
+    the per-bucket totals whose suffix sums are the sums over the rows at risk (:func:`_at_risk_sums`)."""
+    n = len(hi)
+    rows = np.r_[hi, lo]
+    columns = np.r_[np.arange(n), np.arange(n)]
+    signs = np.r_[np.ones(n), -np.ones(n)]
+    return sparse.csr_matrix((signs, (rows, columns)), shape=(k + 1, n))
+
+
+def _at_risk_sums(values: np.ndarray, risk_sets: sparse.csr_matrix) -> np.ndarray:
+    """Per event time ``j``, the sums of ``values`` (a column per quantity) over the rows with
+    ``lo <= j < hi``, the rows at risk at ``t_j``: one sparse product for every column at once."""
+    total = risk_sets @ values
+    if total.ndim == 1:
         return np.cumsum(total[::-1])[::-1][1:]
-    return suffix(hi) - suffix(lo)
+    # suffix sums along each column: numpy accumulates a contiguous row fastest, so per quantity in a row
+    backwards = np.ascontiguousarray(total.T[:, ::-1])
+    return np.cumsum(backwards, axis=1)[:, -2::-1].T
 
 
 def fit_cox(start: np.ndarray, stop: np.ndarray, event: np.ndarray, X: np.ndarray | pd.DataFrame, *,
@@ -108,18 +131,18 @@ def fit_cox(start: np.ndarray, stop: np.ndarray, event: np.ndarray, X: np.ndarra
     times = np.unique(stop[event])
     k_of_event = searchsorted_in_order(times, stop[event])
     d = np.bincount(k_of_event, weights=w[event], minlength=len(times))
-    xsum = np.zeros((len(times), p))
-    np.add.at(xsum, k_of_event, w[event, None] * Xc[event])
+    xsum = _sum_by(k_of_event, w[event, None] * Xc[event], len(times))
     # row r is at risk at event time j when lo[r] <= j < hi[r] (start < t_j <= stop)
     hi = searchsorted_in_order(times, stop, side="right")
     lo = searchsorted_in_order(times, start, side="right")
-    k = len(times)
+    risk_sets = _risk_set_matrix(hi, lo, len(times))
+    with_one = np.empty((n, p + 1))  # [1, Xc]: times each row's weight, summed over risk sets in one product
+    with_one[:, 0], with_one[:, 1:] = 1.0, Xc
 
     def risk_sums(beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         e = w * np.exp(Xc @ beta)
-        s0 = _at_risk_sums(e, hi, lo, k)
-        s1 = np.column_stack([_at_risk_sums(e * Xc[:, j], hi, lo, k) for j in range(p)]) if p else np.zeros((k, 0))
-        return e, s0, s1
+        sums = _at_risk_sums(with_one * e[:, None], risk_sets)
+        return e, sums[:, 0], sums[:, 1:]
 
     def information(e: np.ndarray, s0: np.ndarray, xbar: np.ndarray) -> np.ndarray:
         # sum_j d_j (S2_j / S0_j - xbar_j xbar_j'), with sum_j d_j S2_j / S0_j = X' diag(e * c) X, where c is
@@ -135,7 +158,7 @@ def fit_cox(start: np.ndarray, stop: np.ndarray, event: np.ndarray, X: np.ndarra
         evaluations += 1
         # a trial step far beyond the maximum can overflow exp: it is worth -inf, and the line search halves it
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            s0 = _at_risk_sums(w * np.exp(Xc @ beta), hi, lo, k)
+            s0 = _at_risk_sums(w * np.exp(Xc @ beta), risk_sets)
             value = float((xsum @ beta).sum() - (d * np.log(s0)).sum() - 0.5 * penalizer * beta @ beta)
         return value if np.isfinite(value) else -np.inf
 
@@ -180,8 +203,6 @@ def fit_cox(start: np.ndarray, stop: np.ndarray, event: np.ndarray, X: np.ndarra
         k_row = searchsorted_in_order(times, stop)
         resid[event] += Xc[event] - xbar[np.minimum(k_row[event], len(times) - 1)]
         resid *= w[:, None]
-        groups = np.arange(n) if cluster is None else pd.factorize(np.asarray(cluster))[0]
-        per = np.zeros((groups.max() + 1, p))
-        np.add.at(per, groups, resid)
+        per = resid if cluster is None else _sum_by(pd.factorize(np.asarray(cluster))[0], resid)
         se = np.sqrt(np.diag(inv @ (per.T @ per) @ inv))
     return CoxResult(beta, se, names, current, float(d.sum()), iterations, evaluations)

@@ -18,31 +18,52 @@ __all__ = ["activation_times", "as_days", "receipts"]
 
 def receipts(log: EventLog) -> pd.DataFrame:
     """All receipts: user, time, kind, group flag, amount, sender."""
-    parts = []
+    parts = []  # each part's columns as arrays: one frame is built at the end (no block consolidation per part)
     if log.red_packet_claims is not None:
         c = log.red_packet_claims
-        part = pd.DataFrame({"user_id": c["receiver_id"].to_numpy(), "t": c["claimed_at"].to_numpy(),
-                             "kind": "red_packet", "amount": c["amount_cents"].to_numpy(),
-                             "ref": c["packet_id"].to_numpy()})
-        info = log.red_packets.set_index("packet_id") if log.red_packets is not None else None
-        part["group"] = (c["packet_id"].map(info["group_id"].notna()).astype("boolean").to_numpy()
-                         if info is not None and "group_id" in info else pd.array([pd.NA] * len(c), dtype="boolean"))
-        part["sender"] = (c["packet_id"].map(info["sender_id"]).astype("Int64").to_numpy() if info is not None
-                          else pd.array([pd.NA] * len(c), dtype="Int64"))
-        parts.append(part)
+        group, sender = _packet_of_each_claim(log)
+        parts.append({"user_id": c["receiver_id"].to_numpy(), "t": c["claimed_at"].to_numpy(),
+                      "kind": np.full(len(c), "red_packet", dtype=object), "amount": c["amount_cents"].to_numpy(),
+                      "ref": c["packet_id"].to_numpy(), "group": group, "sender": sender})
     if log.transfers is not None:
         tr = log.transfers
-        parts.append(pd.DataFrame({"user_id": tr["receiver_id"].to_numpy(), "t": tr["sent_at"].to_numpy(),
-                                   "kind": "transfer", "amount": tr["amount_cents"].to_numpy(),
-                                   "ref": tr["transfer_id"].to_numpy(),
-                                   "group": pd.array([False] * len(tr), dtype="boolean"),
-                                   "sender": pd.array(tr["sender_id"].to_numpy(), dtype="Int64")}))
+        parts.append({"user_id": tr["receiver_id"].to_numpy(), "t": tr["sent_at"].to_numpy(),
+                      "kind": np.full(len(tr), "transfer", dtype=object), "amount": tr["amount_cents"].to_numpy(),
+                      "ref": tr["transfer_id"].to_numpy(), "group": pd.array(np.zeros(len(tr), bool), dtype="boolean"),
+                      "sender": pd.array(tr["sender_id"].to_numpy(), dtype="Int64")})
     if not parts:
         raise InputError("activation: the log has no receipts (needs red_packet_claims or transfers)")
-    receipts = pd.concat(parts, ignore_index=True)
-    if receipts.empty:
+    columns = {}
+    for name in parts[0]:
+        values = [part[name] for part in parts]
+        columns[name] = (values[0] if len(values) == 1 else
+                         type(values[0])._concat_same_type(values) if isinstance(values[0], pd.api.extensions.ExtensionArray)
+                         else np.concatenate(values))
+    received = pd.DataFrame(columns)
+    if received.empty:
         raise InputError("activation: the log has no receipts (red_packet_claims and transfers are empty)")
-    return receipts
+    return received
+
+
+def _packet_of_each_claim(log: EventLog) -> tuple[pd.api.extensions.ExtensionArray, pd.api.extensions.ExtensionArray]:
+    """Each claim's packet: whether it went to a group, and its sender (missing where the packet is not known)."""
+    claims, packets = log.red_packet_claims, log.red_packets
+    n = len(claims)
+    if packets is None:
+        return pd.array([pd.NA] * n, dtype="boolean"), pd.array([pd.NA] * n, dtype="Int64")
+    index = pd.Index(packets["packet_id"])
+    if not index.is_unique:  # (an invalid log, read without checks): the first row of a packet, as a map gives
+        packets = packets.drop_duplicates("packet_id")
+        index = pd.Index(packets["packet_id"])
+    at = index.get_indexer(claims["packet_id"])  # one look-up for both columns
+    known = at >= 0
+    sender = pd.array(np.where(known, packets["sender_id"].to_numpy()[at], 0), dtype="Int64")
+    sender[~known] = pd.NA
+    if "group_id" not in packets:
+        return pd.array([pd.NA] * n, dtype="boolean"), sender
+    group = pd.array(packets["group_id"].notna().to_numpy()[at], dtype="boolean")
+    group[~known] = pd.NA
+    return group, sender
 
 
 def activation_times(log: EventLog, definition: str, k: int, d: float) -> pd.Series:
