@@ -15,6 +15,7 @@ column names are quoted as identifiers, and values are bound parameters.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -299,7 +300,7 @@ def _settled_by_statistics(log: SqlLog, table: str, col: ColumnSpec, dtype: str)
     if col.kind == "time" and (dtype.upper().startswith("TIMESTAMP") or dtype.upper() == "DATE"):
         if low is None:
             readable = True
-        else:
+        elif isinstance(low, datetime.date) and isinstance(high, datetime.date):  # (not raw ticks of some unit)
             import pandas as pd
 
             bounds = [pd.Timestamp(b) for b in TIME_RANGE]
