@@ -149,6 +149,10 @@ def _aggregate(df: pd.DataFrame, resolution: float | None, extra: Sequence[str] 
     """Collapse identical (entry, duration, event, ...) rows into weighted rows on a time grid."""
     if resolution is None:
         resolution = _MINUTE if len(df) > AGGREGATE_ABOVE else 0.0
+    if resolution > 0 and not extra:
+        packed = _aggregate_on_grid(df, resolution)
+        if packed is not None:
+            return packed
     out = df[["entry", "duration", "event_type", *extra]].copy()
     if resolution > 0:
         out["duration"] = np.ceil(out["duration"] / resolution) * resolution
@@ -158,6 +162,31 @@ def _aggregate(df: pd.DataFrame, resolution: float | None, extra: Sequence[str] 
     else:
         out["weight"] = 1.0
     # lifelines needs entry < duration for every row
+    out["duration"] = np.maximum(out["duration"], out["entry"] + 1e-9)
+    out["event"] = out["event_type"] == 1
+    return out
+
+
+def _aggregate_on_grid(df: pd.DataFrame, resolution: float) -> pd.DataFrame | None:
+    """What :func:`_aggregate` gives on a grid, by counting one integer per (entry, duration, event type)
+    cell instead of grouping three float columns (several times faster on millions of rows); None where the
+    cells do not fit one integer or a value is missing."""
+    entry = np.floor(df["entry"].to_numpy(dtype=float) / resolution)
+    duration = np.ceil(df["duration"].to_numpy(dtype=float) / resolution)
+    kind = df["event_type"].to_numpy()
+    if not len(df) or not (np.isfinite(entry).all() and np.isfinite(duration).all()) or kind.min() < 0:
+        return None
+    low_e, low_d, kinds = entry.min(), duration.min(), int(kind.max()) + 1
+    span_e, span_d = entry.max() - low_e + 1, duration.max() - low_d + 1
+    if span_e * span_d * kinds >= 2**62:
+        return None
+    key = ((entry - low_e).astype(np.int64) * int(span_d) + (duration - low_d).astype(np.int64)) * kinds + kind
+    cells, weight = np.unique(key, return_counts=True)  # in the order of (entry, duration, event type)
+    kind_of = cells % kinds
+    rest = cells // kinds
+    out = pd.DataFrame({"entry": (rest // int(span_d) + low_e) * resolution,
+                        "duration": (rest % int(span_d) + low_d) * resolution,
+                        "event_type": kind_of.astype(df["event_type"].dtype), "weight": weight})
     out["duration"] = np.maximum(out["duration"], out["entry"] + 1e-9)
     out["event"] = out["event_type"] == 1
     return out
