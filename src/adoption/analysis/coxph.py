@@ -51,6 +51,27 @@ class CoxResult:
         }, index=pd.Index(self.names, name="covariate"))
 
 
+#: Above this many rows, Newton's method starts from the fit to every tenth row (a few steps from the
+#: maximum instead of eight or nine from zero, each a pass over every row).
+WARM_START_ABOVE = 500_000
+
+
+def _starting_point(start: np.ndarray, stop: np.ndarray, event: np.ndarray, X: np.ndarray, w: np.ndarray,
+                    penalizer: float, max_iter: int) -> np.ndarray:
+    """Zero, or for many rows the coefficients fitted to every tenth row (deterministic, no randomness)."""
+    p = X.shape[1]
+    if len(start) <= WARM_START_ABOVE:
+        return np.zeros(p)
+    rows = slice(None, None, 10)
+    if not event[rows].any():
+        return np.zeros(p)
+    try:
+        return fit_cox(start[rows], stop[rows], event[rows], X[rows], weights=w[rows], penalizer=penalizer,
+                       max_iter=max_iter, tol=1e-8).coef
+    except (np.linalg.LinAlgError, InputError):
+        return np.zeros(p)
+
+
 def _sum_by(group: np.ndarray, values: np.ndarray, n_groups: int | None = None) -> np.ndarray:
     """The rows of ``values`` summed within each group (codes 0 .. n_groups - 1): one sparse product, where
     ``np.add.at`` on a matrix is an unbuffered loop."""
@@ -162,8 +183,11 @@ def fit_cox(start: np.ndarray, stop: np.ndarray, event: np.ndarray, X: np.ndarra
             value = float((xsum @ beta).sum() - (d * np.log(s0)).sum() - 0.5 * penalizer * beta @ beta)
         return value if np.isfinite(value) else -np.inf
 
-    beta = np.zeros(p)
+    beta = _starting_point(start, stop, event, X, w, penalizer, max_iter)
     current = loglik(beta)
+    if not np.isfinite(current):  # (a start far from this data's maximum): from zero, as always
+        beta = np.zeros(p)
+        current = loglik(beta)
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 (the count is reported)
         e, s0, s1 = risk_sums(beta)
