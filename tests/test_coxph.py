@@ -81,3 +81,23 @@ def test_newton_stops_at_the_maximum_without_chasing_rounding():
     res = fit_cox(np.zeros(n), t, rng.random(n) < 0.8, x)
     assert np.allclose(res.coef, [0.5, -0.3, 0.0], atol=0.02)
     assert res.iterations <= 8 and res.evaluations <= 2 * res.iterations + 2
+
+
+def test_a_warm_start_from_every_tenth_row_reaches_the_same_maximum(monkeypatch):
+    import adoption.analysis.coxph as coxph
+
+    rng = np.random.default_rng(11)
+    n = 20_000
+    x = rng.normal(size=(n, 3))
+    t = rng.exponential(1 / np.exp(x @ np.array([1.2, -0.7, 0.3])))
+    start = np.where(rng.random(n) < 0.3, t * rng.random(n), 0.0)
+    cold = fit_cox(start, t, rng.random(n) < 0.8, x, cluster=np.arange(n) // 3)
+    monkeypatch.setattr(coxph, "WARM_START_ABOVE", 1_000)
+    rng = np.random.default_rng(11)  # the same data again
+    x = rng.normal(size=(n, 3))
+    t = rng.exponential(1 / np.exp(x @ np.array([1.2, -0.7, 0.3])))
+    start = np.where(rng.random(n) < 0.3, t * rng.random(n), 0.0)
+    warm = fit_cox(start, t, rng.random(n) < 0.8, x, cluster=np.arange(n) // 3)
+    np.testing.assert_allclose(warm.coef, cold.coef, rtol=1e-7)
+    np.testing.assert_allclose(warm.se, cold.se, rtol=1e-6)
+    assert warm.iterations < cold.iterations
