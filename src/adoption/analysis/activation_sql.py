@@ -268,7 +268,7 @@ class _TableBuilder:
         if not actions:
             raise InputError("activation: the log has no payment actions (needs payments, red_packets or transfers)")
         if definition == "first_action_no_reciprocity":
-            actions = [a for a in actions if a == "first_payments"]
+            actions = [self._first_times("payments", "user_id", "paid_at")] if has("payments") else []
             sends = self._first_unreciprocated_send()
             if sends:
                 actions.append(sends)

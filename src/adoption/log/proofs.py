@@ -60,24 +60,11 @@ def proven_unique(files: Sequence[Path], columns: Sequence[str]) -> bool:
     >>> proven_unique([folder / "a.parquet"], ["packet_id", "receiver_id"]), proven_unique([folder / "a.parquet"], ["packet_id"])
     (True, False)
     """
-    if not files or len(columns) not in (1, 2) or any(f.suffix.lower() not in (".parquet", ".pq") for f in files):
+    if not _parquet(files) or len(columns) not in (1, 2):
         return False
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     last: np.ndarray | None = None  # the previous batch's last key, or the rows of its last run (two columns)
-    for file in files:
-        parquet = pq.ParquetFile(file)
-        names = parquet.schema_arrow.names
-        if any(c not in names for c in columns):
-            return False
-        for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=list(columns)):
-            arrays = []
-            for i in range(len(columns)):
-                column = batch.column(i)
-                if column.null_count or not pa.types.is_integer(column.type):
-                    return False
-                arrays.append(column.to_numpy().astype(np.int64, copy=False))
+    try:
+        for arrays, _ in _batches(files, columns):
             if not len(arrays[0]):
                 continue
             if len(columns) == 1:
@@ -96,6 +83,8 @@ def proven_unique(files: Sequence[Path], columns: Sequence[str]) -> bool:
                 return False
             tail = int(np.searchsorted(first, first[-1]))
             last = np.column_stack([first[tail:], second[tail:]])
+    except _NotProven:  # a missing value, a non-integer column, or a column the files lack
+        return False
     return True
 
 
@@ -162,7 +151,7 @@ class _NotProven(Exception):
     """The files are not as the merge needs them."""
 
 
-def _batches(files: Sequence[Path], columns: Sequence[str], time_column: int,
+def _batches(files: Sequence[Path], columns: Sequence[str], time_column: int | None = None,
              optional: int | None = None) -> Iterator[tuple[list[np.ndarray], Any]]:
     """Batches of integer columns as int64 arrays, the time column as int64 ticks with its Arrow type; the
     ``optional`` column also yields its validity. Raises _NotProven on a missing value or another type."""
