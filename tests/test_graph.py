@@ -92,6 +92,37 @@ def test_searching_in_sorted_order_finds_what_numpy_finds():
         np.testing.assert_array_equal(searchsorted_in_order(a, v, side=side), np.searchsorted(a, v, side=side))
 
 
+@pytest.mark.parametrize("values", ["continuous", "rounded", "beyond_rounding"])
+def test_sorting_by_an_int_and_a_float_is_exactly_lexsort(values):
+    from adoption.arrays import lexsort_int_float
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        m = int(rng.integers(0, 120))
+        primary = rng.integers(0, int(rng.integers(1, 25)), m)
+        secondary = {"continuous": rng.random(m),
+                     "rounded": np.round(rng.random(m), 1),  # ties within a run: broken by position
+                     # a huge value beside small ones: the float key cannot keep the small ones apart, and
+                     # the check sends them to np.lexsort
+                     "beyond_rounding": np.where(rng.random(m) < 0.1, 1e20, rng.random(m))}[values]
+        np.testing.assert_array_equal(lexsort_int_float(primary, secondary), np.lexsort((secondary, primary)))
+
+
+def test_the_extreme_of_each_group_is_what_sorting_finds():
+    from adoption.arrays import group_extreme
+
+    rng = np.random.default_rng(4)
+    keys, values = rng.integers(0, 50, 2_000), np.round(rng.random(2_000), 2)
+    order = np.lexsort((values, keys))
+    first = np.r_[True, keys[order][1:] != keys[order][:-1]]
+    last = np.r_[first[1:], True]
+    for which, chosen in (("min", first), ("max", last)):
+        found_keys, found = group_extreme(keys, values, which)
+        np.testing.assert_array_equal(found_keys, keys[order][chosen])
+        np.testing.assert_array_equal(found, values[order][chosen])
+    assert [len(a) for a in group_extreme(np.zeros(0, dtype=int), np.zeros(0), "max")] == [0, 0]
+
+
 def test_degrees_are_computed_once_and_read_only(graph):
     assert graph.degree is graph.degree
     with pytest.raises(ValueError):

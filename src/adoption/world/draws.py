@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from adoption.arrays import group_extreme
 from adoption.world.calendar import DIURNAL, EVE_DIURNAL
 from adoption.world.redpacket import MAX_PACKET_CENTS
 from adoption.world.state import WorldState
@@ -26,10 +27,7 @@ MerchantsByCity = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 def earliest_per_user(users: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each user once, with their earliest time."""
-    order = np.lexsort((times, users))
-    users, times = users[order], times[order]
-    first = np.r_[True, users[1:] != users[:-1]]
-    return users[first], times[first]
+    return group_extreme(users, times, "min")
 
 
 def sample_active(w: WorldState, rate: Callable[[np.ndarray], np.ndarray] | float, rate_max: float,

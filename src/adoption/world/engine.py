@@ -100,7 +100,7 @@ def run(w: WorldState, progress: bool | tqdm = False, on_month_end: MonthEnd | N
         # routine activity of users active before today
         if s.red_packets and day >= w.launch_day:
             base = s.send_rate * packets_mult[day]
-            who = sample_active(w, lambda u, base=base: base * w.sociability[u] * w.habit_factor[w.habit_level[u]],
+            who = sample_active(w, lambda u, base=base: base * w.send_weight[u],
                                 base * w.sociability_max * habit_max, day)
             w.pending.append(PacketBatch(who, times_in_day(w, day, len(who), bool(evening[day])),
                                          np.full(len(who), -1), np.zeros(len(who), dtype=np.int64)))

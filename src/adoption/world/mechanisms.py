@@ -135,6 +135,7 @@ def send_packets(w: WorldState, batch: PacketBatch, day: int) -> None:
                  group=np.where(direct, -1, group), recipient=recipient)
     np.add.at(w.habit_level, sender, np.int32(1))  # a value of the array's dtype: numpy's fast path (20x)
     w.habit_level[sender] = np.minimum(w.habit_level[sender], s.habit_cap)
+    w.send_weight[sender] = w.sociability[sender] * w.habit_factor[w.habit_level[sender]]
 
     # openings: group members (first come, first served) and one-to-one recipients
     g_idx = np.flatnonzero(~direct)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adoption.arrays import lexsort_int_float
 from adoption.errors import ParameterError
 from adoption.random import SeedLike, as_generator
 
@@ -141,7 +142,7 @@ def allocate_claims(packet: np.ndarray, open_hours: np.ndarray, shares: np.ndarr
     """
     packet = np.asarray(packet, dtype=np.int64)
     open_hours = np.asarray(open_hours, dtype=np.float64)
-    order = np.lexsort((open_hours, packet))
+    order = lexsort_int_float(packet, open_hours)
     p_sorted = packet[order]
     first = np.r_[True, p_sorted[1:] != p_sorted[:-1]] if len(order) else np.zeros(0, dtype=bool)
     run_start = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0)) if len(order) else first

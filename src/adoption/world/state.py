@@ -102,6 +102,9 @@ class WorldState:
         # each level
         self.habit_level = np.zeros(n, dtype=np.int32)
         self.habit_factor = 1.0 + s.habit_gain * np.arange(s.habit_cap + 1)
+        # each user's send rate per unit of the day's base rate: sociability times the habit's factor, kept up
+        # to date as packets are sent (one lookup per proposal of the daily sampler instead of three)
+        self.send_weight = self.sociability * self.habit_factor[0]
         urban = graph.urban if graph.urban is not None else np.zeros(n, dtype=bool)
         self.urban = urban.astype(bool)
         # the latent cost of adopting: observable parts (friends, city) and unobservable ones (engagement,

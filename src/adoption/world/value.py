@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from adoption.arrays import group_extreme
 from adoption.world.graph import gather_rows
 from adoption.world.state import NEVER, WorldState
 
@@ -120,10 +121,7 @@ def add_payers(w: WorldState, users: np.ndarray, times: np.ndarray) -> None:
     waiting = w.active[friends] == NEVER
     friends, when = friends[waiting], times[which][waiting]
     if len(friends):
-        order = np.lexsort((when, friends))
-        friends, when = friends[order], when[order]
-        last = np.r_[friends[1:] != friends[:-1], True]  # the latest new payer among a friend's friends
-        friends, when = friends[last], when[last]
+        friends, when = group_extreme(friends, when, "max")  # the latest new payer among a friend's friends
         redraw(w, friends, np.maximum(when, w.joined[friends]))
 
 
