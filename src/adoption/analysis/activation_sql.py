@@ -323,10 +323,12 @@ class _TableBuilder:
                 WHERE epoch_us(x.sent_at) >= w.low AND epoch_us(x.sent_at) < w.high""")
         if not received:
             return self._once("first_unreciprocated", "SELECT user_id, min(t) AS t FROM candidate_sends GROUP BY 1")
-        union = " UNION ALL ".join(received)
+        # stored once: as a common table expression read twice, DuckDB computes it twice (70 s against 29 s
+        # on a ten-million-user log)
+        receipts = self._once("reciprocity_receipts", " UNION ALL ".join(received))
         return self._once("first_unreciprocated", f"""
-            WITH r_group AS (SELECT user_id, grp, t FROM ({union}) WHERE grp IS NOT NULL),
-                 r_other AS (SELECT user_id, other, t FROM ({union}) WHERE other IS NOT NULL)
+            WITH r_group AS (SELECT user_id, grp, t FROM {receipts} WHERE grp IS NOT NULL),
+                 r_other AS (SELECT user_id, other, t FROM {receipts} WHERE other IS NOT NULL)
             SELECT s.user_id, min(s.t) AS t FROM candidate_sends s
             ASOF LEFT JOIN r_group g ON s.user_id = g.user_id AND s.grp = g.grp AND s.t > g.t
             ASOF LEFT JOIN r_other o ON s.user_id = o.user_id AND s.other = o.other AND s.t > o.t
