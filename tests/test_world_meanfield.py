@@ -52,6 +52,10 @@ def test_frontier_falls_as_merchants_start_higher():
     # a start on the frontier tips, one clearly below it does not
     u0, m0 = users[1], 0.2
     assert mf.tips((u0 + 0.01, m0), push=0.0) and not mf.tips((max(u0 - 0.05, 0.0), m0), push=0.0)
+    # searched from a grid's bracket (the phase portrait's way), the same frontier to within the tolerance
+    grid = mf.outcome_grid(np.array([0.0, 0.1, 0.3]), np.array([0.0, 0.2, 0.4]))
+    bracketed = mf.frontier(np.array([0.0, 0.2, 0.4]), tol=0.01, known=grid)["users_start"].to_numpy()
+    np.testing.assert_allclose(bracketed, users, atol=0.01)
 
 
 def test_same_seed_same_mean_field():

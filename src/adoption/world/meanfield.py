@@ -493,24 +493,44 @@ class WorldMeanField:
                                    >= tip_share, np.array([0.0]), np.array([1.0]), tol)[0])
 
     def frontier(self, merchant_starts: np.ndarray | None = None, tip_share: float = TIP_SHARE,
-                 tol: float = 0.002) -> pd.DataFrame:
+                 tol: float = 0.002, known: pd.DataFrame | None = None) -> pd.DataFrame:
         """The critical-mass frontier: for each starting share of accepting merchants, the smallest share of
         paying users from which the market tips by the end of the period.
+
+        ``known``: ends already computed (an :meth:`outcome_grid` over the same merchant starts); each
+        search then starts between the grid's last start that stalls and its first that tips, instead of
+        between no users and 95% (a third of the runs of a phase portrait's frontier).
 
         Returns a DataFrame with ``merchants_start`` and ``users_start`` (``nan`` where no start tips,
         0 where every start does).
         """
         m = np.linspace(0.0, 0.6, 13) if merchant_starts is None else np.asarray(merchant_starts, float)
-        top = 0.95
-        ends = self.final_shares(np.r_[np.zeros(len(m)), np.full(len(m), top)], np.r_[m, m])
-        low_tips, high_tips = ends[: len(m)] >= tip_share, ends[len(m):] >= tip_share
+        low, high = np.zeros(len(m)), np.full(len(m), 0.95)
+        low_stalls, high_tips = np.zeros(len(m), dtype=bool), np.zeros(len(m), dtype=bool)
+        if known is not None:  # the grid's starts bracket the frontier (ends rise with the users' start)
+            for i, merchants in enumerate(m):
+                rows = known[np.isclose(known["merchants_start"].to_numpy(), merchants)]
+                starts, tipped = rows["users_start"].to_numpy(), rows["users_active_end"].to_numpy() >= tip_share
+                if tipped.any():
+                    low[i] = high[i] = starts[tipped].min()
+                    high_tips[i] = True
+                stalled = starts[~tipped & (starts < high[i])]
+                if len(stalled):
+                    low[i], low_stalls[i] = stalled.max(), True
+        # the ends not known yet: every start stalls or every start tips, or the search starts between them
+        ask_low = np.flatnonzero(~low_stalls & ~(high_tips & (high == 0.0)))
+        ask_high = np.flatnonzero(~high_tips)
+        ends = self.final_shares(np.r_[low[ask_low], high[ask_high]], np.r_[m[ask_low], m[ask_high]])
+        tips_low = np.zeros(len(m), dtype=bool)
+        tips_low[ask_low] = ends[: len(ask_low)] >= tip_share
+        high_tips[ask_high] = ends[len(ask_low):] >= tip_share
         u_star = np.full(len(m), np.nan)
-        u_star[low_tips] = 0.0
-        todo = ~low_tips & high_tips
+        u_star[tips_low | (high_tips & (high == 0.0))] = 0.0
+        todo = ~tips_low & high_tips & (high > 0.0)
         if todo.any():
             m_todo = m[todo]
             u_star[todo] = _bisect_batch(lambda x: self.final_shares(x, m_todo) >= tip_share,
-                                         np.zeros(todo.sum()), np.full(todo.sum(), top), tol)
+                                         low[todo], high[todo], tol)
         return pd.DataFrame({"merchants_start": m, "users_start": u_star})
 
     def outcome_grid(self, users: np.ndarray, merchants: np.ndarray) -> pd.DataFrame:
