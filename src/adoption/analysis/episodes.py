@@ -122,9 +122,11 @@ class RiskSets:
 
 
 def risk_sets(log: EventLog, definition: str = "first_action", *, k: int = 3, d: float = 30.0,
-              exposure_start: pd.Timestamp | str | None = None) -> RiskSets:
+              exposure_start: pd.Timestamp | str | None = None, received: pd.DataFrame | None = None) -> RiskSets:
     """The follow-up of every user from the :func:`exposure_origin` (or their joining) to activation, leaving
     or the window's end, read with one pass over the receipts.
+
+    ``received``: the log's :func:`~adoption.analysis.events.receipts`, when the caller has them already.
 
     Examples
     --------
@@ -133,7 +135,7 @@ def risk_sets(log: EventLog, definition: str = "first_action", *, k: int = 3, d:
     >>> int(at.at_risk.sum()) <= len(at.users), at.origin.warning is None
     (True, True)
     """
-    received = receipts(log)
+    received = receipts(log) if received is None else received
     users, first, act, left = user_times(log, definition, k, d, received=received)
     origin = exposure_origin(log, exposure_start, first_receipt=received["t"].min())
     w1 = log.window[1]
@@ -145,7 +147,8 @@ def risk_sets(log: EventLog, definition: str = "first_action", *, k: int = 3, d:
 
 
 def exposure_episodes(log: EventLog, definition: str = "first_action", *, k: int = 3, d: float = 30.0,
-                      exposure_start: pd.Timestamp | str | None = None) -> pd.DataFrame:
+                      exposure_start: pd.Timestamp | str | None = None,
+                      received: pd.DataFrame | None = None) -> pd.DataFrame:
     """Users at risk when exposure becomes possible, split at their first receipt (receipt as a time-varying exposure).
 
     Returns one or two rows per user: ``user_id``, ``start``, ``stop`` (days since the window start),
@@ -154,7 +157,8 @@ def exposure_episodes(log: EventLog, definition: str = "first_action", *, k: int
     after activating: what a naive comparison splits on), and the pre-exposure covariates of
     :func:`pre_exposure_covariates` measured at the user's start: the later of their joining and the
     :func:`exposure_origin` (the first receipt in the log, or ``exposure_start``). Users active before their
-    start are not at risk. ``attrs["exposure_origin"]`` holds the :class:`ExposureOrigin`.
+    start are not at risk. ``attrs["exposure_origin"]`` holds the :class:`ExposureOrigin`. ``received``: the
+    log's :func:`~adoption.analysis.events.receipts`, when the caller has them already.
 
     Examples
     --------
@@ -164,7 +168,7 @@ def exposure_episodes(log: EventLog, definition: str = "first_action", *, k: int
     True
     """
     w0 = log.window[0]
-    at = risk_sets(log, definition, k=k, d=d, exposure_start=exposure_start)
+    at = risk_sets(log, definition, k=k, d=d, exposure_start=exposure_start, received=received)
     first, act, begin, end = at.first, at.act, at.begin, at.end
     idx = at.users.index[at.at_risk]
     b = begin[idx]

@@ -64,13 +64,13 @@ def receipt_history_episodes(log: EventLog, definition: str = "first_action", *,
     >>> bool((ep.groupby("user_id")["receipts"].max() <= 1).all())  # one receipt per user in this log
     True
     """
-    base = exposure_episodes(log, definition, k=k, d=d, exposure_start=exposure_start)
+    r = receipts(log)  # read once: the episodes' first receipts and the history below
+    base = exposure_episodes(log, definition, k=k, d=d, exposure_start=exposure_start, received=r)
     per_user = base.groupby("user_id", sort=False).agg(start=("start", "min"), stop=("stop", "max"),
                                                        event=("event", "max"))
     covariates = base.drop_duplicates("user_id").set_index("user_id").drop(
         columns=["start", "stop", "received", "event", "ever_received", "received_in_log", "receipt_day"])
     w0 = log.window[0]
-    r = receipts(log)
     r = r[r["user_id"].isin(per_user.index)]
     code = pd.Index(per_user.index).get_indexer(r["user_id"])
     t = as_days(r["t"] - w0)
