@@ -203,3 +203,29 @@ def test_counting_grid_cells_gives_the_grouped_aggregate_exactly(monkeypatch):
             grouped = survival._aggregate(table, resolution)
         pd.testing.assert_frame_equal(packed, grouped, check_exact=True)
         assert packed["weight"].sum() == n
+
+
+def test_the_headline_by_definition_reuses_a_headline_fitted_already():
+    from adoption.analysis.headline import activation_headline, headline_by_definition
+
+    log = load_example()
+    table = activation_table(log)
+    fitted = headline_by_definition(log, 60, tables={"first_action": table})
+    reused = headline_by_definition(log, 60, tables={"first_action": table},
+                                    headlines={"first_action": activation_headline(table, horizon=60)})
+    pd.testing.assert_frame_equal(fitted, reused)
+    # a headline at another horizon is not used for this one
+    other = headline_by_definition(log, 60, tables={"first_action": table},
+                                   headlines={"first_action": activation_headline(table, horizon=30)})
+    pd.testing.assert_frame_equal(fitted, other)
+
+
+def test_groups_are_labelled_as_text_with_missing_values_unknown():
+    from adoption.analysis.survival import _groups
+
+    frame = pd.DataFrame({"kind": pd.Categorical(["transfer", "red_packet", None, "transfer"]),
+                          "in_group": pd.array([True, False, None, True], dtype="boolean")})
+    assert [(name, part.index.tolist()) for name, part in _groups(frame, "kind")] == [
+        ("red_packet", [1]), ("transfer", [0, 3]), ("unknown", [2])]
+    assert [(name, part.index.tolist()) for name, part in _groups(frame, "in_group")] == [
+        ("False", [1]), ("True", [0, 3]), ("unknown", [2])]

@@ -153,7 +153,8 @@ def activation_headline(table: pd.DataFrame, horizon: float = 90.0, definition: 
 
 def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = "pandas", k: int = 3,
                            d: float = 30.0, tables: dict[str, pd.DataFrame] | None = None,
-                           memory_limit: str | None = None, validate: bool = True) -> pd.DataFrame:
+                           memory_limit: str | None = None, validate: bool = True,
+                           headlines: dict[str, ActivationHeadline] | None = None) -> pd.DataFrame:
     """The headline under every activation definition the log supports, side by side, with what each measures.
 
     Parameters
@@ -171,6 +172,9 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
         With ``engine="duckdb"``: check every contract rule first (False when the log was checked already).
         The DuckDB engine opens the log once and builds every missing table in one pass
         (:func:`~adoption.analysis.activation_sql.activation_tables_duckdb`).
+    headlines : dict, optional
+        Headlines already fitted at this horizon, by definition (:func:`activation_headline`): their overall
+        rows are used, not fitted again.
 
     Returns
     -------
@@ -200,6 +204,10 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
                                                    optional=missing))
     rows = {}
     for definition in DEFINITIONS:
+        known = (headlines or {}).get(definition)
+        if known is not None and known.horizon == float(horizon):
+            rows[definition] = _definition_row(definition, known.competing["overall"].iloc[0], known.overall, k, d)
+            continue
         try:
             table = tables.get(definition)
             if table is None:
@@ -213,9 +221,14 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
         except InputError:
             continue
         km = ActivationCurve(horizon=horizon, follow_up="horizon").fit(receivers).headline_.iloc[0]
-        rows[definition] = {"meaning": DEFINITION_MEANINGS[definition] if definition != "k_payments" else
-                            DEFINITION_MEANINGS[definition].replace("(default 3 in 30)", f"({k} in {d:g})"),
-                            "n": int(aj["n"]), "cumulative_incidence": float(aj["cumulative_incidence"]),
-                            "ci_low": float(aj["ci_low"]), "ci_high": float(aj["ci_high"]),
-                            "cumulative_incidence_no_leaving": float(km["cumulative_incidence"])}
+        rows[definition] = _definition_row(definition, aj, km, k, d)
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("definition")
+
+
+def _definition_row(definition: str, aj: pd.Series, km: pd.Series, k: int, d: float) -> dict[str, Any]:
+    """One row of :func:`headline_by_definition` from the overall Aalen–Johansen and Kaplan–Meier rows."""
+    return {"meaning": DEFINITION_MEANINGS[definition] if definition != "k_payments" else
+            DEFINITION_MEANINGS[definition].replace("(default 3 in 30)", f"({k} in {d:g})"),
+            "n": int(aj["n"]), "cumulative_incidence": float(aj["cumulative_incidence"]),
+            "ci_low": float(aj["ci_low"]), "ci_high": float(aj["ci_high"]),
+            "cumulative_incidence_no_leaving": float(km["cumulative_incidence"])}
