@@ -119,3 +119,16 @@ def test_claims_not_in_packet_order_are_not_proven(tmp_path):
     big.to_parquet(tmp_path / "big.parquet", index=False)  # a total that overflows 64 bits: left to SQL
     assert claims_against_packets([tmp_path / "big.parquet"], CLAIM_COLUMNS, [tmp_path / "p.parquet"],
                                   PACKET_COLUMNS) is None
+
+
+def test_a_merge_told_to_stop_gives_up(tmp_path):
+    import threading
+
+    packets, claims = _random_log(np.random.default_rng(2))
+    claims.sort_values("packet_id", kind="stable").to_parquet(tmp_path / "c.parquet", index=False)
+    packets.to_parquet(tmp_path / "p.parquet", index=False)
+    args = ([tmp_path / "c.parquet"], CLAIM_COLUMNS, [tmp_path / "p.parquet"], PACKET_COLUMNS)
+    stop = threading.Event()
+    assert claims_against_packets(*args, stop=stop) is not None
+    stop.set()
+    assert claims_against_packets(*args, stop=stop) is None

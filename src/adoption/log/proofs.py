@@ -26,6 +26,7 @@ the examples to report.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -186,7 +187,8 @@ def _batches(files: Sequence[Path], columns: Sequence[str], time_column: int | N
 
 
 def claims_against_packets(claim_files: Sequence[Path], claim_columns: Sequence[str],
-                           packet_files: Sequence[Path], packet_columns: Sequence[str]) -> tuple[int, ...] | None:
+                           packet_files: Sequence[Path], packet_columns: Sequence[str], *,
+                           stop: threading.Event | None = None) -> tuple[int, ...] | None:
     """The claim rules counted by one merge of claims and packets that are both stored in packet order.
 
     Parameters
@@ -198,6 +200,8 @@ def claims_against_packets(claim_files: Sequence[Path], claim_columns: Sequence[
     packet_columns : sequence of str
         The files' names of the packets' packet_id, sender_id, sent_at, amount_cents, shares and
         (optionally, a sixth) recipient_id.
+    stop : threading.Event, optional
+        When set (by another thread), the merge gives up after its current batch and returns None.
 
     Returns
     -------
@@ -224,13 +228,13 @@ def claims_against_packets(claim_files: Sequence[Path], claim_columns: Sequence[
     if not (_parquet(claim_files) and _parquet(packet_files)):
         return None
     try:
-        return _merge(claim_files, claim_columns, packet_files, packet_columns)
+        return _merge(claim_files, claim_columns, packet_files, packet_columns, stop)
     except _NotProven:
         return None
 
 
 def _merge(claim_files: Sequence[Path], claim_columns: Sequence[str], packet_files: Sequence[Path],
-           packet_columns: Sequence[str]) -> tuple[int, ...]:
+           packet_columns: Sequence[str], stop: threading.Event | None) -> tuple[int, ...]:
     has_recipient = len(packet_columns) > 5
     packet_batches = _batches(packet_files, packet_columns, 2, 5 if has_recipient else None)
     # the packets read and not yet passed: id, sender, sent, amount, shares, recipient, recipient present
@@ -246,6 +250,8 @@ def _merge(claim_files: Sequence[Path], claim_columns: Sequence[str], packet_fil
         counts[4] += int(np.count_nonzero(total > packets[3][at]))
 
     for (pid, receiver, claimed, amount), claim_time in _batches(claim_files, claim_columns, 2):
+        if stop is not None and stop.is_set():
+            raise _NotProven
         if not len(pid):
             continue
         if bool(np.any(pid[1:] < pid[:-1])) or (last_claim is not None and pid[0] < last_claim):

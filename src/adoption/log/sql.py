@@ -19,7 +19,9 @@ import datetime
 import json
 import os
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -486,10 +488,11 @@ def _foreign_key_rules(log: SqlLog, unique: set[str]) -> list[Problem | None]:
     return [p for table, rules in by_table.items() for p in _rules_of_rows(log, table, rules)]
 
 
-def _cross_rules(log: SqlLog, unique: set[str]) -> list[Problem | None]:
+def _cross_rules(log: SqlLog, unique: set[str], merged: Future[tuple[int, ...] | None] | None
+                 ) -> list[Problem | None]:
     out: list[Problem | None] = []
     if log.has("red_packet_claims"):
-        out.extend(_claim_rules(log, unique))
+        out.extend(_claim_rules(log, unique, merged))
     if log.has("payments", "paid_at") and log.has("merchants", "accepts_from"):
         view = ("(SELECT p.*, m.accepts_from FROM payments p LEFT JOIN "
                 "(SELECT merchant_id, arg_min(accepts_from, __row) AS accepts_from FROM merchants "
@@ -499,16 +502,37 @@ def _cross_rules(log: SqlLog, unique: set[str]) -> list[Problem | None]:
     return out + _foreign_key_rules(log, unique)
 
 
-def _claim_rules(log: SqlLog, unique: set[str]) -> list[Problem | None]:
-    """The claims against their packets: one join and one aggregate per packet for every rule."""
+def _claims_merge_possible(log: SqlLog) -> bool:
+    """Whether the claim rules may be counted by :func:`_merged_claim_counts` (every column they read is there)."""
+    has = log.has
+    return (has("red_packets") and has("red_packet_claims")
+            and all(has("red_packets", c) for c in ("packet_id", "sender_id", "sent_at", "amount_cents", "shares"))
+            and all(has("red_packet_claims", c) for c in ("packet_id", "receiver_id", "claimed_at", "amount_cents")))
+
+
+def _merged_claim_counts(log: SqlLog, stop: threading.Event) -> tuple[int, ...] | None:
+    """The claim rules counted by one merge of the files (:func:`~adoption.log.proofs.claims_against_packets`);
+    it reads the files only, not the connection, so it can run beside the SQL checks (``stop``: give up)."""
+    source = log.source_columns
+    return claims_against_packets(
+        log.files["red_packet_claims"],
+        [source["red_packet_claims"][c] for c in ("packet_id", "receiver_id", "claimed_at", "amount_cents")],
+        log.files["red_packets"],
+        [source["red_packets"][c] for c in ("packet_id", "sender_id", "sent_at", "amount_cents", "shares",
+                                              *(("recipient_id",) if log.has("red_packets", "recipient_id") else ()))],
+        stop=stop)
+
+
+def _claim_rules(log: SqlLog, unique: set[str], merged_counts: Future[tuple[int, ...] | None] | None
+                 ) -> list[Problem | None]:
+    """The claims against their packets: one merge of the files when they are stored in packet order (started
+    beside the other checks: ``merged_counts``), else one join and one aggregate per packet for every rule."""
     has = log.has
     out: list[Problem | None] = []
     if has("red_packet_claims", "packet_id") and has("red_packet_claims", "receiver_id"):
         out.append(_unique_rule(log, "red_packet_claims", ("packet_id", "receiver_id"),
                                 "duplicate (packet_id, receiver_id): one claim per receiver")[0])
-    needed = ("packet_id", "sender_id", "sent_at", "amount_cents", "shares")
-    if not (has("red_packets") and all(has("red_packets", c) for c in needed)
-            and all(has("red_packet_claims", c) for c in ("packet_id", "receiver_id", "claimed_at", "amount_cents"))):
+    if not _claims_merge_possible(log):
         return out
     recipient = "recipient_id" if has("red_packets", "recipient_id") else "CAST(NULL AS BIGINT) AS recipient_id"
     if "red_packets" in unique:  # one row per packet already: read in place
@@ -535,15 +559,8 @@ def _claim_rules(log: SqlLog, unique: set[str]) -> list[Problem | None]:
     view = ("(SELECT c.packet_id, c.n, c.total, p.shares, p.packet_amount FROM (SELECT packet_id, count(*) AS n, "
             "sum(amount_cents) AS total FROM red_packet_claims GROUP BY packet_id) c JOIN packet_ref p "
             "USING (packet_id))")  # packet_ref has one row per packet
-    merged = None
-    if "red_packets" in unique:  # (integer amounts in yuan compare as their cents do)
-        source = log.source_columns
-        merged = claims_against_packets(
-            log.files["red_packet_claims"],
-            [source["red_packet_claims"][c] for c in ("packet_id", "receiver_id", "claimed_at", "amount_cents")],
-            log.files["red_packets"],
-            [source["red_packets"][c] for c in ("packet_id", "sender_id", "sent_at", "amount_cents", "shares",
-                                                  *(("recipient_id",) if has("red_packets", "recipient_id") else ()))])
+    # (only where packets are unique; integer amounts in yuan compare as their cents do)
+    merged = merged_counts.result() if merged_counts is not None and "red_packets" in unique else None
     if merged is not None:  # counted in one merge of files stored in packet order
         counts = [*merged[:2], *(merged[2:3] if has("red_packets", "recipient_id") else ()), *merged[3:]]
     else:
@@ -589,6 +606,11 @@ def validate_sql(log: SqlLog) -> list[Problem]:
     # rules run on tables that have every required column (a missing column is reported already)
     columns = log.columns
     log.columns = {t: c for t, c in columns.items() if set(TABLES[t].required_columns) <= c}
+    # the claim rules' merge of the files reads no connection: it runs in a thread beside the SQL checks
+    # (pyarrow and numpy release the interpreter, as DuckDB does)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adoption-claims")
+    merged: Future[tuple[int, ...] | None] | None = None
+    stop = threading.Event()  # set when the checks end early (an error, Ctrl-C): the merge gives up
     try:
         unique: set[str] = set()
         for table in TABLES:
@@ -601,9 +623,13 @@ def validate_sql(log: SqlLog) -> list[Problem]:
                 found.append(problem)
                 if is_unique:
                     unique.add(table)
+                    if table == "red_packets" and _claims_merge_possible(log):
+                        merged = pool.submit(_merged_claim_counts, log, stop)
             found.extend(_rules_of_rows(log, table, _table_rules(log, table)))
             problems.extend(p for p in found if p is not None)
-        problems.extend(p for p in _cross_rules(log, unique) if p is not None)
+        problems.extend(p for p in _cross_rules(log, unique, merged) if p is not None)
     finally:
+        stop.set()
+        pool.shutdown(wait=True)
         log.columns = columns
     return problems + validate_meta(log.meta)
