@@ -31,7 +31,11 @@ Mutation = Callable[[dict[str, pd.DataFrame]], None]
 
 def _set(table: str, column: str, row: int, value) -> Mutation:
     def mutate(t: dict[str, pd.DataFrame]) -> None:
-        df = t[table].astype({column: object}) if not isinstance(value, int | float) else t[table]
+        df = t[table]
+        if not isinstance(value, int | float):
+            df = df.astype({column: object})
+        elif isinstance(value, float) and pd.api.types.is_integer_dtype(df[column]):
+            df = df.astype({column: "float64"})  # (a fraction in an integer column, as a CSV export gives it)
         df.loc[row, column] = value
         t[table] = df
     return mutate

@@ -196,7 +196,11 @@ def test_counting_grid_cells_gives_the_grouped_aggregate_exactly(monkeypatch):
     table = pd.DataFrame({"entry": np.where(rng.random(n) < 0.2, rng.uniform(0, 30, n), 0.0),
                           "duration": rng.exponential(40, n) + 0.001, "event_type": rng.integers(0, 3, n)})
     table["duration"] = np.maximum(table["duration"], table["entry"] + 0.01)
-    for resolution in (survival._MINUTE, 1.0):
+    # entries spread over a month on a one-minute grid: more cells than rows, counted by sorting; on a grid
+    # of days, or without delayed entry up to a 90-day horizon, few enough cells for a count per cell
+    whole = table
+    for resolution, table in ((survival._MINUTE, whole), (1.0, whole),
+                              (survival._MINUTE, whole.assign(entry=0.0, duration=np.minimum(whole["duration"], 90)))):
         packed = survival._aggregate(table, resolution)
         with monkeypatch.context() as m:
             m.setattr(survival, "_aggregate_on_grid", lambda df, r: None)  # the grouping path

@@ -182,7 +182,13 @@ def _aggregate_on_grid(df: pd.DataFrame, resolution: float) -> pd.DataFrame | No
     if span_e * span_d * kinds >= 2**62:
         return None
     key = ((entry - low_e).astype(np.int64) * int(span_d) + (duration - low_d).astype(np.int64)) * kinds + kind
-    cells, weight = np.unique(key, return_counts=True)  # in the order of (entry, duration, event type)
+    cells_in_span = span_e * span_d * kinds
+    if cells_in_span <= max(4 * len(key), 2**20):  # a count per cell of the span: no sort
+        counts = np.bincount(key, minlength=int(cells_in_span))
+        cells = np.flatnonzero(counts)
+        weight = counts[cells]
+    else:
+        cells, weight = np.unique(key, return_counts=True)  # in the order of (entry, duration, event type)
     kind_of = cells % kinds
     rest = cells // kinds
     out = pd.DataFrame({"entry": (rest // int(span_d) + low_e) * resolution,
