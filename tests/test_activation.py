@@ -86,6 +86,31 @@ def test_engines_agree_row_for_row_on_the_example(tmp_path):
         pd.testing.assert_frame_equal(a, b)
 
 
+@pytest.mark.parametrize("ids", ["small", "beyond_32_bits"])
+def test_receipts_at_the_same_instant_break_ties_alike_in_both_engines(tmp_path, ids):
+    """Time, then red packet before transfer, then the larger amount, then the lower id, with small ids
+    and with ids too large for any packing into one 64-bit key."""
+    log = tricky_log()
+    at, shift = T("2015-03-01 08:00"), (0 if ids == "small" else 2**33)
+    packets = pd.DataFrame({"packet_id": [200 + shift, 201 + shift, 202 + shift], "sender_id": [1, 4, 5],
+                            "sent_at": [at - pd.Timedelta("1h")] * 3, "amount_cents": [400, 400, 900],
+                            "shares": [1, 1, 1], "group_id": pd.array([10, None, None], dtype="Int64"),
+                            "recipient_id": pd.array([None, 8, 8], dtype="Int64")})
+    claims = pd.DataFrame({"packet_id": [200 + shift, 201 + shift, 202 + shift], "receiver_id": [8, 8, 8],
+                           "claimed_at": [at, at, at], "amount_cents": [400, 400, 300]})
+    transfers = pd.DataFrame({"transfer_id": [7 + shift], "sender_id": [2], "receiver_id": [8], "sent_at": [at],
+                              "amount_cents": [9000]})
+    log = EventLog(**{**log.tables, "red_packets": pd.concat([log.red_packets, packets], ignore_index=True),
+                      "red_packet_claims": pd.concat([log.red_packet_claims, claims], ignore_index=True),
+                      "transfers": pd.concat([log.transfers, transfers], ignore_index=True)}, meta=log.meta)
+    folder = log.write(tmp_path / "log")
+    a, b = activation_table(log), activation_table(folder, engine="duckdb")
+    pd.testing.assert_frame_equal(a, b)
+    # the two 400-cent claims tie on time, kind and amount: the lower packet id, the group packet, wins
+    row = b[b.user_id == 8].iloc[0]
+    assert (row["first_kind"], row["first_amount_cents"], bool(row["first_group"])) == ("red_packet", 400, True)
+
+
 def test_engines_agree_on_csv_and_partial_logs(tmp_path):
     log = tricky_log()
     folder = log.write(tmp_path / "csv", format="csv")
