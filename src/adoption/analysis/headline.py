@@ -36,8 +36,12 @@ CURVE_COLUMNS: tuple[str, ...] = ("cohort", "entry", "duration", "event", "event
 
 def _receivers(table: pd.DataFrame) -> pd.DataFrame:
     """The receivers at risk, with only :data:`CURVE_COLUMNS`: each fit selects and copies rows of this
-    narrow frame, not of the whole table (ten fits of ten million rows)."""
-    return receipt_cohort(table[[c for c in CURVE_COLUMNS if c in table.columns]])
+    narrow frame, not of the whole table (ten fits of ten million rows); its text columns as categories,
+    which each fit compares and groups by a code instead of a string per row."""
+    receivers = receipt_cohort(table[[c for c in CURVE_COLUMNS if c in table.columns]])
+    text = [c for c in ("cohort", "first_kind") if c in receivers and not isinstance(receivers[c].dtype,
+                                                                                       pd.CategoricalDtype)]
+    return receivers.astype(dict.fromkeys(text, "category")) if text else receivers
 
 
 @dataclass(frozen=True)
