@@ -87,3 +87,14 @@ def test_auc_interval_covers_the_true_auc_at_its_nominal_rate():
         widths.append(high - low)
     assert 0.92 <= np.mean(covered) <= 0.98
     assert np.mean(widths) < 0.15
+
+
+def test_the_95_percent_quantile_is_scipy_s_and_intervals_are_symmetric():
+    from scipy.stats import norm
+
+    from adoption.intervals import Z95, normal_interval
+
+    assert Z95 == norm.ppf(0.975)
+    low, high = normal_interval(np.array([1.0, -2.0]), np.array([0.5, 0.0]))
+    np.testing.assert_array_equal(low, [1.0 - 0.5 * Z95, -2.0])
+    np.testing.assert_array_equal(high, [1.0 + 0.5 * Z95, -2.0])

@@ -21,6 +21,7 @@ LAYERS: dict[str, float] = {
     "adoption.errors": 0, "adoption.text": 0, "adoption.processes": 0, "adoption.lazy": 0, "adoption.version": 0,
     "adoption.interpret": 0,  # what numbers mean, in sentences: pure functions of numbers
     "adoption.arrays": 0,  # array routines shared by the world and the analyses
+    "adoption.intervals": 0,  # normal (Wald) intervals: one 95% quantile for every module
     "adoption.random": 0.5,  # seeds; raises the foundation's ParameterError
     "adoption.tasks": 0.5,  # independent tasks on processes or Dask; raises the foundation's UsageError
     "adoption.log": 1,

@@ -37,6 +37,7 @@ import pandas as pd
 
 from adoption.analysis.funnel import proportion_interval
 from adoption.errors import InputError, ParameterError
+from adoption.intervals import normal_interval
 from adoption.tasks import Task, open_run_folder, run_tasks, spawn_seeds, task_key, write_atomic
 from adoption.world.scenario import Scenario
 
@@ -46,7 +47,6 @@ __all__ = ["GRAPHS", "TippingResult", "TippingSpec", "bundled_tipping", "firth_l
 #: The kinds of graph a tipping experiment can run on.
 GRAPHS = ("clustered", "well_mixed")
 SPEC_FILE, RUNS_FILE, RESULT_FILE = "spec.json", "runs.parquet", "tipping.json"
-_Z95 = 1.959963984540054
 
 
 @dataclass
@@ -296,7 +296,7 @@ def fit_tipping(runs: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarra
     se = float(np.sqrt(grad @ cov @ grad))
     note = ("the outcomes separate completely (every run below some push stalled, every run above tipped): "
             "Firth's estimate is finite, but pushes in the gap would narrow the interval") if separated else ""
-    return curve, coef, cov, float(critical), (float(critical - _Z95 * se), float(critical + _Z95 * se)), separated, note
+    return curve, coef, cov, float(critical), tuple(float(b) for b in normal_interval(critical, se)), separated, note
 
 
 def tipping_probability(pushes: Any, coef: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -307,7 +307,8 @@ def tipping_probability(pushes: Any, coef: np.ndarray, cov: np.ndarray) -> tuple
     design = np.column_stack([np.ones(len(x)), x])
     eta = design @ coef
     se = np.sqrt(np.einsum("ij,jk,ik->i", design, cov, design))
-    return expit(eta), expit(eta - _Z95 * se), expit(eta + _Z95 * se)
+    low, high = normal_interval(eta, se)  # on the logit scale
+    return expit(eta), expit(low), expit(high)
 
 
 def mean_field_critical_push(spec: TippingSpec, draws: int = 4, seed: int = 0) -> float:

@@ -53,16 +53,15 @@ import pandas as pd
 
 from adoption.analysis.events import activation_times
 from adoption.errors import InputError
+from adoption.intervals import normal_interval
 from adoption.log.eventlog import EventLog
 
 __all__ = ["GiftContagion"]
 
-_Z95 = 1.959963984540054
-
-
 def _interval(value: float, se: float) -> tuple[float, float]:
-    """The 95% normal interval ``value ± 1.96 se``."""
-    return (float(value - _Z95 * se), float(value + _Z95 * se))
+    """The 95% normal interval, as two floats."""
+    low, high = normal_interval(value, se)
+    return (float(low), float(high))
 
 
 def _within(frame: pd.DataFrame, columns: list[str], by: str) -> pd.DataFrame:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from adoption.intervals import normal_interval
 from adoption.world.state import NEVER, WorldState
 
 __all__ = ["MIN_EVENTS_PER_ARM", "TRUTH_HORIZON_DAYS", "binary_cox", "effect_truth"]
@@ -33,7 +34,6 @@ __all__ = ["MIN_EVENTS_PER_ARM", "TRUTH_HORIZON_DAYS", "binary_cox", "effect_tru
 TRUTH_HORIZON_DAYS = 90.0
 #: The hazard ratio needs at least this many activations in each arm (else it is reported as not estimated).
 MIN_EVENTS_PER_ARM = 10
-_Z95 = 1.959963984540054
 
 
 def effect_truth(w: WorldState, horizon: float = TRUTH_HORIZON_DAYS) -> dict[str, Any]:
@@ -66,7 +66,7 @@ def effect_truth(w: WorldState, horizon: float = TRUTH_HORIZON_DAYS) -> dict[str
         "source": "adoption.simulate",
         "horizon_days": horizon,
         "holdout_share": s.holdout_share,
-        "att_90d": att, "att_90d_ci_low": att - _Z95 * se, "att_90d_ci_high": att + _Z95 * se,
+        "att_90d": att, "att_90d_ci_low": normal_interval(att, se)[0], "att_90d_ci_high": normal_interval(att, se)[1],
         "activated_90d_receivers": p1, "activated_90d_held_out": p0,
         "n_receivers_followed": n1, "n_held_out_followed": n0,
         "hazard_ratio": hr, "hazard_ratio_ci_low": hr_low, "hazard_ratio_ci_high": hr_high,
@@ -91,7 +91,8 @@ def _hazard_ratio(w: WorldState, first: np.ndarray, at_risk: np.ndarray) -> tupl
     if fewest < MIN_EVENTS_PER_ARM:
         return nan, nan, nan, f"not estimated: {fewest} activations in an arm (needs {MIN_EVENTS_PER_ARM})"
     beta, se = binary_cox(np.maximum(end - first[users], 1e-9), event, treated)
-    return float(np.exp(beta)), float(np.exp(beta - _Z95 * se)), float(np.exp(beta + _Z95 * se)), None
+    low, high = normal_interval(beta, se)  # on the log scale
+    return float(np.exp(beta)), float(np.exp(low)), float(np.exp(high)), None
 
 
 def binary_cox(durations: np.ndarray, events: np.ndarray, exposed: np.ndarray, iterations: int = 50
