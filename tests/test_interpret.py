@@ -94,7 +94,7 @@ def test_the_95_percent_quantile_is_scipy_s_and_intervals_are_symmetric():
 
     from adoption.intervals import Z95, normal_interval
 
-    assert Z95 == norm.ppf(0.975)
+    assert norm.ppf(0.975) == Z95
     low, high = normal_interval(np.array([1.0, -2.0]), np.array([0.5, 0.0]))
     np.testing.assert_array_equal(low, [1.0 - 0.5 * Z95, -2.0])
     np.testing.assert_array_equal(high, [1.0 + 0.5 * Z95, -2.0])
