@@ -92,7 +92,7 @@ def test_searching_in_sorted_order_finds_what_numpy_finds():
         np.testing.assert_array_equal(searchsorted_in_order(a, v, side=side), np.searchsorted(a, v, side=side))
 
 
-@pytest.mark.parametrize("values", ["continuous", "rounded", "beyond_rounding"])
+@pytest.mark.parametrize("values", ["continuous", "rounded", "beyond_rounding", "huge_and_missing"])
 def test_sorting_by_an_int_and_a_float_is_exactly_lexsort(values):
     from adoption.arrays import lexsort_int_float
 
@@ -104,7 +104,9 @@ def test_sorting_by_an_int_and_a_float_is_exactly_lexsort(values):
                      "rounded": np.round(rng.random(m), 1),  # ties within a run: broken by position
                      # a huge value beside small ones: the float key cannot keep the small ones apart, and
                      # the check sends them to np.lexsort
-                     "beyond_rounding": np.where(rng.random(m) < 0.1, 1e20, rng.random(m))}[values]
+                     "beyond_rounding": np.where(rng.random(m) < 0.1, 1e20, rng.random(m)),
+                     # a span beyond floats, infinities and NaN (placed last, as np.lexsort places it)
+                     "huge_and_missing": rng.choice([-1e308, 1e308, np.inf, np.nan, 0.5], m)}[values]
         np.testing.assert_array_equal(lexsort_int_float(primary, secondary), np.lexsort((secondary, primary)))
 
 

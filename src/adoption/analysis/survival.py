@@ -71,7 +71,7 @@ EXPOSED_COHORTS: tuple[str, ...] = ("receipt", "first_contact_active")
 
 def receipt_cohort(table: pd.DataFrame) -> pd.DataFrame:
     """The rows at risk after their exposure (a receipt, or a contact's adoption: :data:`EXPOSED_COHORTS`); a
-    clear error when there are none."""
+    clear error when there are none. When every row is at risk, the table itself (not a copy)."""
     needed = {"cohort", "entry", "duration", "event", "event_type"}
     missing = needed - set(table.columns)
     if missing:

@@ -502,8 +502,9 @@ def _cross_rules(log: SqlLog, unique: set[str], merged: Future[tuple[int, ...] |
     return out + _foreign_key_rules(log, unique)
 
 
-def _claims_merge_possible(log: SqlLog) -> bool:
-    """Whether the claim rules may be counted by :func:`_merged_claim_counts` (every column they read is there)."""
+def _claims_meet_packets(log: SqlLog) -> bool:
+    """Whether the claims can be checked against their packets: both tables with every column the claim
+    rules read (by SQL, or by :func:`_merged_claim_counts`)."""
     has = log.has
     return (has("red_packets") and has("red_packet_claims")
             and all(has("red_packets", c) for c in ("packet_id", "sender_id", "sent_at", "amount_cents", "shares"))
@@ -532,7 +533,7 @@ def _claim_rules(log: SqlLog, unique: set[str], merged_counts: Future[tuple[int,
     if has("red_packet_claims", "packet_id") and has("red_packet_claims", "receiver_id"):
         out.append(_unique_rule(log, "red_packet_claims", ("packet_id", "receiver_id"),
                                 "duplicate (packet_id, receiver_id): one claim per receiver")[0])
-    if not _claims_merge_possible(log):
+    if not _claims_meet_packets(log):
         return out
     recipient = "recipient_id" if has("red_packets", "recipient_id") else "CAST(NULL AS BIGINT) AS recipient_id"
     if "red_packets" in unique:  # one row per packet already: read in place
@@ -623,7 +624,7 @@ def validate_sql(log: SqlLog) -> list[Problem]:
                 found.append(problem)
                 if is_unique:
                     unique.add(table)
-                    if table == "red_packets" and _claims_merge_possible(log):
+                    if table == "red_packets" and _claims_meet_packets(log):
                         merged = pool.submit(_merged_claim_counts, log, stop)
             found.extend(_rules_of_rows(log, table, _table_rules(log, table)))
             problems.extend(p for p in found if p is not None)
