@@ -22,6 +22,7 @@ from scipy import sparse, stats
 
 from adoption.arrays import searchsorted_in_order
 from adoption.errors import InputError
+from adoption.intervals import normal_interval
 
 __all__ = ["CoxResult", "fit_cox"]
 
@@ -43,10 +44,10 @@ class CoxResult:
     def summary(self) -> pd.DataFrame:
         """``coef``, ``se``, ``hazard_ratio``, ``ci_low``, ``ci_high`` (95%) and ``p`` per covariate."""
         z = self.coef / self.se
+        low, high = normal_interval(self.coef, self.se)  # on the log scale
         return pd.DataFrame({
             "coef": self.coef, "se": self.se, "hazard_ratio": np.exp(self.coef),
-            "ci_low": np.exp(self.coef - 1.959963984540054 * self.se),
-            "ci_high": np.exp(self.coef + 1.959963984540054 * self.se),
+            "ci_low": np.exp(low), "ci_high": np.exp(high),
             "p": 2 * stats.norm.sf(np.abs(z)),
         }, index=pd.Index(self.names, name="covariate"))
 

@@ -447,12 +447,11 @@ def follow_up_lift(visits: pd.DataFrame) -> pd.DataFrame:
     rows = pd.concat([before, after], ignore_index=True)
     rows = rows[rows["stop"] > rows["start"]]
     fit = fit_cox(rows["start"].to_numpy(), rows["stop"].to_numpy(), rows["event"].to_numpy(bool), rows[["message"]])
-    beta, se = float(fit.coef[0]), float(fit.se[0])
-    z = stats.norm.ppf(0.975)
+    message = fit.summary.loc["message"]  # the hazard ratio with its 95% interval and p-value
     curves = return_curves(visits, by="messaged", horizons=(60,)).at
     return pd.DataFrame([{
-        "hazard_ratio": np.exp(beta), "ci_low": np.exp(beta - z * se), "ci_high": np.exp(beta + z * se),
-        "p_value": float(2 * stats.norm.sf(abs(beta / se))), "messaged": int(visits["messaged"].sum()),
+        "hazard_ratio": message["hazard_ratio"], "ci_low": message["ci_low"], "ci_high": message["ci_high"],
+        "p_value": float(message["p"]), "messaged": int(visits["messaged"].sum()),
         "not_messaged": int((~visits["messaged"]).sum()),
         "returned_60d_messaged": float(curves.loc[curves["group"] == "True", "returned"].iloc[0]),
         "returned_60d_not_messaged": float(curves.loc[curves["group"] == "False", "returned"].iloc[0]),

@@ -32,6 +32,7 @@ from scipy import stats
 
 from adoption.analysis.events import activation_times
 from adoption.errors import InputError, ParameterError
+from adoption.intervals import normal_interval
 from adoption.log.eventlog import EventLog
 from adoption.random import SeedLike, as_generator
 
@@ -396,7 +397,8 @@ class ExposureHazard:
         coef, cov = clustered_logit(X.to_numpy(), event, user)
         beta, se = float(coef[1]), float(np.sqrt(cov[1, 1]))
         self.odds_ratio_ = float(np.exp(beta))
-        self.ci_low_, self.ci_high_ = float(np.exp(beta - 1.959963984540054 * se)), float(np.exp(beta + 1.959963984540054 * se))
+        low, high = normal_interval(beta, se)  # on the log-odds scale
+        self.ci_low_, self.ci_high_ = float(np.exp(low)), float(np.exp(high))
         self.p_ = float(2 * stats.norm.sf(abs(beta / se)))
         self.n_rows_, self.n_events_ = len(event), int(event.sum())
         return self

@@ -61,12 +61,13 @@ def effect_truth(w: WorldState, horizon: float = TRUTH_HORIZON_DAYS) -> dict[str
     att = p1 - p0
     se = float(np.sqrt(p1 * (1 - p1) / max(n1, 1) + p0 * (1 - p0) / max(n0, 1))) if n1 and n0 else float("nan")
     hr, hr_low, hr_high, hr_note = _hazard_ratio(w, first, at_risk)
+    att_low, att_high = normal_interval(att, se)
     s = w.s
     return {
         "source": "adoption.simulate",
         "horizon_days": horizon,
         "holdout_share": s.holdout_share,
-        "att_90d": att, "att_90d_ci_low": normal_interval(att, se)[0], "att_90d_ci_high": normal_interval(att, se)[1],
+        "att_90d": att, "att_90d_ci_low": att_low, "att_90d_ci_high": att_high,
         "activated_90d_receivers": p1, "activated_90d_held_out": p0,
         "n_receivers_followed": n1, "n_held_out_followed": n0,
         "hazard_ratio": hr, "hazard_ratio_ci_low": hr_low, "hazard_ratio_ci_high": hr_high,
