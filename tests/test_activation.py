@@ -199,3 +199,36 @@ def test_one_opening_builds_every_definition_s_table_as_alone(tmp_path):
             pd.testing.assert_frame_equal(table, alone[list(HEADLINE_COLUMNS)])
     with pytest.raises(InputError, match="card_bindings"):  # not optional: refused with the reason
         activation_tables_duckdb(folder, ["first_action", "card_binding"])
+
+
+@pytest.mark.slow  # (every definition built twice: 15 s)
+def test_a_big_cohort_counted_on_the_grid_by_duckdb_gives_the_headline_of_its_rows(monkeypatch):
+    import adoption.analysis.survival as survival
+    from adoption.analysis.activation_sql import activation_tables_duckdb, headline_tables_duckdb
+    from adoption.analysis.headline import activation_headline, headline_by_definition
+    from adoption.analysis.survival import ActivationCox
+
+    # the example's 16,000 receivers made "big": above the threshold, every fit puts them on the grid
+    monkeypatch.setattr(survival, "AGGREGATE_ABOVE", 1000)
+    definitions = ["first_action", "k_payments"]
+    counted = headline_tables_duckdb(example_path(), definitions)
+    rows = activation_tables_duckdb(example_path(), definitions, covariates=())
+    for definition in definitions:
+        table, whole = counted[definition], rows[definition]
+        assert len(table) < len(whole) and table["weight"].sum() == len(whole)
+        mine, theirs = (activation_headline(t, horizon=90, definition=definition).to_dict() for t in (table, whole))
+        groups = [*mine.pop("by_first_kind"), *mine.pop("by_group_or_direct")]
+        their_groups = [*theirs.pop("by_first_kind"), *theirs.pop("by_group_or_direct")]
+        assert mine == theirs  # the same cells, weighted instead of repeated: the same figures
+        for a, b in zip(groups, their_groups, strict=True):
+            assert (a["cohort"], a["n"], a["events"]) == (b["cohort"], b["n"], b["events"])
+            # a group of 1,000 receivers or fewer is fitted exactly from rows, on the grid from counts
+            assert a == b if b["n"] > 1000 else abs(a["cumulative_incidence"] - b["cumulative_incidence"]) < 1e-3
+    monkeypatch.undo()  # back to 200,000: the example's receivers come as their rows
+    assert "weight" not in headline_tables_duckdb(example_path(), ["first_action"])["first_action"]
+    monkeypatch.setattr(survival, "AGGREGATE_ABOVE", 1000)
+    by_definition = headline_by_definition(example_path(), engine="duckdb")
+    pd.testing.assert_frame_equal(by_definition, headline_by_definition(example_path(), engine="duckdb",
+                                                                        tables=rows | counted), check_exact=True)
+    with pytest.raises(InputError, match="weight"):  # counts carry no covariates to regress on
+        ActivationCox().fit(counted["first_action"])

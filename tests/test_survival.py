@@ -199,8 +199,8 @@ def test_counting_grid_cells_gives_the_grouped_aggregate_exactly(monkeypatch):
     # entries spread over a month on a one-minute grid: more cells than rows, counted by sorting; on a grid
     # of days, or without delayed entry up to a 90-day horizon, few enough cells for a count per cell
     whole = table
-    for resolution, table in ((survival._MINUTE, whole), (1.0, whole),
-                              (survival._MINUTE, whole.assign(entry=0.0, duration=np.minimum(whole["duration"], 90)))):
+    for resolution, table in ((survival.GRID_DAYS, whole), (1.0, whole),
+                              (survival.GRID_DAYS, whole.assign(entry=0.0, duration=np.minimum(whole["duration"], 90)))):
         packed = survival._aggregate(table, resolution)
         with monkeypatch.context() as m:
             m.setattr(survival, "_aggregate_on_grid", lambda df, r: None)  # the grouping path

@@ -8,7 +8,7 @@ suite checks that both engines give identical tables, row for row.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,7 +21,7 @@ from adoption.log.contract import ACTIVITY_TABLES, RECIPROCITY_HOURS, TABLES
 from adoption.log.eventlog import EventLog
 from adoption.log.sql import SqlLog, memory_limit_setting, open_log, validate_sql
 
-__all__ = ["activation_table_duckdb", "activation_tables_duckdb", "connect_log"]
+__all__ = ["activation_table_duckdb", "activation_tables_duckdb", "connect_log", "headline_tables_duckdb"]
 
 _DAY_US = "86400000000.0"
 W, E = "CAST($w_start AS TIMESTAMP)", "CAST($w_end AS TIMESTAMP)"
@@ -134,10 +134,65 @@ def activation_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions
     >>> [len(t.columns) for t in tables.values()]
     [18, 11]
     """
+    with_covariates = set(definitions if covariates is None else covariates)
+    return _build(log, definitions, lambda builder, definition: builder.table(definition, definition in with_covariates),
+                  k=k, d=d, memory_limit=memory_limit, validate=validate, amount_unit=amount_unit, optional=optional)
+
+
+def headline_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions: Sequence[str], *, k: int = 3,
+                           d: float = 30.0, memory_limit: str | None = None, validate: bool = True,
+                           amount_unit: str = "cents", optional: Collection[str] = ()) -> dict[str, pd.DataFrame]:
+    """What the headline of each definition reads, counted in DuckDB when the cohort is big.
+
+    Above :data:`~adoption.analysis.survival.AGGREGATE_ABOVE` receivers the fits put the times on a
+    one-minute grid (:data:`~adoption.analysis.survival.GRID_DAYS`) and fit each distinct row once; here
+    DuckDB does that counting, and only the counts come to Python: one row per cell with its number of
+    people as ``weight`` (:data:`~adoption.analysis.survival.WEIGHT`), a few hundred thousand rows instead
+    of a row per user. Every estimator of :mod:`adoption.analysis.survival` fits such a table as it would
+    fit the rows, except that a group under the threshold is fitted on the grid too (by less than a minute
+    apart). A smaller cohort comes as its rows (the columns of
+    :data:`~adoption.analysis.activation_columns.HEADLINE_COLUMNS`), which the fits take exactly.
+
+    Parameters
+    ----------
+    log, definitions, k, d, memory_limit, validate, amount_unit, optional
+        As for :func:`activation_tables_duckdb`.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        For each definition, in the order asked: ``cohort``, ``entry``, ``duration``, ``event``,
+        ``event_type``, ``first_kind``, ``first_group`` and ``weight`` (counted), or the headline columns
+        of its activation table (a small cohort).
+
+    Examples
+    --------
+    >>> from adoption.datasets.example import example_path
+    >>> from adoption.analysis.headline import activation_headline
+    >>> tables = headline_tables_duckdb(example_path(), ["first_action"])
+    >>> "weight" in tables["first_action"]  # 17,607 people: their rows, fitted exactly
+    False
+    >>> float(round(activation_headline(tables["first_action"]).overall["cumulative_incidence"], 2))
+    0.81
+    """
+    from adoption.analysis.survival import GRID_DAYS
+
+    def headline_table(builder: _TableBuilder, definition: str) -> pd.DataFrame:
+        counted = builder.counted(definition, GRID_DAYS)
+        return builder.table(definition, covariates=False) if counted is None else counted
+
+    return _build(log, definitions, headline_table, k=k, d=d, memory_limit=memory_limit, validate=validate,
+                  amount_unit=amount_unit, optional=optional)
+
+
+def _build(log: EventLog | str | os.PathLike[str], definitions: Sequence[str],
+           make: Callable[[_TableBuilder, str], pd.DataFrame], *, k: int, d: float, memory_limit: str | None,
+           validate: bool, amount_unit: str, optional: Collection[str]) -> dict[str, pd.DataFrame]:
+    """``make(builder, definition)`` for each definition, from one opening of the log; the definitions in
+    ``optional`` left out where the log cannot define them."""
     wanted = list(dict.fromkeys(definitions))
     for definition in wanted:
         check_definition(definition, k, d)
-    with_covariates = set(wanted if covariates is None else covariates)
     try:
         with connect_log(log, memory_limit=memory_limit, validate=validate, amount_unit=amount_unit) as sql:
             try:
@@ -149,7 +204,7 @@ def activation_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions
             out = {}
             for definition in wanted:
                 try:
-                    table = builder.table(definition, definition in with_covariates)
+                    table = make(builder, definition)
                 except InputError:
                     if definition not in optional:
                         raise
@@ -336,14 +391,14 @@ class _TableBuilder:
               AND NOT coalesce(epoch_us(s.t) - epoch_us(o.t) <= {window_us}, FALSE)
             GROUP BY s.user_id""")
 
-    def table(self, definition: str, covariates: bool) -> pd.DataFrame:
-        """The activation table of ``definition``; only :data:`HEADLINE_COLUMNS` unless ``covariates``."""
+    def _base_sql(self, definition: str) -> str:
+        """The SQL of ``definition``'s table without covariates (in the activation table's terms), with the
+        time zero of the covariates (``t_cov``); bound to the window's parameters."""
         activated = self._activated(definition)
         cols = self.cols
-        base = f"base_{definition}"
         left = "u.left_at" if "left_at" in cols["users"] else "CAST(NULL AS TIMESTAMP)"
         city = "u.city" if "city" in cols["users"] else "CAST(NULL AS VARCHAR)"
-        self._once(base, f"""
+        return f"""
             WITH joined AS (
                 SELECT user_id, f.t AS exposed_at, a.t AS activated_at, {left} AS left_at, {city} AS city,
                        u.joined_at, f.kind AS first_kind, f.grp AS first_group, f.amount AS first_amount_cents
@@ -374,7 +429,29 @@ class _TableBuilder:
                         WHEN left_at IS NOT NULL AND left_at < {E} THEN 2 ELSE 0 END AS event_type,
                    activated_at, first_kind, first_group, first_amount_cents, city, joined_at,
                    coalesce(exposed_at, activated_at) AS t_cov
-            FROM ev WHERE at_risk OR organic""", self.window)
+            FROM ev WHERE at_risk OR organic"""
+
+    def counted(self, definition: str, grid: float) -> pd.DataFrame | None:
+        """``definition``'s table counted on the fits' grid: one row per (cohort, entry, duration, event,
+        first receipt) cell, times put on the grid as the fits put them (entry down, duration up), and the
+        number of people in the cell as ``weight``; None if it has :data:`AGGREGATE_ABOVE` receivers or fewer
+        (the fits would not put them on a grid)."""
+        from adoption.analysis.survival import AGGREGATE_ABOVE, WEIGHT
+
+        base = f"base_{definition}"
+        source = base if base in self._done else f"({self._base_sql(definition)})"
+        counted = self.con.execute(f"""
+            SELECT cohort, floor(entry / $grid) * $grid AS entry, ceil(duration / $grid) * $grid AS duration,
+                   event, event_type, first_kind, first_group, count(*) AS {WEIGHT}
+            FROM {source} GROUP BY ALL ORDER BY ALL""", {**self.window, "grid": float(grid)}).df()
+        if counted.loc[counted["cohort"] == "receipt", WEIGHT].sum() <= AGGREGATE_ABOVE:
+            return None
+        return counted
+
+    def table(self, definition: str, covariates: bool) -> pd.DataFrame:
+        """The activation table of ``definition``; only :data:`HEADLINE_COLUMNS` unless ``covariates``."""
+        activated = self._activated(definition)
+        base = self._once(f"base_{definition}", self._base_sql(definition), self.window)
         user = "coalesce(ids.code, -1)" if "user" in self.sql.text_spaces else "b.user_id"
         joins = ["LEFT JOIN ids_user ids ON ids.label = b.user_id"] if "user" in self.sql.text_spaces else []
         headline = ", ".join(f"b.{c}" for c in HEADLINE_COLUMNS[1:])

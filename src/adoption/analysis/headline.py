@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from adoption.analysis.survival import ActivationCurve, CompetingRisks, receipt_cohort
+from adoption.analysis.survival import WEIGHT, ActivationCurve, CompetingRisks, receipt_cohort, represented
 
 __all__ = ["DEFINITION_MEANINGS", "ActivationHeadline", "activation_headline", "headline_by_definition"]
 
@@ -38,7 +38,7 @@ def _receivers(table: pd.DataFrame) -> pd.DataFrame:
     """The receivers at risk, with only :data:`CURVE_COLUMNS`: each fit selects and copies rows of this
     narrow frame, not of the whole table (ten fits of ten million rows); its text columns as categories,
     which each fit compares and groups by a code instead of a string per row."""
-    receivers = receipt_cohort(table[[c for c in CURVE_COLUMNS if c in table.columns]])
+    receivers = receipt_cohort(table[[c for c in (*CURVE_COLUMNS, WEIGHT) if c in table.columns]])
     text = [c for c in ("cohort", "first_kind") if c in receivers and not isinstance(receivers[c].dtype,
                                                                                        pd.CategoricalDtype)]
     return receivers.astype(dict.fromkeys(text, "category")) if text else receivers
@@ -119,7 +119,8 @@ def activation_headline(table: pd.DataFrame, horizon: float = 90.0, definition: 
     Parameters
     ----------
     table : DataFrame
-        An activation table (:func:`~adoption.analysis.activation.activation_table`).
+        An activation table (:func:`~adoption.analysis.activation.activation_table`), or one counted on the
+        fits' grid (:func:`~adoption.analysis.activation_sql.headline_tables_duckdb`).
     horizon : float, default 90
         Days after the first receipt.
     definition : str, default "first_action"
@@ -145,7 +146,7 @@ def activation_headline(table: pd.DataFrame, horizon: float = 90.0, definition: 
 
     return ActivationHeadline(
         horizon=float(horizon), definition=definition,
-        organic_adopters=int((table["cohort"] == "organic").sum()),
+        organic_adopters=represented(table[table["cohort"].to_numpy() == "organic"]),
         overall=curve().fit(receivers).headline_.iloc[0],
         by_first_kind=curve().fit(receivers, by="first_kind").headline_,
         by_group=curve().fit(receivers, by="first_group").headline_,
@@ -169,13 +170,14 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
     engine : {"pandas", "duckdb"}
     k, d : of the ``k_payments`` definition.
     tables : dict, optional
-        Activation tables already built, by definition (not built again).
+        Activation tables already built, by definition (not built again); or counted on the fits' grid
+        (:func:`~adoption.analysis.activation_sql.headline_tables_duckdb`).
     memory_limit : str, optional
         DuckDB's memory budget (``engine="duckdb"``).
     validate : bool, default True
         With ``engine="duckdb"``: check every contract rule first (False when the log was checked already).
-        The DuckDB engine opens the log once and builds every missing table in one pass
-        (:func:`~adoption.analysis.activation_sql.activation_tables_duckdb`).
+        The DuckDB engine opens the log once and builds every missing table in one pass, counted on the
+        fits' grid when the cohort is big (:func:`~adoption.analysis.activation_sql.headline_tables_duckdb`).
     headlines : dict, optional
         Headlines already fitted at this horizon, by definition (:func:`activation_headline`): their overall
         rows are used, not fitted again.
@@ -198,14 +200,13 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
     from adoption.log.contract import DEFINITIONS
 
     tables = dict(tables or {})
-    if engine == "duckdb":  # every missing table from one opening of the log, without covariates
-        from adoption.analysis.activation_sql import activation_tables_duckdb
+    if engine == "duckdb":  # what every missing headline reads, from one opening of the log
+        from adoption.analysis.activation_sql import headline_tables_duckdb
 
         missing = [definition for definition in DEFINITIONS if definition not in tables]
         if missing:
-            tables.update(activation_tables_duckdb(source, missing, k=k, d=d, covariates=(),
-                                                   memory_limit=memory_limit, validate=validate,
-                                                   optional=missing))
+            tables.update(headline_tables_duckdb(source, missing, k=k, d=d, memory_limit=memory_limit,
+                                                 validate=validate, optional=missing))
     rows = {}
     for definition in DEFINITIONS:
         known = (headlines or {}).get(definition)

@@ -15,7 +15,10 @@ scikit-learn convention: parameters in the constructor, ``fit()`` returns ``self
 
 Big cohorts are fitted in aggregate: durations are put on a fine grid (``resolution`` days, one minute by
 default above 200,000 rows) and identical rows are fitted once with their count as a weight, which keeps a
-ten-million-user headline to seconds and changes the estimate by less than the grid.
+ten-million-user headline to seconds and changes the estimate by less than the grid. A table may come counted
+on that grid already, one row per cell with its number of receivers in a ``weight`` column (:data:`WEIGHT`;
+:func:`adoption.analysis.activation_sql.headline_tables_duckdb` counts a big log's receivers in DuckDB): its
+rows are fitted as they are, weighted, and give the same figures as the receivers themselves.
 """
 
 from __future__ import annotations
@@ -44,7 +47,10 @@ from scipy import stats
 from adoption.errors import InputError, ParameterError
 
 __all__ = [
+    "AGGREGATE_ABOVE",
     "DEFAULT_COVARIATES",
+    "GRID_DAYS",
+    "WEIGHT",
     "ActivationCox",
     "ActivationCurve",
     "CompetingRisks",
@@ -54,14 +60,18 @@ __all__ = [
     "design_matrix",
     "follow_up_until",
     "receipt_cohort",
+    "represented",
 ]
 
 #: Covariates used by default in the regression models (all known at time zero).
 DEFAULT_COVARIATES: tuple[str, ...] = ("first_red_packet", "first_group", "log_amount", "log_friends",
                                        "log_paying_friends", "log_groups", "log_merchants", "log_tenure")
-#: Above this many rows, fits are aggregated on a one-minute grid unless told otherwise.
+#: Above this many receivers, fits are aggregated on a one-minute grid unless told otherwise.
 AGGREGATE_ABOVE = 200_000
-_MINUTE = 1.0 / 1440.0
+#: The grid of aggregated fits: one minute, in days.
+GRID_DAYS = 1.0 / 1440.0
+#: The column of a table counted on the grid: how many receivers each row stands for.
+WEIGHT = "weight"
 
 
 #: Cohorts followed from an exposure: a money receipt (the activation table), or the first contact's adoption
@@ -146,10 +156,36 @@ def fit_warnings(sink: list[str]) -> Iterator[None]:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+def represented(table: pd.DataFrame) -> int:
+    """How many people the rows of ``table`` stand for: their :data:`WEIGHT` summed, or one each.
+
+    Examples
+    --------
+    >>> represented(pd.DataFrame({"duration": [1.0, 2.0], "weight": [3, 4]})), represented(pd.DataFrame({"duration": [1.0]}))
+    (7, 1)
+    """
+    return int(table[WEIGHT].sum()) if WEIGHT in table.columns else len(table)
+
+
+def _events(table: pd.DataFrame) -> int:
+    """How many of the receivers ``table`` stands for had the event (over their whole follow-up)."""
+    event = table["event"].to_numpy(dtype=bool)
+    return int(table[WEIGHT].to_numpy()[event].sum()) if WEIGHT in table.columns else int(event.sum())
+
+
 def _aggregate(df: pd.DataFrame, resolution: float | None, extra: Sequence[str] = ()) -> pd.DataFrame:
-    """Collapse identical (entry, duration, event, ...) rows into weighted rows on a time grid."""
+    """Collapse identical (entry, duration, event, ...) rows into weighted rows on a time grid.
+
+    A table counted on a grid already (a :data:`WEIGHT` column) keeps its grid: its identical rows are
+    summed, in the order the grid's cells would have (entry, duration, event type)."""
+    if WEIGHT in df.columns:
+        out = df.groupby(["entry", "duration", "event_type", *extra], observed=True, dropna=False,
+                         sort=True)[WEIGHT].sum().reset_index()
+        out["duration"] = np.maximum(out["duration"], out["entry"] + 1e-9)
+        out["event"] = out["event_type"] == 1
+        return out
     if resolution is None:
-        resolution = _MINUTE if len(df) > AGGREGATE_ABOVE else 0.0
+        resolution = GRID_DAYS if len(df) > AGGREGATE_ABOVE else 0.0
     if resolution > 0 and not extra:
         packed = _aggregate_on_grid(df, resolution)
         if packed is not None:
@@ -272,7 +308,7 @@ class ActivationCurve:
             read = self._read(kmf)
             if short is not part and not np.isfinite(read["median_days"]):  # the median lies past the horizon
                 read["median_days"] = float(self._fit_curve(part, name).median_survival_time_)
-            rows.append({"group": name, "n": int(len(part)), "events": int(part["event"].sum()), **read})
+            rows.append({"group": name, "n": represented(part), "events": _events(part), **read})
         self.headline_ = pd.DataFrame(rows)
         return self
 
@@ -393,7 +429,7 @@ class CompetingRisks:
         if self.follow_up == "horizon":
             full, cohort = cohort, follow_up_until(cohort, self.horizon)
             cohort = cohort.assign(event=full["event"])  # (the counts of events stay the whole follow-up's)
-        resolution = self.resolution if self.resolution is not None else _MINUTE
+        resolution = self.resolution if self.resolution is not None else GRID_DAYS
         self.cumulative_incidence_, ci, self.fitters_ = self._fit_one(_aggregate(cohort, resolution))
         at = self._at_horizon(self.cumulative_incidence_)
         self.at_horizon_ = {"horizon_days": self.horizon, "activation": float(at["activation"]),
@@ -403,7 +439,7 @@ class CompetingRisks:
             curves, ci = ((self.cumulative_incidence_, ci) if by is None
                           else self._fit_one(_aggregate(part, resolution))[:2])
             at = self._at_horizon(curves)
-            rows.append({"group": name, "n": int(len(part)), "events": int(part["event"].sum()),
+            rows.append({"group": name, "n": represented(part), "events": _events(part),
                          "horizon_days": self.horizon, "cumulative_incidence": float(at["activation"]),
                          "ci_low": ci[0], "ci_high": ci[1], "leaving": float(at["leaving"])})
         self.headline_ = pd.DataFrame(rows)
@@ -476,6 +512,9 @@ def design_matrix(table: pd.DataFrame, covariates: Sequence[str] = DEFAULT_COVAR
 
 
 def _regression_frame(table: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+    if WEIGHT in table.columns:
+        raise InputError("activation table: counted on a grid (it has a 'weight' column), it has no covariates "
+                         "to regress on; use the rows of activation_table()")
     cohort = receipt_cohort(table)
     X = design_matrix(cohort, covariates)
     frame = X.assign(duration=np.maximum(cohort["duration"], cohort["entry"] + 1e-6),
@@ -562,7 +601,7 @@ class CureModel:
 
     def fit(self, table: pd.DataFrame) -> CureModel:
         self.warnings_: list[str] = []
-        agg = _aggregate(receipt_cohort(table), self.resolution if self.resolution is not None else _MINUTE)
+        agg = _aggregate(receipt_cohort(table), self.resolution if self.resolution is not None else GRID_DAYS)
         fitter = MixtureCureFitter(base_fitter=WeibullFitter())
         with fit_warnings(self.warnings_):
             fitter.fit(agg["duration"], agg["event"], entry=agg["entry"], weights=agg["weight"])
