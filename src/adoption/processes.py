@@ -1,12 +1,15 @@
-"""Whether a process is still running: how a dead writer or report run is told from a live one."""
+"""Processes and the memory they may use: whether a process still runs (how a dead writer or report run is
+told from a live one), how much memory DuckDB may take, and glibc told to reuse freed memory."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
+from pathlib import Path
 
-__all__ = ["process_alive", "reuse_freed_memory"]
+__all__ = ["default_memory_limit", "process_alive", "reuse_freed_memory"]
 
 #: glibc ``mallopt`` parameters (malloc.h).
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
@@ -59,3 +62,30 @@ def reuse_freed_memory() -> bool:
     mallopt.restype = ctypes.c_int
     settings = ((_M_MMAP_THRESHOLD, 2**30), (_M_TRIM_THRESHOLD, 2**31 - 1), (_M_TOP_PAD, 2**28))
     return all(mallopt(parameter, value) == 1 for parameter, value in settings)
+
+
+def default_memory_limit() -> str:
+    """Half the memory this process may use (its control group's limit, else the machine's), in whole
+    gigabytes, at least 1GB; "2GB" where neither can be read.
+
+    DuckDB's own default is 80% of the machine. Half leaves room for the Python side beside it; a fixed
+    2GB made a ten-million-user activation spill its joins to disk (135 s against 113 s with 12GB).
+
+    Examples
+    --------
+    >>> default_memory_limit().endswith("GB")
+    True
+    """
+    limits = []
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            limits.append(int(text))
+    with contextlib.suppress(ValueError, OSError, AttributeError):  # (not a POSIX system that says)
+        limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    if not limits:
+        return "2GB"
+    return f"{max(1, min(limits) // 2 // 2**30)}GB"

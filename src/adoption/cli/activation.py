@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from adoption.log.contract import DEFINITIONS
+    from adoption.processes import default_memory_limit
 
     p = sub.add_parser("activation", help="the 90-day activation headline after the first receipt",
                        description="The share of receivers who activated before leaving within the horizon "
@@ -77,6 +78,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=["pandas", "duckdb"], default="pandas",
                    help="duckdb reads the Parquet files directly (for logs bigger than memory)")
     p.add_argument("--memory-limit", metavar="SIZE",
-                   help="DuckDB's memory budget, such as 8GB (default 2GB); it spills to disk beyond it")
+                   help="DuckDB's memory budget, such as 8GB (default: half this machine's memory, "
+                        f"{default_memory_limit()} here); it spills to disk beyond it")
     add_log_options(p)
     p.set_defaults(handler=run)

@@ -43,12 +43,16 @@ from adoption.log.contract import (
 )
 from adoption.log.proofs import claims_against_packets, column_statistics, proven_unique
 from adoption.log.validation import MAX_EXAMPLES, Problem, missing_column
+from adoption.processes import default_memory_limit
 from adoption.text import strip_controls
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "SqlLog", "memory_limit_setting", "open_log", "validate_sql"]
 
-#: DuckDB's memory budget; it spills to disk beyond it.
-DEFAULT_MEMORY_LIMIT = "2GB"
+
+
+#: DuckDB's memory budget, unless told otherwise (:func:`adoption.processes.default_memory_limit`); it spills to
+#: disk beyond it.
+DEFAULT_MEMORY_LIMIT = default_memory_limit()
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 _META_FILE = "meta.json"
 
@@ -145,8 +149,8 @@ def memory_limit_setting(value: str | None) -> str:
 
     Examples
     --------
-    >>> memory_limit_setting(None), memory_limit_setting("512MB")
-    ('2GB', '512MB')
+    >>> memory_limit_setting(None) == DEFAULT_MEMORY_LIMIT, memory_limit_setting("512MB")
+    (True, '512MB')
     """
     text = (value or DEFAULT_MEMORY_LIMIT).strip()
     if not _MEMORY.match(text):
