@@ -398,12 +398,17 @@ class _TableBuilder:
         cols = self.cols
         left = "u.left_at" if "left_at" in cols["users"] else "CAST(NULL AS TIMESTAMP)"
         city = "u.city" if "city" in cols["users"] else "CAST(NULL AS VARCHAR)"
+        # every user with their first receipt, joined once for every definition (a user with neither a
+        # receipt nor an activation is neither at risk nor organic: left out below)
+        people = self._once("people", f"""
+            SELECT user_id, f.t AS exposed_at, {left} AS left_at, {city} AS city, u.joined_at,
+                   f.kind AS first_kind, f.grp AS first_group, f.amount AS first_amount_cents
+            FROM first_receipt f FULL OUTER JOIN users u USING (user_id)""")
         return f"""
             WITH joined AS (
-                SELECT user_id, f.t AS exposed_at, a.t AS activated_at, {left} AS left_at, {city} AS city,
-                       u.joined_at, f.kind AS first_kind, f.grp AS first_group, f.amount AS first_amount_cents
-                FROM first_receipt f FULL OUTER JOIN {activated} a USING (user_id)
-                LEFT JOIN users u USING (user_id)),
+                SELECT user_id, p.exposed_at, a.t AS activated_at, p.left_at, p.city, p.joined_at, p.first_kind,
+                       p.first_group, p.first_amount_cents
+                FROM {people} p FULL OUTER JOIN {activated} a USING (user_id)),
             flags AS (
                 SELECT *,
                     coalesce(activated_at IS NOT NULL AND (exposed_at IS NULL OR activated_at < exposed_at), FALSE)
@@ -443,7 +448,7 @@ class _TableBuilder:
         counted = self.con.execute(f"""
             SELECT cohort, floor(entry / $grid) * $grid AS entry, ceil(duration / $grid) * $grid AS duration,
                    event, event_type, first_kind, first_group, count(*) AS {WEIGHT}
-            FROM {source} GROUP BY ALL ORDER BY ALL""", {**self.window, "grid": float(grid)}).df()
+            FROM {source} GROUP BY ALL""", {**self.window, "grid": float(grid)}).df()  # (fitted in the grid's order)
         if counted.loc[counted["cohort"] == "receipt", WEIGHT].sum() <= AGGREGATE_ABOVE:
             return None
         return counted
