@@ -46,6 +46,7 @@ from adoption.analysis.episodes import (
 )
 from adoption.analysis.survival import design_matrix
 from adoption.errors import InputError, ParameterError
+from adoption.intervals import Z95
 from adoption.log.eventlog import EventLog
 from adoption.random import SeedLike, as_generator
 
@@ -437,7 +438,7 @@ def _qini_share(qini: pd.DataFrame) -> float:
     return float(np.trapezoid(qini["qini"] - qini["random"], qini["share_targeted"])) / total
 
 
-def auc_interval(auc: float, n_positive: int, n_negative: int, z: float = 1.959964) -> tuple[float, float]:
+def auc_interval(auc: float, n_positive: int, n_negative: int, z: float = Z95) -> tuple[float, float]:
     """95% interval of an AUC from its standard error (Hanley & McNeil 1982), clipped to [0, 1].
 
     Examples
@@ -448,6 +449,7 @@ def auc_interval(auc: float, n_positive: int, n_negative: int, z: float = 1.9599
     """
     if n_positive < 1 or n_negative < 1:
         return (float("nan"), float("nan"))
+    # (not normal_interval: the Hanley-McNeil interval is clipped to [0, 1])
     q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
     var = (auc * (1 - auc) + (n_positive - 1) * (q1 - auc**2) + (n_negative - 1) * (q2 - auc**2)) \
         / (n_positive * n_negative)
