@@ -146,7 +146,7 @@ def activation_headline(table: pd.DataFrame, horizon: float = 90.0, definition: 
 
     return ActivationHeadline(
         horizon=float(horizon), definition=definition,
-        organic_adopters=represented(table[table["cohort"].to_numpy() == "organic"]),
+        organic_adopters=represented(table[(table["cohort"] == "organic").to_numpy(dtype=bool, na_value=False)]),
         overall=curve().fit(receivers).headline_.iloc[0],
         by_first_kind=curve().fit(receivers, by="first_kind").headline_,
         by_group=curve().fit(receivers, by="first_group").headline_,
