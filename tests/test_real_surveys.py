@@ -171,3 +171,27 @@ def test_both_engines_read_the_adoptions_table(tmp_path):
     assert pandas_engine.equals(activation_table(folder, "first_payment", engine="duckdb"))
     assert (pandas_engine["activated_at"] <= pd.Timestamp("2014-03-01")).sum() > (
         plain["activated_at"] <= pd.Timestamp("2014-03-01")).sum()  # the adoptions count as activations
+
+
+@pytest.mark.slow  # (two surveys imported by make: 4 s)
+def test_make_real_rebuilds_the_bundled_logs_byte_for_byte(tmp_path):
+    """``make real`` from netdiffuseR's files gives the bundled logs' very bytes (where those files are here)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from adoption.datasets.real import REAL_LOGS, real_path
+
+    root = Path(__file__).resolve().parents[1]
+    shared = root.parent / "shared" / "real" / "netdiffuseR"
+    if not (shared / "medInnovations.rdata").exists() or shutil.which("make") is None:
+        pytest.skip("netdiffuseR's survey files are not beside the repository")
+    # -o: the environment counts as installed (the test runs inside it); REAL: a folder of our own
+    done = subprocess.run(["make", "-s", "-o", ".venv/.installed", "real", f"REAL={tmp_path}",
+                           f"SHARED_REAL={shared}"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in REAL_LOGS:
+        bundled = sorted(p.name for p in real_path(name).iterdir())
+        assert sorted(p.name for p in (tmp_path / name).iterdir()) == bundled
+        for file in bundled:
+            assert (tmp_path / name / file).read_bytes() == (real_path(name) / file).read_bytes(), (name, file)
