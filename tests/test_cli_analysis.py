@@ -85,3 +85,24 @@ def test_bad_input_is_one_line(tmp_path, capsys, args, code, words):
     assert main([a.format(**paths) for a in args]) == code
     err = capsys.readouterr().err
     assert words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_the_duckdb_tables_show_their_steps_on_a_terminal_only(monkeypatch, capsys):
+    import io
+    import sys
+
+    from adoption.analysis.activation_sql import headline_tables_duckdb
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    headline_tables_duckdb(example_path(), ["first_action", "card_binding"], progress=True)
+    shown = screen.getvalue()
+    assert all(step in shown for step in ("checking the log", "first receipts", "first_action", "card_binding"))
+    assert "/4 " in shown  # four steps: the checks, the first receipts, two definitions
+    monkeypatch.undo()
+    headline_tables_duckdb(example_path(), ["first_action"], progress=True)  # not a terminal: no bar
+    assert capsys.readouterr().err == ""

@@ -141,7 +141,8 @@ def activation_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions
 
 def headline_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions: Sequence[str], *, k: int = 3,
                            d: float = 30.0, memory_limit: str | None = None, validate: bool = True,
-                           amount_unit: str = "cents", optional: Collection[str] = ()) -> dict[str, pd.DataFrame]:
+                           amount_unit: str = "cents", optional: Collection[str] = (), progress: bool = False
+                           ) -> dict[str, pd.DataFrame]:
     """What the headline of each definition reads, counted in DuckDB when the cohort is big.
 
     Above :data:`~adoption.analysis.survival.AGGREGATE_ABOVE` receivers the fits put the times on a
@@ -157,6 +158,9 @@ def headline_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions: 
     ----------
     log, definitions, k, d, memory_limit, validate, amount_unit, optional
         As for :func:`activation_tables_duckdb`.
+    progress : bool, default False
+        A bar of the steps on standard error when it is a terminal: the checks, the first receipts, then
+        each definition (at ten million users, two minutes in all).
 
     Returns
     -------
@@ -182,35 +186,50 @@ def headline_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions: 
         return builder.table(definition, covariates=False) if counted is None else counted
 
     return _build(log, definitions, headline_table, k=k, d=d, memory_limit=memory_limit, validate=validate,
-                  amount_unit=amount_unit, optional=optional)
+                  amount_unit=amount_unit, optional=optional, progress=progress)
 
 
 def _build(log: EventLog | str | os.PathLike[str], definitions: Sequence[str],
            make: Callable[[_TableBuilder, str], pd.DataFrame], *, k: int, d: float, memory_limit: str | None,
-           validate: bool, amount_unit: str, optional: Collection[str]) -> dict[str, pd.DataFrame]:
+           validate: bool, amount_unit: str, optional: Collection[str], progress: bool = False
+           ) -> dict[str, pd.DataFrame]:
     """``make(builder, definition)`` for each definition, from one opening of the log; the definitions in
-    ``optional`` left out where the log cannot define them."""
+    ``optional`` left out where the log cannot define them. ``progress``: a bar of the steps (the checks,
+    the first receipts, each definition) on standard error, when it is a terminal."""
+    from tqdm.auto import tqdm
+
     wanted = list(dict.fromkeys(definitions))
     for definition in wanted:
         check_definition(definition, k, d)
+    # (on a terminal only: a log file or a pipe gets no bar)
+    bar = tqdm(total=len(wanted) + 2, desc="activation tables", unit="step", disable=None if progress else True,
+               leave=False)
     try:
-        with connect_log(log, memory_limit=memory_limit, validate=validate, amount_unit=amount_unit) as sql:
-            try:
-                builder = _TableBuilder(sql, int(k), float(d))
-            except InputError:
-                if set(wanted) <= set(optional):
-                    return {}
-                raise
-            out = {}
-            for definition in wanted:
+        with bar:
+            bar.set_postfix_str("checking the log" if validate else "opening the log")
+            with connect_log(log, memory_limit=memory_limit, validate=validate, amount_unit=amount_unit) as sql:
+                bar.update()
+                bar.set_postfix_str("first receipts")
                 try:
-                    table = make(builder, definition)
+                    builder = _TableBuilder(sql, int(k), float(d))
                 except InputError:
-                    if definition not in optional:
-                        raise
-                    continue
-                out[definition] = typed_table(table)
-            return out
+                    if set(wanted) <= set(optional):
+                        return {}
+                    raise
+                bar.update()
+                out = {}
+                for definition in wanted:
+                    bar.set_postfix_str(definition)
+                    try:
+                        table = make(builder, definition)
+                    except InputError:
+                        if definition not in optional:
+                            raise
+                        continue
+                    finally:
+                        bar.update()
+                    out[definition] = typed_table(table)
+                return out
     except duckdb.OutOfMemoryException:
         raise MemoryError(f"DuckDB needed more than its memory budget ({memory_limit_setting(memory_limit)}) for "
                           "this log; give it more (--memory-limit 8GB) or use a smaller log") from None

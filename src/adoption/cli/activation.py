@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         others = [d for d in DEFINITIONS if d != args.definition]
         tables = headline_tables_duckdb(args.log, [args.definition, *others], k=args.k, d=args.d, optional=others,
                                         memory_limit=args.memory_limit, validate=not args.skip_validation,
-                                        amount_unit=args.amount_unit)
+                                        amount_unit=args.amount_unit, progress=not (args.quiet or args.json))
         source = args.log
     else:
         source = read_for_analysis(args)
@@ -80,5 +80,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--memory-limit", metavar="SIZE",
                    help="DuckDB's memory budget, such as 8GB (default: half this machine's memory, "
                         f"{default_memory_limit()} here); it spills to disk beyond it")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (--engine duckdb shows one)")
     add_log_options(p)
     p.set_defaults(handler=run)
