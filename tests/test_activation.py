@@ -232,3 +232,30 @@ def test_a_big_cohort_counted_on_the_grid_by_duckdb_gives_the_headline_of_its_ro
                                                                         tables=rows | counted), check_exact=True)
     with pytest.raises(InputError, match="weight"):  # counts carry no covariates to regress on
         ActivationCox().fit(counted["first_action"])
+
+
+@pytest.mark.slow  # (four CSV logs read by DuckDB: 10 s)
+def test_counted_tables_of_partial_and_text_id_logs_give_the_headline_of_their_rows(tmp_path, monkeypatch):
+    import adoption.analysis.survival as survival
+    from adoption.analysis.activation_sql import headline_tables_duckdb
+    from adoption.analysis.headline import activation_headline
+
+    # every cohort counted and every fit on the grid (threshold 0): rows and counts must give the same figures
+    monkeypatch.setattr(survival, "AGGREGATE_ABOVE", 0)
+    log = load_example()
+    minimal = EventLog(users=log.users, red_packet_claims=log.red_packet_claims, transfers=log.transfers,
+                       payments=log.payments, meta=log.meta)  # no packets table: every group unknown
+    users = log.users.assign(user_id="u" + log.users["user_id"].astype(str))
+    texts = EventLog(**{**minimal.tables, "users": users,
+                        "red_packet_claims": log.red_packet_claims.assign(receiver_id="u" + log.red_packet_claims[
+                            "receiver_id"].astype(str)),
+                        "transfers": log.transfers.assign(sender_id="u" + log.transfers["sender_id"].astype(str),
+                                                          receiver_id="u" + log.transfers["receiver_id"].astype(str)),
+                        "payments": log.payments.assign(user_id="u" + log.payments["user_id"].astype(str))},
+                     meta=log.meta)
+    for name, source in (("minimal", minimal), ("text ids", texts)):
+        folder = source.write(tmp_path / name.replace(" ", "_"), format="csv")
+        counted = headline_tables_duckdb(folder, ["first_action"])["first_action"]
+        rows = activation_table(folder, engine="duckdb")
+        assert "weight" in counted and counted["weight"].sum() == len(rows), name
+        assert activation_headline(counted).to_dict() == activation_headline(rows).to_dict(), name
