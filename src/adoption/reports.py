@@ -381,9 +381,13 @@ def _to_html(nb: nbformat.NotebookNode, title: str) -> str:
     return body
 
 
-#: Arguments of the report kernels: local TCP without the "running over TCP without encryption" warning on
-#: every run (the kernel listens on localhost only, for the runner that started it).
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: Arguments of the report kernels: only their critical log lines. Below that the kernel logs, on every run,
+#: a warning that it runs over TCP without encryption (it listens on localhost only, for the runner that
+#: started it), and, now and then, "ERROR | KeyboardInterrupt caught in kernel": jupyter_client interrupts
+#: every kernel before asking it to shut down (``KernelManager.shutdown_kernel``), and an idle kernel logs
+#: that interrupt as an error. A cell that fails, or a kernel that dies, is reported by papermill and
+#: recorded in the run's ``run.json`` either way.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 def run_report(name: str, params: Mapping[str, Any] | None = None, *, out: str | os.PathLike[str] = "reports",
