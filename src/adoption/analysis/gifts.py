@@ -58,6 +58,7 @@ from adoption.log.eventlog import EventLog
 
 __all__ = ["GiftContagion"]
 
+
 def _interval(value: float, se: float) -> tuple[float, float]:
     """The 95% normal interval, as two floats."""
     low, high = normal_interval(value, se)

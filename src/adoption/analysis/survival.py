@@ -179,11 +179,8 @@ def _aggregate(df: pd.DataFrame, resolution: float | None, extra: Sequence[str] 
     A table counted on a grid already (a :data:`WEIGHT` column) keeps its grid: its identical rows are
     summed, in the order the grid's cells would have (entry, duration, event type)."""
     if WEIGHT in df.columns:
-        out = df.groupby(["entry", "duration", "event_type", *extra], observed=True, dropna=False,
-                         sort=True)[WEIGHT].sum().reset_index()
-        out["duration"] = np.maximum(out["duration"], out["entry"] + 1e-9)
-        out["event"] = out["event_type"] == 1
-        return out
+        return _fit_ready(df.groupby(["entry", "duration", "event_type", *extra], observed=True, dropna=False,
+                                     sort=True)[WEIGHT].sum().reset_index())
     if resolution is None:
         resolution = GRID_DAYS if len(df) > AGGREGATE_ABOVE else 0.0
     if resolution > 0 and not extra:
@@ -195,10 +192,15 @@ def _aggregate(df: pd.DataFrame, resolution: float | None, extra: Sequence[str] 
         out["duration"] = np.ceil(out["duration"] / resolution) * resolution
         out["entry"] = np.floor(out["entry"] / resolution) * resolution
         out = out.groupby(["entry", "duration", "event_type", *extra], observed=True, dropna=False).size()
-        out = out.rename("weight").reset_index()
+        out = out.rename(WEIGHT).reset_index()
     else:
-        out["weight"] = 1.0
-    # lifelines needs entry < duration for every row
+        out[WEIGHT] = 1.0
+    return _fit_ready(out)
+
+
+def _fit_ready(out: pd.DataFrame) -> pd.DataFrame:
+    """Aggregated rows as lifelines takes them: entry < duration in every row (it needs that), and the
+    ``event`` flag of an activation (event type 1)."""
     out["duration"] = np.maximum(out["duration"], out["entry"] + 1e-9)
     out["event"] = out["event_type"] == 1
     return out
@@ -229,10 +231,8 @@ def _aggregate_on_grid(df: pd.DataFrame, resolution: float) -> pd.DataFrame | No
     rest = cells // kinds
     out = pd.DataFrame({"entry": (rest // int(span_d) + low_e) * resolution,
                         "duration": (rest % int(span_d) + low_d) * resolution,
-                        "event_type": kind_of.astype(df["event_type"].dtype), "weight": weight})
-    out["duration"] = np.maximum(out["duration"], out["entry"] + 1e-9)
-    out["event"] = out["event_type"] == 1
-    return out
+                        "event_type": kind_of.astype(df["event_type"].dtype), WEIGHT: weight})
+    return _fit_ready(out)
 
 
 def _groups(cohort: pd.DataFrame, by: str | None) -> list[tuple[str, pd.DataFrame]]:

@@ -48,8 +48,6 @@ from adoption.text import strip_controls
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "SqlLog", "memory_limit_setting", "open_log", "validate_sql"]
 
-
-
 #: DuckDB's memory budget, unless told otherwise (:func:`adoption.processes.default_memory_limit`); it spills to
 #: disk beyond it.
 DEFAULT_MEMORY_LIMIT = default_memory_limit()
