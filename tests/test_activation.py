@@ -234,6 +234,30 @@ def test_a_big_cohort_counted_on_the_grid_by_duckdb_gives_the_headline_of_its_ro
         ActivationCox().fit(counted["first_action"])
 
 
+def test_a_follow_up_ended_at_the_horizon_counts_the_cells_follow_up_until_leaves(monkeypatch):
+    import adoption.analysis.survival as survival
+    from adoption.analysis.activation_sql import headline_tables_duckdb
+    from adoption.analysis.survival import WEIGHT, follow_up_until
+
+    keys = ["cohort", "entry", "duration", "event", "event_type", "first_kind", "first_group"]
+
+    def cells(table: pd.DataFrame) -> pd.DataFrame:
+        table = table.astype({"cohort": "string", "first_kind": "string"})
+        weight = table[WEIGHT] if WEIGHT in table else pd.Series(1, index=table.index)
+        return (table.assign(**{WEIGHT: weight}).groupby(keys, dropna=False)[WEIGHT].sum().reset_index()
+                .sort_values(keys, ignore_index=True))
+
+    # rows (the example's cohort is small) and counts (the threshold lowered): both ended as follow_up_until ends them
+    for threshold in (survival.AGGREGATE_ABOVE, 1000):
+        monkeypatch.setattr(survival, "AGGREGATE_ABOVE", threshold)
+        whole, ended = (headline_tables_duckdb(example_path(), ["k_payments"], until=until)["k_payments"]
+                        for until in (None, {"k_payments": 30.0}))
+        assert (WEIGHT in ended) == (threshold == 1000) and ended["duration"].max() == 30.0
+        pd.testing.assert_frame_equal(cells(ended), cells(follow_up_until(whole, 30.0)))
+        if threshold == 1000:  # fewer cells, and the text as categories (no string per row)
+            assert len(ended) < len(whole) and isinstance(ended["cohort"].dtype, pd.CategoricalDtype)
+
+
 @pytest.mark.slow  # (four CSV logs read by DuckDB: 10 s)
 def test_counted_tables_of_partial_and_text_id_logs_give_the_headline_of_their_rows(tmp_path, monkeypatch):
     import adoption.analysis.survival as survival

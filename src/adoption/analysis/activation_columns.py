@@ -21,6 +21,7 @@ COLUMNS: tuple[str, ...] = (
 #: The columns a headline needs (who is at risk, when, and the first receipt): the table without covariates.
 HEADLINE_COLUMNS: tuple[str, ...] = COLUMNS[:COLUMNS.index("senders_7d")]
 
+
 def check_definition(definition: str, k: int, d: float) -> None:
     """Refuse an unknown definition, or ``k``/``d`` that cannot define ``k_payments``."""
     if definition not in DEFINITIONS:
@@ -30,11 +31,12 @@ def check_definition(definition: str, k: int, d: float) -> None:
 
 
 def typed_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The same dtypes from both engines (of the columns the table has)."""
+    """The same dtypes from both engines (of the columns the table has); text that comes as categories (a
+    table counted on a grid) stays so."""
     return table.astype({column: dtype for column, dtype in {
         "user_id": "int64", "cohort": "string", "exposed_at": "datetime64[ns]", "entry": "float64",
         "duration": "float64", "event": "bool", "event_type": "int64", "activated_at": "datetime64[ns]",
         "first_kind": "string", "first_group": "boolean", "first_amount_cents": "Int64", "senders_7d": "Int64",
         "n_friends": "Int64", "paying_friends": "Int64", "n_groups": "Int64", "city": "string", "merchants_nearby": "Int64",
         "tenure_days": "float64",
-    }.items() if column in table})
+    }.items() if column in table and not isinstance(table[column].dtype, pd.CategoricalDtype)})

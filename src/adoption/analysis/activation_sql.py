@@ -8,7 +8,7 @@ suite checks that both engines give identical tables, row for row.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,6 +25,8 @@ __all__ = ["activation_table_duckdb", "activation_tables_duckdb", "connect_log",
 
 _DAY_US = "86400000000.0"
 W, E = "CAST($w_start AS TIMESTAMP)", "CAST($w_end AS TIMESTAMP)"
+#: The values of the text columns a counted table brings as categories (an SQL enum: no string per row).
+_COHORTS, _KINDS = "ENUM('organic', 'receipt')", "ENUM('red_packet', 'transfer')"
 
 
 def _days(a: str, b: str) -> str:
@@ -141,8 +143,8 @@ def activation_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions
 
 def headline_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions: Sequence[str], *, k: int = 3,
                            d: float = 30.0, memory_limit: str | None = None, validate: bool = True,
-                           amount_unit: str = "cents", optional: Collection[str] = (), progress: bool = False
-                           ) -> dict[str, pd.DataFrame]:
+                           amount_unit: str = "cents", optional: Collection[str] = (), progress: bool = False,
+                           until: Mapping[str, float] | None = None) -> dict[str, pd.DataFrame]:
     """What the headline of each definition reads, counted in DuckDB when the cohort is big.
 
     Above :data:`~adoption.analysis.survival.AGGREGATE_ABOVE` receivers the fits put the times on a
@@ -161,13 +163,19 @@ def headline_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions: 
     progress : bool, default False
         A bar of the steps on standard error when it is a terminal: the checks, the first receipts, then
         each definition (at ten million users, two minutes in all).
+    until : mapping of str to float, optional
+        Days after the first receipt at which some definitions' follow-up ends
+        (:func:`~adoption.analysis.survival.follow_up_until`): for a headline read only at that horizon,
+        as :func:`~adoption.analysis.headline.headline_by_definition` reads it, the same figures from fewer
+        cells (a quarter to a tenth as many on a two-year log). Its curves end there, and so do its event
+        counts.
 
     Returns
     -------
     dict of str to DataFrame
         For each definition, in the order asked: ``cohort``, ``entry``, ``duration``, ``event``,
-        ``event_type``, ``first_kind``, ``first_group`` and ``weight`` (counted), or the headline columns
-        of its activation table (a small cohort).
+        ``event_type``, ``first_kind``, ``first_group`` and ``weight`` (counted; the text columns as
+        categories), or the headline columns of its activation table (a small cohort).
 
     Examples
     --------
@@ -179,11 +187,15 @@ def headline_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions: 
     >>> float(round(activation_headline(tables["first_action"]).overall["cumulative_incidence"], 2))
     0.81
     """
-    from adoption.analysis.survival import GRID_DAYS
+    from adoption.analysis.survival import GRID_DAYS, follow_up_until
 
     def headline_table(builder: _TableBuilder, definition: str) -> pd.DataFrame:
-        counted = builder.counted(definition, GRID_DAYS)
-        return builder.table(definition, covariates=False) if counted is None else counted
+        horizon = (until or {}).get(definition)
+        counted = builder.counted(definition, GRID_DAYS, until=horizon)
+        if counted is not None:
+            return counted
+        rows = builder.table(definition, covariates=False)
+        return rows if horizon is None else follow_up_until(rows, horizon)
 
     return _build(log, definitions, headline_table, k=k, d=d, memory_limit=memory_limit, validate=validate,
                   amount_unit=amount_unit, optional=optional, progress=progress)
@@ -455,19 +467,29 @@ class _TableBuilder:
                    coalesce(exposed_at, activated_at) AS t_cov
             FROM ev WHERE at_risk OR organic"""
 
-    def counted(self, definition: str, grid: float) -> pd.DataFrame | None:
+    def counted(self, definition: str, grid: float, until: float | None = None) -> pd.DataFrame | None:
         """``definition``'s table counted on the fits' grid: one row per (cohort, entry, duration, event,
         first receipt) cell, times put on the grid as the fits put them (entry down, duration up), and the
         number of people in the cell as ``weight``; None if it has :data:`AGGREGATE_ABOVE` receivers or fewer
-        (the fits would not put them on a grid)."""
+        (the fits would not put them on a grid). ``until``: the follow-up ends that many days after the first
+        receipt, as :func:`~adoption.analysis.survival.follow_up_until` ends it on the counted rows (a
+        receiver still waiting then is censored there). The text columns come as categories."""
         from adoption.analysis.survival import AGGREGATE_ABOVE, WEIGHT
 
         base = f"base_{definition}"
         source = base if base in self._done else f"({self._base_sql(definition)})"
+        entry, duration = "floor(entry / $grid) * $grid", "ceil(duration / $grid) * $grid"
+        if until is None:
+            cut = f"{duration} AS duration, event, event_type"
+        else:
+            later = f"coalesce({duration} > $until AND coalesce({entry}, 0.0) < $until, FALSE)"
+            cut = (f"CASE WHEN {later} THEN $until ELSE {duration} END AS duration, event AND NOT {later} AS event, "
+                   f"CASE WHEN {later} THEN 0 ELSE event_type END AS event_type")
         counted = self.con.execute(f"""
-            SELECT cohort, floor(entry / $grid) * $grid AS entry, ceil(duration / $grid) * $grid AS duration,
-                   event, event_type, first_kind, first_group, count(*) AS {WEIGHT}
-            FROM {source} GROUP BY ALL""", {**self.window, "grid": float(grid)}).df()  # (fitted in the grid's order)
+            SELECT CAST(cohort AS {_COHORTS}) AS cohort, {entry} AS entry, {cut},
+                   CAST(first_kind AS {_KINDS}) AS first_kind, first_group, count(*) AS {WEIGHT}
+            FROM {source} GROUP BY ALL""",  # (fitted in the grid's order)
+            {**self.window, "grid": float(grid), **({} if until is None else {"until": float(until)})}).df()
         if counted.loc[counted["cohort"] == "receipt", WEIGHT].sum() <= AGGREGATE_ABOVE:
             return None
         return counted

@@ -206,7 +206,8 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
         missing = [definition for definition in DEFINITIONS if definition not in tables]
         if missing:
             tables.update(headline_tables_duckdb(source, missing, k=k, d=d, memory_limit=memory_limit,
-                                                 validate=validate, optional=missing))
+                                                 validate=validate, optional=missing,
+                                                 until=dict.fromkeys(missing, horizon)))
     rows = {}
     for definition in DEFINITIONS:
         known = (headlines or {}).get(definition)

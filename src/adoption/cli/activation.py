@@ -24,11 +24,13 @@ def run(args: argparse.Namespace) -> int:
         from adoption.log.contract import DEFINITIONS
 
         # what the headlines read, no covariates; a big cohort counted on the fits' grid by DuckDB (at ten
-        # million users the tables' rows took a minute and a half to reach pandas and be fitted)
+        # million users the tables' rows took a minute and a half to reach pandas and be fitted); the other
+        # definitions are read at the horizon only, so their follow-up ends there
         others = [d for d in DEFINITIONS if d != args.definition]
         tables = headline_tables_duckdb(args.log, [args.definition, *others], k=args.k, d=args.d, optional=others,
                                         memory_limit=args.memory_limit, validate=not args.skip_validation,
-                                        amount_unit=args.amount_unit, progress=not (args.quiet or args.json))
+                                        amount_unit=args.amount_unit, progress=not (args.quiet or args.json),
+                                        until=dict.fromkeys(others, args.horizon))
         source = args.log
     else:
         source = read_for_analysis(args)
