@@ -394,19 +394,24 @@ class _TableBuilder:
         self._once("reciprocity_span", f"""
             SELECT user_id, min(epoch_us(t)) - {window_us} AS low, max(epoch_us(t)) AS high
             FROM candidate_sends GROUP BY user_id""")
+        # (low <= t < high as one expression of both sides: DuckDB then joins on the user alone and filters
+        # after, faster than with the bounds as conditions of the join)
+        inside = "epoch_us({t}) - w.low BETWEEN 0 AND w.high - w.low - 1"
         received = []
         if has("red_packet_claims") and has("red_packets"):
+            # the claims in a span stored first: DuckDB then knows they are few, and looks their packets up
+            # by a hash table of the claims, not of every packet
+            claims = self._once("reciprocity_claims", f"""
+                SELECT c.receiver_id AS user_id, c.claimed_at AS t, c.packet_id FROM red_packet_claims c
+                JOIN reciprocity_span w ON w.user_id = c.receiver_id WHERE {inside.format(t='c.claimed_at')}""")
             received.append(f"""
                 SELECT c.user_id, c.t, {'p.group_id' if grp == 'group_id' else grp} AS grp, p.sender_id AS other
-                FROM (SELECT c.receiver_id AS user_id, c.claimed_at AS t, c.packet_id FROM red_packet_claims c
-                      JOIN reciprocity_span w ON w.user_id = c.receiver_id
-                      WHERE epoch_us(c.claimed_at) >= w.low AND epoch_us(c.claimed_at) < w.high) c
-                JOIN red_packets p USING (packet_id)""")
+                FROM {claims} c JOIN red_packets p USING (packet_id)""")
         if has("transfers"):
-            received.append("""
+            received.append(f"""
                 SELECT x.receiver_id AS user_id, x.sent_at AS t, CAST(NULL AS BIGINT) AS grp, x.sender_id AS other
                 FROM transfers x JOIN reciprocity_span w ON w.user_id = x.receiver_id
-                WHERE epoch_us(x.sent_at) >= w.low AND epoch_us(x.sent_at) < w.high""")
+                WHERE {inside.format(t='x.sent_at')}""")
         if not received:
             return self._once("first_unreciprocated", "SELECT user_id, min(t) AS t FROM candidate_sends GROUP BY 1")
         # stored once: as a common table expression read twice, DuckDB computes it twice (70 s against 29 s
