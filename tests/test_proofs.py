@@ -132,3 +132,33 @@ def test_a_merge_told_to_stop_gives_up(tmp_path):
     assert claims_against_packets(*args, stop=stop) is not None
     stop.set()
     assert claims_against_packets(*args, stop=stop) is None
+
+
+def test_rules_the_footers_prove_are_not_counted_and_broken_ones_still_are(tmp_path, monkeypatch):
+    from conftest import full_tables
+
+    import adoption.log.sql as sql
+    from adoption.datasets.example import example_path
+
+    counted: list[str] = []
+    count = sql._counts
+
+    def recorded(log, view, predicates):
+        counted.extend(predicates)
+        return count(log, view, predicates)
+
+    monkeypatch.setattr(sql, "_counts", recorded)
+    with sql.open_log(example_path()) as log:
+        assert sql.validate_sql(log) == []
+    # positive amounts, shares >= 1 and references into a dense key: proven by the files' lowest and highest
+    assert counted and not [p for p in counted if p.endswith(("<= 0", "< 1")) or " IS NOT NULL AND (" in p]
+
+    tables = full_tables()  # and where the footers do not prove them, they are counted and reported
+    tables["red_packet_claims"].loc[0, "amount_cents"] = -3
+    tables["transfers"].loc[0, "receiver_id"] = 55
+    tmp_path.joinpath("log").mkdir()
+    for name, frame in tables.items():
+        frame.to_parquet(tmp_path / "log" / f"{name}.parquet", index=False)
+    with sql.open_log(tmp_path / "log") as log:
+        found = sorted((p.table, p.column, p.rule) for p in sql.validate_sql(log))
+    assert found == [("red_packet_claims", "amount_cents", "positive"), ("transfers", "receiver_id", "foreign_key")]

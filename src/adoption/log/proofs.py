@@ -233,6 +233,20 @@ def claims_against_packets(claim_files: Sequence[Path], claim_columns: Sequence[
         return None
 
 
+def _positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(ids, values)`` for strictly increasing ``ids``; by subtraction where the ids are
+    consecutive (as a log numbers its packets), which is several times faster than a binary search each.
+
+    Examples
+    --------
+    >>> _positions(np.array([4, 5, 6]), np.array([2, 5, 9])), _positions(np.array([4, 6, 7]), np.array([2, 6, 9]))
+    (array([0, 1, 3]), array([0, 1, 3]))
+    """
+    if len(ids) and int(ids[-1]) - int(ids[0]) + 1 == len(ids):
+        return np.clip(values - ids[0], 0, len(ids))
+    return np.searchsorted(ids, values)
+
+
 def _merge(claim_files: Sequence[Path], claim_columns: Sequence[str], packet_files: Sequence[Path],
            packet_columns: Sequence[str], stop: threading.Event | None) -> tuple[int, ...]:
     has_recipient = len(packet_columns) > 5
@@ -245,7 +259,7 @@ def _merge(claim_files: Sequence[Path], claim_columns: Sequence[str], packet_fil
     last_claim = None
 
     def settle(ids: np.ndarray, n: np.ndarray, total: np.ndarray) -> None:
-        at = np.searchsorted(packets[0], ids)
+        at = _positions(packets[0], ids)
         counts[3] += int(np.count_nonzero(n > packets[4][at]))
         counts[4] += int(np.count_nonzero(total > packets[3][at]))
 
@@ -276,7 +290,7 @@ def _merge(claim_files: Sequence[Path], claim_columns: Sequence[str], packet_fil
         # one search per packet (claims come in runs of one packet), then the packet's values repeated
         starts = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]])
         lengths = np.diff(np.r_[starts, len(pid)])
-        at = np.searchsorted(packets[0], pid[starts])
+        at = _positions(packets[0], pid[starts])
         found = at < len(packets[0])
         found[found] = packets[0][at[found]] == pid[starts][found]
         if not found.all():  # claims of a packet that does not exist: left out, as in a join

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import re
 import threading
@@ -25,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 
@@ -405,12 +406,40 @@ def _counts(log: SqlLog, view: str, predicates: list[str]) -> list[int]:
     return [int(n) for n in row]
 
 
-def _rules_of_rows(log: SqlLog, table: str, rules: list[tuple[str | None, str, str, str]],
-                   view: str | None = None) -> list[Problem | None]:
-    """Row rules ``(column, rule, predicate, detail)`` of one table, counted in one scan; examples where any fail."""
-    counts = _counts(log, view or table, [predicate for _, _, predicate, _ in rules])
-    return [_keyed(log, table, column, rule, predicate, detail, view) if n else None
-            for (column, rule, predicate, detail), n in zip(rules, counts, strict=True)]
+class _RowRule(NamedTuple):
+    """A rule on single rows: the rows matching ``predicate`` break it."""
+
+    column: str | None
+    rule: str
+    predicate: str
+    detail: str
+    #: The rule holds where every value of ``column`` lies in [low, high] (proven by the files' statistics).
+    within: tuple[float, float] | None = None
+
+
+def _rules_of_rows(log: SqlLog, table: str, rules: list[_RowRule], view: str | None = None) -> list[Problem | None]:
+    """Row rules of one table, counted in one scan (those the Parquet footers prove are not counted);
+    examples where any fail."""
+    proven = [view is None and r.within is not None and _within_by_statistics(log, table, r.column, *r.within)
+              for r in rules]
+    counts = iter(_counts(log, view or table, [r.predicate for r, p in zip(rules, proven, strict=True) if not p]))
+    return [None if p or not next(counts) else _keyed(log, table, r.column, r.rule, r.predicate, r.detail, view)
+            for r, p in zip(rules, proven, strict=True)]
+
+
+def _within_by_statistics(log: SqlLog, table: str, column: str | None, low: float, high: float) -> bool:
+    """Whether the Parquet footers prove every value of integer column ``table.column`` within [low, high]
+    (missing values aside), without reading the data."""
+    source = log.source_columns.get(table, {}).get(column or "")
+    stats = column_statistics(log.files.get(table, []), source) if source is not None else None
+    if stats is None:
+        return False
+    _, lowest, highest = stats
+    if lowest is None:  # every value missing
+        return True
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (lowest, highest)):
+        return False  # (a float or text column: its typed values are not its raw ones)
+    return bool(low <= lowest and highest <= high)
 
 
 def _unique_rule(log: SqlLog, table: str, key: tuple[str, ...], detail: str) -> tuple[Problem | None, bool]:
@@ -432,32 +461,32 @@ def _unique_rule(log: SqlLog, table: str, key: tuple[str, ...], detail: str) -> 
     return _keyed(log, table, key[-1], "unique", "__n > 1", detail, view), False
 
 
-def _table_rules(log: SqlLog, table: str) -> list[tuple[str | None, str, str, str]]:
-    """The rules on single rows of one table: ``(column, rule, predicate, detail)``."""
+def _table_rules(log: SqlLog, table: str) -> list[_RowRule]:
+    """The rules on single rows of one table."""
     has = log.has
-    rules: list[tuple[str | None, str, str, str]] = [
-        (c, "positive", f"{c} <= 0", "must be > 0") for t, c in POSITIVE_AMOUNTS if t == table and has(t, c)]
+    rules = [_RowRule(c, "positive", f"{c} <= 0", "must be > 0", (1, math.inf))
+             for t, c in POSITIVE_AMOUNTS if t == table and has(t, c)]
     if table == "red_packets" and has(table, "shares"):
-        rules.append(("shares", "range", "shares < 1", "must be >= 1"))
+        rules.append(_RowRule("shares", "range", "shares < 1", "must be >= 1", (1, math.inf)))
     if table == "friendships" and has(table, "user_a") and has(table, "user_b"):
         # text ids have no order to store a pair by: there, only a self-pair is wrong
         order = "user_a = user_b" if "user" in log.text_spaces else "user_a >= user_b"
-        rules.append(("user_b", "order", order, "must have user_a < user_b (store each pair once)"))
+        rules.append(_RowRule("user_b", "order", order, "must have user_a < user_b (store each pair once)"))
     if table == "users" and has(table, "left_at") and has(table, "joined_at"):
-        rules.append(("left_at", "order", "left_at < joined_at", "must not be before joined_at"))
+        rules.append(_RowRule("left_at", "order", "left_at < joined_at", "must not be before joined_at"))
     if table == "red_packets":
         g = "group_id IS NOT NULL" if has(table, "group_id") else "FALSE"
         r = "recipient_id IS NOT NULL" if has(table, "recipient_id") else "FALSE"
-        rules.append(("group_id", "target", f"({g}) AND ({r})",
-                      "must have exactly one of group_id / recipient_id, has both"))
-        rules.append(("group_id", "target", f"NOT ({g}) AND NOT ({r})",
-                      "must have exactly one of group_id / recipient_id, has neither"))
+        rules.append(_RowRule("group_id", "target", f"({g}) AND ({r})",
+                              "must have exactly one of group_id / recipient_id, has both"))
+        rules.append(_RowRule("group_id", "target", f"NOT ({g}) AND NOT ({r})",
+                              "must have exactly one of group_id / recipient_id, has neither"))
         if has(table, "recipient_id"):
-            rules.append(("recipient_id", "self", "sender_id = recipient_id", "must differ from sender_id"))
-            rules.append(("shares", "range", f"({r}) AND NOT ({g}) AND shares <> 1",
-                          "must be 1 for a one-to-one packet (recipient_id set)"))
+            rules.append(_RowRule("recipient_id", "self", "sender_id = recipient_id", "must differ from sender_id"))
+            rules.append(_RowRule("shares", "range", f"({r}) AND NOT ({g}) AND shares <> 1",
+                                  "must be 1 for a one-to-one packet (recipient_id set)"))
     if table == "transfers" and has(table, "sender_id") and has(table, "receiver_id"):
-        rules.append(("receiver_id", "self", "sender_id = receiver_id", "must differ from sender_id"))
+        rules.append(_RowRule("receiver_id", "self", "sender_id = receiver_id", "must differ from sender_id"))
     return rules
 
 
@@ -467,7 +496,14 @@ def _dense_range(log: SqlLog, table: str, column: str, unique: set[str]) -> tupl
     space = next(c.space for c in spec.columns if c.name == column)
     if table not in unique or spec.key != (column,) or space in log.text_spaces:
         return None
-    low, high, n = log.con.execute(f"SELECT min({column}), max({column}), count({column}) FROM {table}").fetchone()
+    stats = column_statistics(log.files.get(table, []), log.source_columns[table][column])
+    if stats is not None and all(isinstance(v, int) and not isinstance(v, bool) for v in stats):
+        # from the footers of an integer column: its rows, less its missing values, and its bounds
+        nulls, low, high = stats
+        n = log.scalar(f"SELECT count(*) FROM raw_{table}") - nulls
+    else:
+        low, high, n = log.con.execute(f"SELECT min({column}), max({column}), count({column}) FROM {table}"
+                                       ).fetchone()
     if not n or int(high) - int(low) + 1 != int(n):
         return None
     return int(low), int(high)
@@ -475,7 +511,7 @@ def _dense_range(log: SqlLog, table: str, column: str, unique: set[str]) -> tupl
 
 def _foreign_key_rules(log: SqlLog, unique: set[str]) -> list[Problem | None]:
     """Every reference resolves: a range check against a dense key, else an anti-join; one scan per table."""
-    by_table: dict[str, list[tuple[str | None, str, str, str]]] = {}
+    by_table: dict[str, list[_RowRule]] = {}
     for (table, column), (ref_table, ref_column) in FOREIGN_KEYS.items():
         if not (log.has(table, column) and log.has(ref_table, ref_column)):
             continue
@@ -486,22 +522,23 @@ def _foreign_key_rules(log: SqlLog, unique: set[str]) -> list[Problem | None]:
             missing = (f"{column} IS NOT NULL AND {column} NOT IN "
                        f"(SELECT {ref_column} FROM {ref_table} WHERE {ref_column} IS NOT NULL)")
         by_table.setdefault(table, []).append(
-            (column, "foreign_key", missing, f"not found in {ref_table}.{ref_column}"))
+            _RowRule(column, "foreign_key", missing, f"not found in {ref_table}.{ref_column}", dense))
     return [p for table, rules in by_table.items() for p in _rules_of_rows(log, table, rules)]
 
 
 def _cross_rules(log: SqlLog, unique: set[str], merged: Future[tuple[int, ...] | None] | None
                  ) -> list[Problem | None]:
     out: list[Problem | None] = []
-    if log.has("red_packet_claims"):
-        out.extend(_claim_rules(log, unique, merged))
     if log.has("payments", "paid_at") and log.has("merchants", "accepts_from"):
         view = ("(SELECT p.*, m.accepts_from FROM payments p LEFT JOIN "
                 "(SELECT merchant_id, arg_min(accepts_from, __row) AS accepts_from FROM merchants "
                 "GROUP BY merchant_id) m USING (merchant_id))")
         out.append(_keyed(log, "payments", "paid_at", "order", "paid_at < accepts_from",
                           "paid to a merchant before it accepted the wallet (paid_at < merchants.accepts_from)", view))
-    return out + _foreign_key_rules(log, unique)
+    out += _foreign_key_rules(log, unique)
+    # the claim rules last, to give their merge (in its thread) the longest time; reported first
+    claims = _claim_rules(log, unique, merged) if log.has("red_packet_claims") else []
+    return claims + out
 
 
 def _claims_meet_packets(log: SqlLog) -> bool:
@@ -587,10 +624,11 @@ def validate_sql(log: SqlLog) -> list[Problem]:
     """Every contract rule, checked by DuckDB on the typed views; the pandas validator's problems.
 
     Each table's row rules are counted in one scan, and examples are looked up only for a rule that fails.
-    What the Parquet files prove is not scanned again (:mod:`adoption.log.proofs`): missing values and
-    times out of range from the footers' statistics, keys stored in order, references into a key that
-    holds every value of its range (a range check instead of an anti-join), and the claim rules by one
-    merge of claims and packets stored in packet order. Whatever is not proven is counted in SQL.
+    What the Parquet files prove is not scanned again (:mod:`adoption.log.proofs`): missing values,
+    times out of range, amounts and shares below their floor and references outside a key that holds
+    every value of its range, from the footers' statistics (lowest and highest values); keys stored in
+    order; and the claim rules, by one merge of claims and packets stored in packet order (in a thread
+    beside the SQL checks). Whatever is not proven is counted in SQL.
 
     Examples
     --------
@@ -610,10 +648,11 @@ def validate_sql(log: SqlLog) -> list[Problem]:
     columns = log.columns
     log.columns = {t: c for t, c in columns.items() if set(TABLES[t].required_columns) <= c}
     # the claim rules' merge of the files reads no connection: it runs in a thread beside the SQL checks
-    # (pyarrow and numpy release the interpreter, as DuckDB does)
+    # (pyarrow and numpy release the interpreter, as DuckDB does), from the start: it proves for itself that
+    # the packets are unique and in order, and is used only if they are
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adoption-claims")
-    merged: Future[tuple[int, ...] | None] | None = None
     stop = threading.Event()  # set when the checks end early (an error, Ctrl-C): the merge gives up
+    merged = pool.submit(_merged_claim_counts, log, stop) if _claims_meet_packets(log) else None
     try:
         unique: set[str] = set()
         for table in TABLES:
@@ -626,8 +665,6 @@ def validate_sql(log: SqlLog) -> list[Problem]:
                 found.append(problem)
                 if is_unique:
                     unique.add(table)
-                    if table == "red_packets" and _claims_meet_packets(log):
-                        merged = pool.submit(_merged_claim_counts, log, stop)
             found.extend(_rules_of_rows(log, table, _table_rules(log, table)))
             problems.extend(p for p in found if p is not None)
         problems.extend(p for p in _cross_rules(log, unique, merged) if p is not None)
