@@ -223,7 +223,7 @@ def _build(log: EventLog | str | os.PathLike[str], definitions: Sequence[str],
                 bar.update()
                 bar.set_postfix_str("first receipts")
                 try:
-                    builder = _TableBuilder(sql, int(k), float(d))
+                    builder = _TableBuilder(sql, int(k), float(d), wanted)
                 except InputError:
                     if set(wanted) <= set(optional):
                         return {}
@@ -250,8 +250,11 @@ def _build(log: EventLog | str | os.PathLike[str], definitions: Sequence[str],
 class _TableBuilder:
     """The activation tables of one open log, built definition by definition on shared temporary tables."""
 
-    def __init__(self, sql: SqlLog, k: int, d: float) -> None:
+    def __init__(self, sql: SqlLog, k: int, d: float, definitions: Collection[str] = ()) -> None:
         self.sql, self.con, self.cols, self.k, self.d = sql, sql.con, sql.columns, k, d
+        # the sends before the first payment are needed for the reciprocity definition: where it is asked
+        # for, they give the first sends of the others too
+        self._reciprocity = "first_action_no_reciprocity" in definitions
         self.has = self.cols.__contains__
         if "users" not in self.cols:
             raise InputError("activation: the log has no users table")
@@ -310,10 +313,19 @@ class _TableBuilder:
         return self._once(f"first_{table}", f"SELECT {user} AS user_id, min({time}) AS t FROM {table} GROUP BY 1")
 
     def _actions(self) -> list[str]:
-        """The per-user first times of every own payment action the log records."""
-        return [self._first_times(name, user, time) for name, user, time in
-                (("payments", "user_id", "paid_at"), ("red_packets", "sender_id", "sent_at"),
-                 ("transfers", "sender_id", "sent_at")) if self.has(name)]
+        """Tables of per-user first times whose earliest is each user's first own payment action.
+
+        The first payment, and the first red packet and transfer sent; or, where the sends before the
+        first payment are looked at anyway (:meth:`_candidate_sends`, for the reciprocity definition), the
+        first of those instead: a first send before the first payment is one of them, and one after it does
+        not come first."""
+        has = self.has
+        actions = [self._first_times("payments", "user_id", "paid_at")] if has("payments") else []
+        if self._reciprocity and (has("red_packets") or has("transfers")):
+            return [*actions, self._once("first_candidate_sends",
+                                         f"SELECT user_id, min(t) AS t FROM {self._candidate_sends()} GROUP BY 1")]
+        return actions + [self._first_times(name, "sender_id", "sent_at")
+                          for name in ("red_packets", "transfers") if has(name)]
 
     # ------------------------------------------------------------------ one definition
     def _activated(self, definition: str) -> str:
@@ -350,9 +362,9 @@ class _TableBuilder:
                 GROUP BY user_id"""
         if definition == "first_payment":
             return f"SELECT * FROM {self._first_times('payments', 'user_id', 'paid_at')}"
-        actions = self._actions()
-        if not actions:
+        if not any(has(name) for name in ("payments", "red_packets", "transfers")):
             raise InputError("activation: the log has no payment actions (needs payments, red_packets or transfers)")
+        actions = self._actions()
         if definition == "first_action_no_reciprocity":
             actions = [self._first_times("payments", "user_id", "paid_at")] if has("payments") else []
             sends = self._first_unreciprocated_send()
@@ -363,15 +375,11 @@ class _TableBuilder:
         return f"SELECT user_id, min(t) AS t FROM ({' UNION ALL '.join(f'SELECT * FROM {a}' for a in actions)}) " \
                "GROUP BY user_id"
 
-    def _first_unreciprocated_send(self) -> str:
-        """A table of each user's first send that is not a send back, within
-        :data:`~adoption.log.contract.RECIPROCITY_HOURS`, to a group or a person received from ('' if none).
-
-        Each send meets the latest earlier receipt from the same group and from the same person (two ASOF
-        joins), instead of every receipt of its sender; only sends before the sender's first payment can
-        decide the definition, so only those are looked at."""
-        has, cols = self.has, self.cols
-        packet_cols = cols.get("red_packets", set())
+    def _candidate_sends(self) -> str:
+        """A table of the sends (red packets and transfers) before their sender's first payment, with the
+        group or the person sent to ('' if the log records no sends)."""
+        has = self.has
+        packet_cols = self.cols.get("red_packets", set())
         grp = "group_id" if "group_id" in packet_cols else "CAST(NULL AS BIGINT)"
         rcp = "recipient_id" if "recipient_id" in packet_cols else "CAST(NULL AS BIGINT)"
         sends = []
@@ -386,7 +394,19 @@ class _TableBuilder:
         if has("payments"):
             first_pay = self._first_times("payments", "user_id", "paid_at")
             before_paying = f"LEFT JOIN {first_pay} fp USING (user_id) WHERE fp.t IS NULL OR s.t < fp.t"
-        self._once("candidate_sends", f"SELECT s.* FROM ({' UNION ALL '.join(sends)}) s {before_paying}")
+        return self._once("candidate_sends", f"SELECT s.* FROM ({' UNION ALL '.join(sends)}) s {before_paying}")
+
+    def _first_unreciprocated_send(self) -> str:
+        """A table of each user's first send that is not a send back, within
+        :data:`~adoption.log.contract.RECIPROCITY_HOURS`, to a group or a person received from ('' if none).
+
+        Each send meets the latest earlier receipt from the same group and from the same person (two ASOF
+        joins), instead of every receipt of its sender; only sends before the sender's first payment can
+        decide the definition, so only those are looked at."""
+        has, cols = self.has, self.cols
+        grp = "group_id" if "group_id" in cols.get("red_packets", set()) else "CAST(NULL AS BIGINT)"
+        if not self._candidate_sends():
+            return ""
         window_us = RECIPROCITY_HOURS * 3600e6
         # a receipt can make a send a send back only if it came within the window before one of the sender's
         # candidate sends: each sender's receipts from the window before their first candidate send to their
