@@ -592,10 +592,14 @@ class _TableBuilder:
         has = self.has
         parts = []
         if has("red_packet_claims") and has("red_packets"):
-            parts.append("""SELECT w.user_id, p.sender_id AS sender FROM (
+            # the first week's claims stored first (a twelfth of them): their packets are then looked up by a
+            # hash table of those claims, not of every packet; the week as one expression of both sides, so
+            # that the join is on the receiver alone and filters after
+            week = self._once("first_week_claims", f"""
                 SELECT c.receiver_id AS user_id, c.packet_id FROM red_packet_claims c
-                JOIN first_receipt f ON f.user_id = c.receiver_id WHERE c.claimed_at < f.t + INTERVAL 7 DAY) w
-                JOIN red_packets p USING (packet_id)""")
+                JOIN first_receipt f ON f.user_id = c.receiver_id
+                WHERE epoch_us(c.claimed_at) - epoch_us(f.t) < {7 * 86400e6}""")
+            parts.append(f"SELECT w.user_id, p.sender_id AS sender FROM {week} w JOIN red_packets p USING (packet_id)")
         if has("transfers"):
             parts.append("""SELECT t.receiver_id AS user_id, t.sender_id AS sender FROM transfers t
                 JOIN first_receipt f ON f.user_id = t.receiver_id WHERE t.sent_at < f.t + INTERVAL 7 DAY""")
