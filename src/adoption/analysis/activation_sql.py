@@ -167,7 +167,7 @@ def headline_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions: 
         Days after the first receipt at which some definitions' follow-up ends
         (:func:`~adoption.analysis.survival.follow_up_until`): for a headline read only at that horizon,
         as :func:`~adoption.analysis.headline.headline_by_definition` reads it, the same figures from fewer
-        cells (a quarter to a tenth as many on a two-year log). Its curves end there, and so do its event
+        cells (a half to a seventh as many on a two-year log). Its curves end there, and so do its event
         counts.
 
     Returns
