@@ -293,8 +293,8 @@ def test_a_read_only_output_folder_is_bad_input(tmp_path, capsys):
     assert code == 1, err
 
 
-@pytest.mark.slow
-def test_an_unreachable_scheduler_is_a_usage_error(tmp_path, capsys):
+def test_an_unreachable_scheduler_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("adoption.tasks.CONNECT_TIMEOUT", "1s")  # (the refusal, not the wait, is tested)
     grid = tmp_path / "grid.yaml"
     grid.write_text("grid: {send_rate: [0.01]}\nbase: {n_users: 100, end: '2014-02-28'}\n")
     code, _, err = _run(["sweep", str(grid), "--scheduler", "tcp://127.0.0.1:9", "--no-report"], capsys)

@@ -33,7 +33,7 @@ from typing import Any
 
 from adoption.errors import UsageError
 
-__all__ = ["Task", "connect", "open_run_folder", "read_parts", "run_tasks", "spawn_seeds", "task_key", "write_atomic"]
+__all__ = ["CONNECT_TIMEOUT", "Task", "connect", "open_run_folder", "read_parts", "run_tasks", "spawn_seeds", "task_key", "write_atomic"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,10 @@ def write_atomic(table: Any, path: Path) -> None:
     tmp.replace(path)
 
 
+#: How long :func:`connect` tries to reach a scheduler before calling its address unreachable.
+CONNECT_TIMEOUT = "10s"
+
+
 def connect(scheduler: Any) -> Any:
     """A ``distributed.Client`` for ``scheduler`` (an address, or a client that is returned as it is).
 
@@ -125,7 +129,7 @@ def connect(scheduler: Any) -> Any:
     if isinstance(scheduler, Client):
         return scheduler
     try:
-        return Client(scheduler, timeout="10s")
+        return Client(scheduler, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"--scheduler: cannot reach a Dask scheduler at {scheduler} ({reason})") from None
