@@ -8,6 +8,10 @@ import pandas as pd
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:  # test workers side by side on the cores
+    from adoption.processes import one_thread_per_worker
+
+    one_thread_per_worker()
 
 
 def full_tables() -> dict[str, pd.DataFrame]:

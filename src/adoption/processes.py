@@ -1,5 +1,6 @@
-"""Processes and the memory they may use: whether a process still runs (how a dead writer or report run is
-told from a live one), how much memory DuckDB may take, and glibc told to reuse freed memory."""
+"""Processes and the resources they may use: whether a process still runs (how a dead writer or report run is
+told from a live one), how much memory DuckDB may take, glibc told to reuse freed memory, and one thread
+for the numerical libraries of a worker that shares the cores."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import ctypes.util
 import os
 from pathlib import Path
 
-__all__ = ["default_memory_limit", "process_alive", "reuse_freed_memory"]
+__all__ = ["THREAD_VARIABLES", "default_memory_limit", "one_thread_per_worker", "process_alive", "reuse_freed_memory"]
 
+#: The environment variables from which the numerical libraries take their number of threads when they load
+#: (OpenBLAS, which numpy and scipy bundle; OpenMP; MKL).
+THREAD_VARIABLES: tuple[str, ...] = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: glibc ``mallopt`` parameters (malloc.h).
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 
@@ -89,3 +93,32 @@ def default_memory_limit() -> str:
     if not limits:
         return "2GB"
     return f"{max(1, min(limits) // 2 // 2**30)}GB"
+
+
+def one_thread_per_worker() -> bool:
+    """Give this process's numerical libraries one thread each, for a worker beside others on the same cores
+    (a sweep's processes, reports run side by side, a test worker); False, and nothing changed, where the
+    user set any of :data:`THREAD_VARIABLES`.
+
+    Each library otherwise starts a thread per core in every process, and OpenBLAS's threads spin while
+    they wait: with two test workers on two cores, a network-diffusion fit took 9.1 s against 3.0 s alone,
+    and 3.0 s with one thread each. The variables are set for the libraries this process loads later and
+    for its own subprocesses (a report's kernel); the libraries loaded already are limited through
+    threadpoolctl.
+
+    Examples
+    --------
+    >>> import subprocess, sys
+    >>> code = "from adoption.processes import one_thread_per_worker as f; import os; f(); print(os.environ['OMP_NUM_THREADS'])"
+    >>> env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    >>> subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip()
+    '1'
+    """
+    if any(name in os.environ for name in THREAD_VARIABLES):
+        return False
+    for name in THREAD_VARIABLES:
+        os.environ[name] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # (kept for the life of the process)
+    return True

@@ -101,9 +101,14 @@ def open_run_folder(out: Path, settings: dict[str, Any], spec_file: str = "spec.
     return out
 
 
-def _ignore_interrupts() -> None:
-    """Worker processes leave Ctrl-C to the parent, which stops them (no tracebacks from every worker)."""
+def _start_worker() -> None:
+    """A worker process leaves Ctrl-C to the parent, which stops them (no tracebacks from every worker), and
+    shares the cores with the others: its numerical libraries take one thread
+    (:func:`adoption.processes.one_thread_per_worker`)."""
+    from adoption.processes import one_thread_per_worker
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    one_thread_per_worker()
 
 
 def write_atomic(table: Any, path: Path) -> None:
@@ -181,7 +186,7 @@ def run_tasks(tasks: Sequence[Task], parts: Path, *, workers: int | None = None,
     elif todo:
         executor = cf.ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
                                           mp_context=multiprocessing.get_context("spawn"),
-                                          initializer=_ignore_interrupts)
+                                          initializer=_start_worker)
     else:
         executor = None
     interrupted = False
