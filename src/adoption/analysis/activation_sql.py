@@ -590,19 +590,19 @@ class _TableBuilder:
         """A table of the distinct senders of each receiver's receipts in the 7 days from the first ('' when
         the log records no sender); the claims are matched to their packets only within those days."""
         has = self.has
+        # the week as one expression of both sides, so that the join is on the receiver alone and filters after
+        in_week = "epoch_us({t}) - epoch_us(f.t) < " + str(7 * 86400e6)
         parts = []
         if has("red_packet_claims") and has("red_packets"):
             # the first week's claims stored first (a twelfth of them): their packets are then looked up by a
-            # hash table of those claims, not of every packet; the week as one expression of both sides, so
-            # that the join is on the receiver alone and filters after
+            # hash table of those claims, not of every packet
             week = self._once("first_week_claims", f"""
                 SELECT c.receiver_id AS user_id, c.packet_id FROM red_packet_claims c
-                JOIN first_receipt f ON f.user_id = c.receiver_id
-                WHERE epoch_us(c.claimed_at) - epoch_us(f.t) < {7 * 86400e6}""")
+                JOIN first_receipt f ON f.user_id = c.receiver_id WHERE {in_week.format(t='c.claimed_at')}""")
             parts.append(f"SELECT w.user_id, p.sender_id AS sender FROM {week} w JOIN red_packets p USING (packet_id)")
         if has("transfers"):
-            parts.append("""SELECT t.receiver_id AS user_id, t.sender_id AS sender FROM transfers t
-                JOIN first_receipt f ON f.user_id = t.receiver_id WHERE t.sent_at < f.t + INTERVAL 7 DAY""")
+            parts.append(f"""SELECT t.receiver_id AS user_id, t.sender_id AS sender FROM transfers t
+                JOIN first_receipt f ON f.user_id = t.receiver_id WHERE {in_week.format(t='t.sent_at')}""")
         if not parts:
             return ""
         senders = self._once("senders_7d", f"""SELECT user_id, count(DISTINCT sender) AS n
