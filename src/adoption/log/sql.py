@@ -282,7 +282,7 @@ def _typed_view(log: SqlLog, name: str, mapping: dict[str, str], types: dict[str
     counts = _counts(log, f"src_{name}", [predicate for *_, predicate, _ in checks])
     for (column, rule, detail, predicate, what), count in zip(checks, counts, strict=True):
         if count:
-            _, examples = _examples(log, f"src_{name}", predicate, what)
+            _, examples = _examples(log, f"src_{name}", predicate, what, count=count)
             shown = (tuple(_value_text(v) for v in examples) if rule == "type" else
                      tuple(f"row {r}" for r in examples))
             log.problems.append(Problem(name, column, rule, count, shown, detail, examples_are_values=True))
@@ -364,8 +364,12 @@ def _typed_column(log: SqlLog, col: ColumnSpec, raw: str, dtype: str, amount_uni
         (f"expected {expected}", f"{present} AND NOT coalesce({ok}, FALSE)")]
 
 
-def _examples(log: SqlLog, view: str, predicate: str, what: str, order: str = "__row") -> tuple[int, list[Any]]:
-    count = log.scalar(f"SELECT count(*) FROM {view} WHERE {predicate}")
+def _examples(log: SqlLog, view: str, predicate: str, what: str, order: str = "__row", count: int | None = None
+              ) -> tuple[int, list[Any]]:
+    """(how many rows of ``view`` match ``predicate``, the first few of them as ``what``); ``count``: the
+    number, where it was counted already (then only the examples are looked up)."""
+    if count is None:
+        count = log.scalar(f"SELECT count(*) FROM {view} WHERE {predicate}")
     if not count:
         return 0, []
     rows = log.con.execute(f"SELECT {what} FROM {view} WHERE {predicate} ORDER BY {order} LIMIT {MAX_EXAMPLES}"
@@ -375,8 +379,9 @@ def _examples(log: SqlLog, view: str, predicate: str, what: str, order: str = "_
 
 # --------------------------------------------------------------------- rules
 def _keyed(log: SqlLog, table: str, column: str | None, rule: str, predicate: str, detail: str,
-           view: str | None = None) -> Problem | None:
-    """A problem whose examples are the table's key, like the pandas validator's."""
+           view: str | None = None, count: int | None = None) -> Problem | None:
+    """A problem whose examples are the table's key, like the pandas validator's (``count``: the rows that
+    break the rule, where they were counted already)."""
     key = TABLES[table].key
     if any(not log.has(table, k) for k in key):
         what = "NULL"
@@ -384,7 +389,7 @@ def _keyed(log: SqlLog, table: str, column: str | None, rule: str, predicate: st
         what = key[0]
     else:
         what = ", ".join(key)
-    count, rows = _examples(log, view or table, predicate, what)
+    count, rows = _examples(log, view or table, predicate, what, count=count)
     if not count:
         return None
     if what == "NULL":
@@ -422,9 +427,10 @@ def _rules_of_rows(log: SqlLog, table: str, rules: list[_RowRule], view: str | N
     examples where any fail."""
     proven = [view is None and r.within is not None and _within_by_statistics(log, table, r.column, *r.within)
               for r in rules]
-    counts = iter(_counts(log, view or table, [r.predicate for r, p in zip(rules, proven, strict=True) if not p]))
-    return [None if p or not next(counts) else _keyed(log, table, r.column, r.rule, r.predicate, r.detail, view)
-            for r, p in zip(rules, proven, strict=True)]
+    counted = iter(_counts(log, view or table, [r.predicate for r, p in zip(rules, proven, strict=True) if not p]))
+    counts = [0 if p else next(counted) for p in proven]
+    return [_keyed(log, table, r.column, r.rule, r.predicate, r.detail, view, count=n) if n else None
+            for r, n in zip(rules, counts, strict=True)]
 
 
 def _within_by_statistics(log: SqlLog, table: str, column: str | None, low: float, high: float) -> bool:
@@ -608,10 +614,10 @@ def _claim_rules(log: SqlLog, unique: set[str], merged_counts: Future[tuple[int,
                   *_counts(log, view, [predicate for _, predicate, _ in per_packet])]
     for (column, rule, predicate, detail), n in zip(rows, counts[:len(rows)], strict=True):
         if n:
-            out.append(_keyed(log, "red_packet_claims", column, rule, predicate, detail, joined))
+            out.append(_keyed(log, "red_packet_claims", column, rule, predicate, detail, joined, count=n))
     for (column, predicate, detail), n in zip(per_packet, counts[len(rows):], strict=True):
         if n:
-            count, ids = _examples(log, view, predicate, "packet_id", order="packet_id")
+            count, ids = _examples(log, view, predicate, "packet_id", order="packet_id", count=n)
             rows_in = log.scalar(f"SELECT count(*) FROM red_packet_claims WHERE packet_id IN "
                                  f"(SELECT packet_id FROM {view} WHERE {predicate})")
             out.append(Problem("red_packet_claims", column, "claims", int(rows_in),
