@@ -546,20 +546,16 @@ class _TableBuilder:
             columns.append("CAST(NULL AS BIGINT) AS senders_7d")
         if has("friendships"):
             since = "since" if "since" in cols["friendships"] else "CAST(NULL AS TIMESTAMP)"
-            ends = self._once(f"ends_{definition}", f"""
-                SELECT e.user_id, e.friend, b.t_cov FROM (
+            # friends as of time zero, and those of them who had activated before it, counted in one pass
+            # (each user has one activation time at most: the join adds no rows)
+            friends = self._once(f"friends_{definition}", f"""
+                SELECT e.user_id, count(*) AS n, count(*) FILTER (WHERE a.t < b.t_cov) AS paying FROM (
                     SELECT user_a AS user_id, user_b AS friend, {since} AS since FROM friendships
                     UNION ALL SELECT user_b, user_a, {since} FROM friendships) e
-                JOIN {base} b USING (user_id) WHERE e.since IS NULL OR e.since <= b.t_cov""")
-            friends = self._once(f"friends_{definition}", f"SELECT user_id, count(*) AS n FROM {ends} GROUP BY user_id")
+                JOIN {base} b USING (user_id) LEFT JOIN {activated} a ON a.user_id = e.friend
+                WHERE e.since IS NULL OR e.since <= b.t_cov GROUP BY e.user_id""")
             joins.append(f"LEFT JOIN {friends} fr ON fr.user_id = b.user_id")
-            columns.append("coalesce(fr.n, 0) AS n_friends")
-            # friends (as of time zero) who had activated before it
-            paying = self._once(f"paying_{definition}", f"""
-                SELECT e.user_id, count(*) AS n FROM {ends} e JOIN {activated} a ON a.user_id = e.friend
-                WHERE a.t < e.t_cov GROUP BY e.user_id""")
-            joins.append(f"LEFT JOIN {paying} pf ON pf.user_id = b.user_id")
-            columns.append("coalesce(pf.n, 0) AS paying_friends")
+            columns += ["coalesce(fr.n, 0) AS n_friends", "coalesce(fr.paying, 0) AS paying_friends"]
         else:
             columns += ["CAST(NULL AS BIGINT) AS n_friends", "CAST(NULL AS BIGINT) AS paying_friends"]
         if has("group_members"):
