@@ -24,6 +24,7 @@ from adoption.log.sql import SqlLog, memory_limit_setting, open_log, validate_sq
 __all__ = ["activation_table_duckdb", "activation_tables_duckdb", "connect_log", "headline_tables_duckdb"]
 
 _DAY_US = "86400000000.0"
+_WEEK_US = 7 * 86_400_000_000
 W, E = "CAST($w_start AS TIMESTAMP)", "CAST($w_end AS TIMESTAMP)"
 #: The values of the text columns a counted table brings as categories (an SQL enum: no string per row).
 _COHORTS, _KINDS = "ENUM('organic', 'receipt')", "ENUM('red_packet', 'transfer')"
@@ -138,7 +139,8 @@ def activation_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions
     """
     with_covariates = set(definitions if covariates is None else covariates)
     return _build(log, definitions, lambda builder, definition: builder.table(definition, definition in with_covariates),
-                  k=k, d=d, memory_limit=memory_limit, validate=validate, amount_unit=amount_unit, optional=optional)
+                  k=k, d=d, memory_limit=memory_limit, validate=validate, amount_unit=amount_unit, optional=optional,
+                  covariates=bool(with_covariates & set(definitions)))
 
 
 def headline_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions: Sequence[str], *, k: int = 3,
@@ -203,11 +205,12 @@ def headline_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions: 
 
 def _build(log: EventLog | str | os.PathLike[str], definitions: Sequence[str],
            make: Callable[[_TableBuilder, str], pd.DataFrame], *, k: int, d: float, memory_limit: str | None,
-           validate: bool, amount_unit: str, optional: Collection[str], progress: bool = False
-           ) -> dict[str, pd.DataFrame]:
+           validate: bool, amount_unit: str, optional: Collection[str], progress: bool = False,
+           covariates: bool = False) -> dict[str, pd.DataFrame]:
     """``make(builder, definition)`` for each definition, from one opening of the log; the definitions in
     ``optional`` left out where the log cannot define them. ``progress``: a bar of the steps (the checks,
-    the first receipts, each definition) on standard error, when it is a terminal."""
+    the first receipts, each definition) on standard error, when it is a terminal. ``covariates``: some
+    table carries them (the first receipts' pass then keeps the first week's receipts for them)."""
     from tqdm.auto import tqdm
 
     wanted = list(dict.fromkeys(definitions))
@@ -223,7 +226,7 @@ def _build(log: EventLog | str | os.PathLike[str], definitions: Sequence[str],
                 bar.update()
                 bar.set_postfix_str("first receipts")
                 try:
-                    builder = _TableBuilder(sql, int(k), float(d), wanted)
+                    builder = _TableBuilder(sql, int(k), float(d), wanted, first_week=covariates)
                 except InputError:
                     if set(wanted) <= set(optional):
                         return {}
@@ -250,11 +253,15 @@ def _build(log: EventLog | str | os.PathLike[str], definitions: Sequence[str],
 class _TableBuilder:
     """The activation tables of one open log, built definition by definition on shared temporary tables."""
 
-    def __init__(self, sql: SqlLog, k: int, d: float, definitions: Collection[str] = ()) -> None:
+    def __init__(self, sql: SqlLog, k: int, d: float, definitions: Collection[str] = (), first_week: bool = False
+                 ) -> None:
         self.sql, self.con, self.cols, self.k, self.d = sql, sql.con, sql.columns, k, d
         # the sends before the first payment are needed for the reciprocity definition: where it is asked
         # for, they give the first sends of the others too
         self._reciprocity = "first_action_no_reciprocity" in definitions
+        # the first week's receipts are needed for the covariates: where they are asked for, the first
+        # receipts' pass keeps them
+        self._first_week = first_week
         self.has = self.cols.__contains__
         if "users" not in self.cols:
             raise InputError("activation: the log has no users table")
@@ -273,15 +280,13 @@ class _TableBuilder:
     # ------------------------------------------------------------------ shared by every definition
     def _first_receipts(self) -> None:
         """``first_receipt``: each receiver's first receipt, with the tie-break of the pandas engine (time,
-        red packet before transfer, larger amount, lower id); only the first packets are looked up."""
+        red packet before transfer, larger amount, lower id); only the first packets are looked up.
+
+        Where the covariates are wanted, the same pass keeps every receipt of each receiver's first week
+        (``first_week_receipts``, for the distinct senders): one match of the receipts to their receivers
+        instead of two."""
         has, cols = self.has, self.cols
-        parts = []
-        if has("red_packet_claims"):
-            parts.append("SELECT receiver_id AS user_id, claimed_at AS t, 0 AS kind_order, amount_cents AS amount, "
-                         "packet_id AS ref FROM red_packet_claims")
-        if has("transfers"):
-            parts.append("SELECT receiver_id AS user_id, sent_at AS t, 1 AS kind_order, amount_cents AS amount, "
-                         "transfer_id AS ref FROM transfers")
+        parts = self._receipt_parts()
         if not parts:
             raise InputError("activation: the log has no receipts (needs red_packet_claims or transfers)")
         if has("red_packets") and "group_id" in cols["red_packets"]:
@@ -293,20 +298,39 @@ class _TableBuilder:
             group, lookup = "CASE WHEN f.kind_order = 1 THEN FALSE ELSE CAST(NULL AS BOOLEAN) END", ""
         # the earliest (time, kind) per receiver by a plain integer minimum, then the tie-break among the
         # receipts at that instant only (a minimum of structs over every receipt is several times slower)
-        receipts = ' UNION ALL '.join(parts)
+        receipts, key = ' UNION ALL '.join(parts), "epoch_us(r.t) * 2 + r.kind_order"
+        t0 = ", min(epoch_us(r.t)) AS t0" if self._first_week else ""
+        earliest = f"SELECT r.user_id, min({key}) AS k{t0} FROM ({receipts}) r GROUP BY 1"
+        if self._first_week:  # (the week as one expression of both sides: joined on the receiver, filtered after)
+            week = self._once("first_week_receipts", f"""
+                SELECT r.*, {key} = e.k AS earliest FROM ({receipts}) r JOIN ({earliest}) e ON e.user_id = r.user_id
+                WHERE epoch_us(r.t) - e.t0 < {_WEEK_US}""")
+            ties = f"SELECT * FROM {week} r WHERE earliest"
+        else:
+            ties = f"SELECT r.* FROM ({receipts}) r JOIN ({earliest}) e ON e.user_id = r.user_id AND {key} = e.k"
         self.con.execute(f"""
             CREATE TEMP TABLE first_receipt AS
-            WITH earliest AS (SELECT user_id, min(epoch_us(t) * 2 + kind_order) AS k FROM ({receipts}) GROUP BY 1),
-            firsts AS (
+            WITH firsts AS (
                 SELECT user_id, m.t AS t, m.ko AS kind_order, -m.na AS amount, m.ref AS ref FROM (
                     SELECT r.user_id, min({{'t': r.t, 'ko': r.kind_order, 'na': -r.amount, 'ref': r.ref}}) AS m
-                    FROM ({receipts}) r JOIN earliest e
-                    ON e.user_id = r.user_id AND epoch_us(r.t) * 2 + r.kind_order = e.k GROUP BY r.user_id))
+                    FROM ({ties}) r GROUP BY r.user_id))
             SELECT f.user_id, f.t, CASE WHEN f.kind_order = 0 THEN 'red_packet' ELSE 'transfer' END AS kind,
                    f.amount, {group} AS grp
             FROM firsts f {lookup}""")
         if self.con.execute("SELECT count(*) FROM first_receipt").fetchone()[0] == 0:
             raise InputError("activation: the log has no receipts (red_packet_claims and transfers are empty)")
+
+    def _receipt_parts(self) -> list[str]:
+        """A SELECT of every receipt of each table that records them: receiver, time, kind (0 a red packet, 1
+        a transfer), amount, the packet or transfer id, and a transfer's sender (a claim's is its packet's)."""
+        parts = []
+        if self.has("red_packet_claims"):
+            parts.append("SELECT receiver_id AS user_id, claimed_at AS t, 0 AS kind_order, amount_cents AS amount, "
+                         "packet_id AS ref, NULL AS sender FROM red_packet_claims")
+        if self.has("transfers"):
+            parts.append("SELECT receiver_id AS user_id, sent_at AS t, 1 AS kind_order, amount_cents AS amount, "
+                         "transfer_id AS ref, sender_id AS sender FROM transfers")
+        return parts
 
     def _first_times(self, table: str, user: str, time: str) -> str:
         """Each user's first time in one table (shared by the definitions that use it)."""
@@ -586,19 +610,16 @@ class _TableBuilder:
         """A table of the distinct senders of each receiver's receipts in the 7 days from the first ('' when
         the log records no sender); the claims are matched to their packets only within those days."""
         has = self.has
-        # the week as one expression of both sides, so that the join is on the receiver alone and filters after
-        in_week = "epoch_us({t}) - epoch_us(f.t) < " + str(7 * 86400e6)
+        # the first week's receipts (a twelfth of the claims), kept by the first receipts' pass: their packets
+        # are looked up by a hash table of those claims, not of every packet
+        assert self._first_week, "a builder for covariates is made with first_week=True"
+        week = "first_week_receipts"
         parts = []
         if has("red_packet_claims") and has("red_packets"):
-            # the first week's claims stored first (a twelfth of them): their packets are then looked up by a
-            # hash table of those claims, not of every packet
-            week = self._once("first_week_claims", f"""
-                SELECT c.receiver_id AS user_id, c.packet_id FROM red_packet_claims c
-                JOIN first_receipt f ON f.user_id = c.receiver_id WHERE {in_week.format(t='c.claimed_at')}""")
-            parts.append(f"SELECT w.user_id, p.sender_id AS sender FROM {week} w JOIN red_packets p USING (packet_id)")
+            parts.append(f"SELECT w.user_id, p.sender_id AS sender FROM {week} w JOIN red_packets p "
+                         "ON p.packet_id = w.ref WHERE w.kind_order = 0")
         if has("transfers"):
-            parts.append(f"""SELECT t.receiver_id AS user_id, t.sender_id AS sender FROM transfers t
-                JOIN first_receipt f ON f.user_id = t.receiver_id WHERE {in_week.format(t='t.sent_at')}""")
+            parts.append(f"SELECT user_id, sender FROM {week} WHERE kind_order = 1")
         if not parts:
             return ""
         senders = self._once("senders_7d", f"""SELECT user_id, count(DISTINCT sender) AS n
