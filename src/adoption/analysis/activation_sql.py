@@ -164,7 +164,7 @@ def headline_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions: 
         As for :func:`activation_tables_duckdb`.
     progress : bool, default False
         A bar of the steps on standard error when it is a terminal: the checks, the first receipts, then
-        each definition (at ten million users, two minutes in all).
+        each definition (at ten million users, a minute and a half in all).
     until : mapping of str to float, optional
         Days after the first receipt at which some definitions' follow-up ends
         (:func:`~adoption.analysis.survival.follow_up_until`): for a headline read only at that horizon,
