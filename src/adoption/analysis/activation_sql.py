@@ -346,8 +346,7 @@ class _TableBuilder:
         has = self.has
         actions = [self._first_times("payments", "user_id", "paid_at")] if has("payments") else []
         if self._reciprocity and (has("red_packets") or has("transfers")):
-            return [*actions, self._once("first_candidate_sends",
-                                         f"SELECT user_id, min(t) AS t FROM {self._candidate_sends()} GROUP BY 1")]
+            return [*actions, self._first_candidate_sends()]
         return actions + [self._first_times(name, "sender_id", "sent_at")
                           for name in ("red_packets", "transfers") if has(name)]
 
@@ -420,6 +419,11 @@ class _TableBuilder:
             before_paying = f"LEFT JOIN {first_pay} fp USING (user_id) WHERE fp.t IS NULL OR s.t < fp.t"
         return self._once("candidate_sends", f"SELECT s.* FROM ({' UNION ALL '.join(sends)}) s {before_paying}")
 
+    def _first_candidate_sends(self) -> str:
+        """A table of each user's first send before their first payment (of :meth:`_candidate_sends`)."""
+        return self._once("first_candidate_sends",
+                          f"SELECT user_id, min(t) AS t FROM {self._candidate_sends()} GROUP BY 1")
+
     def _first_unreciprocated_send(self) -> str:
         """A table of each user's first send that is not a send back, within
         :data:`~adoption.log.contract.RECIPROCITY_HOURS`, to a group or a person received from ('' if none).
@@ -456,8 +460,8 @@ class _TableBuilder:
                 SELECT x.receiver_id AS user_id, x.sent_at AS t, CAST(NULL AS BIGINT) AS grp, x.sender_id AS other
                 FROM transfers x JOIN reciprocity_span w ON w.user_id = x.receiver_id
                 WHERE {inside.format(t='x.sent_at')}""")
-        if not received:
-            return self._once("first_unreciprocated", "SELECT user_id, min(t) AS t FROM candidate_sends GROUP BY 1")
+        if not received:  # no receipt to send back: every first send counts
+            return self._first_candidate_sends()
         # stored once: as a common table expression read twice, DuckDB computes it twice (70 s against 29 s
         # on a ten-million-user log)
         receipts = self._once("reciprocity_receipts", " UNION ALL ".join(received))
