@@ -433,19 +433,25 @@ def _rules_of_rows(log: SqlLog, table: str, rules: list[_RowRule], view: str | N
             for r, n in zip(rules, counts, strict=True)]
 
 
+def _integer_statistics(log: SqlLog, table: str, column: str | None) -> tuple[int, int | None, int | None] | None:
+    """(missing values, lowest, highest) of ``table.column`` from the Parquet footers, where it is stored as
+    integers (lowest and highest None: every value missing); None where the footers do not say, or for a
+    float or text column, whose typed values are not its raw ones."""
+    source = log.source_columns.get(table, {}).get(column or "")
+    stats = column_statistics(log.files.get(table, []), source) if source is not None else None
+    if stats is None or not all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in stats[1:]):
+        return None
+    return stats
+
+
 def _within_by_statistics(log: SqlLog, table: str, column: str | None, low: float, high: float) -> bool:
     """Whether the Parquet footers prove every value of integer column ``table.column`` within [low, high]
     (missing values aside), without reading the data."""
-    source = log.source_columns.get(table, {}).get(column or "")
-    stats = column_statistics(log.files.get(table, []), source) if source is not None else None
+    stats = _integer_statistics(log, table, column)
     if stats is None:
         return False
     _, lowest, highest = stats
-    if lowest is None:  # every value missing
-        return True
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (lowest, highest)):
-        return False  # (a float or text column: its typed values are not its raw ones)
-    return bool(low <= lowest and highest <= high)
+    return lowest is None or bool(low <= lowest and highest <= high)  # (None: every value missing)
 
 
 def _unique_rule(log: SqlLog, table: str, key: tuple[str, ...], detail: str) -> tuple[Problem | None, bool]:
@@ -502,8 +508,8 @@ def _dense_range(log: SqlLog, table: str, column: str, unique: set[str]) -> tupl
     space = next(c.space for c in spec.columns if c.name == column)
     if table not in unique or spec.key != (column,) or space in log.text_spaces:
         return None
-    stats = column_statistics(log.files.get(table, []), log.source_columns[table][column])
-    if stats is not None and all(isinstance(v, int) and not isinstance(v, bool) for v in stats):
+    stats = _integer_statistics(log, table, column)
+    if stats is not None and stats[1] is not None:
         # from the footers of an integer column: its rows, less its missing values, and its bounds
         nulls, low, high = stats
         n = log.scalar(f"SELECT count(*) FROM raw_{table}") - nulls
