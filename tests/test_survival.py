@@ -166,6 +166,62 @@ def test_aalen_johansen_interval_is_lifelines_interval_vectorized():
     np.testing.assert_allclose(ours["upper"], theirs.iloc[:, 1], rtol=1e-9)
 
 
+def test_aalen_johansen_is_lifelines_estimator_for_every_cause():
+    """Without ties between causes, both incidences equal lifelines' AalenJohansenFitter (one fit per cause)
+    at every time, with delayed entry and weights."""
+    import warnings
+
+    from lifelines import AalenJohansenFitter
+
+    from adoption.analysis.survival import aalen_johansen
+
+    rng = np.random.default_rng(7)
+    n = 2_000
+    entry = rng.exponential(5, n) * (rng.random(n) < 0.3)
+    duration = entry + rng.exponential(40, n)
+    kind = rng.choice([0, 1, 2], size=n, p=[0.3, 0.5, 0.2])
+    weights = rng.integers(1, 4, n).astype(float)
+    ours = aalen_johansen(entry, duration, kind, weights)
+    for cause in (1, 2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no tie, so no jitter
+            theirs = AalenJohansenFitter(calculate_variance=False).fit(duration, kind, event_of_interest=cause,
+                                                                       entry=entry, weights=weights)
+        np.testing.assert_array_equal(ours.index, theirs.cumulative_density_.index)
+        np.testing.assert_allclose(ours[f"cif_{cause}"], theirs.cumulative_density_.iloc[:, 0], rtol=0, atol=1e-12)
+        events = theirs.event_table["observed"].to_numpy() > 0  # (lifelines counts entrants at risk too)
+        np.testing.assert_allclose(ours["at_risk"][events], theirs.event_table["at_risk"][events], atol=1e-9)
+
+
+def test_aalen_johansen_with_ties_by_hand_and_against_kaplan_meier():
+    """Tied events of two causes, by hand; and on a grid full of ties (events with each other and with
+    entries), the incidences of all causes add up to 1 - the all-cause Kaplan-Meier (lifelines') at every
+    time, and weights are repeated rows."""
+    from lifelines import KaplanMeierFitter
+
+    from adoption.analysis.survival import aalen_johansen
+
+    # five people from day 0; day 1: one activates (S 0.8); day 2: one activates and one leaves among 4
+    # (each cause gets 0.8/4, S 0.4); day 3: one censored; day 4: the last of them activates (0.4/1)
+    aj = aalen_johansen([0, 0, 0, 0, 0], [1, 2, 2, 3, 4], [1, 1, 2, 0, 1])
+    assert aj["cif_1"].tolist() == pytest.approx([0.0, 0.2, 0.4, 0.4, 0.8])
+    assert aj["cif_2"].tolist() == pytest.approx([0.0, 0.0, 0.2, 0.2, 0.2])
+    rng = np.random.default_rng(2)
+    n = 5_000
+    entry = np.floor(rng.exponential(3, n) * (rng.random(n) < 0.4))
+    duration = entry + np.ceil(rng.exponential(20, n))
+    kind = rng.choice([0, 1, 2], size=n, p=[0.2, 0.6, 0.2])
+    aj = aalen_johansen(entry, duration, kind)
+    km = KaplanMeierFitter().fit(duration, kind != 0, entry=entry)
+    all_causes = 1.0 - km.survival_function_.reindex(aj.index).iloc[:, 0].to_numpy()
+    np.testing.assert_allclose(aj["cif_1"] + aj["cif_2"], all_causes, atol=1e-12)
+    repeated = np.arange(n) % 5 == 0
+    weighted = aalen_johansen(np.r_[entry, entry[repeated]], np.r_[duration, duration[repeated]],
+                              np.r_[kind, kind[repeated]])
+    by_weight = aalen_johansen(entry, duration, kind, np.where(repeated, 2.0, 1.0))
+    pd.testing.assert_frame_equal(weighted, by_weight, check_exact=False, rtol=1e-12)
+
+
 @pytest.mark.parametrize("scale", [20.0, 400.0])  # the median before the horizon, and far after it
 def test_fitting_up_to_the_horizon_reads_the_same_headline(scale):
     rng = np.random.default_rng(3)

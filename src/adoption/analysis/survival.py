@@ -56,6 +56,7 @@ __all__ = [
     "CompetingRisks",
     "CureModel",
     "ParametricActivation",
+    "aalen_johansen",
     "aalen_johansen_interval",
     "design_matrix",
     "follow_up_until",
@@ -123,16 +124,10 @@ def follow_up_until(table: pd.DataFrame, horizon: float) -> pd.DataFrame:
     return out
 
 
-#: lifelines warnings that are expected here and say nothing about the quality of a fit: on the aggregated
-#: one-minute grid tied times are there by design, and the Aalen-Johansen estimator breaks them with a
-#: seeded jitter. Every other warning (convergence, a singular matrix, ...) reaches the user.
-EXPECTED_WARNINGS: tuple[str, ...] = ("Tied event times were detected",)
-
-
 @contextmanager
 def fit_warnings(sink: list[str]) -> Iterator[None]:
-    """Pass every warning raised inside on to the user, except :data:`EXPECTED_WARNINGS`; record their
-    first lines in ``sink`` (a fitter's ``warnings_``), so a report can show them as notes.
+    """Pass every warning raised inside on to the user, and record their first lines in ``sink`` (a
+    fitter's ``warnings_``), so a report can show them as notes.
 
     Examples
     --------
@@ -140,7 +135,6 @@ def fit_warnings(sink: list[str]) -> Iterator[None]:
     >>> with warnings.catch_warnings(record=True) as seen:
     ...     warnings.simplefilter("always")
     ...     with fit_warnings(notes):
-    ...         warnings.warn("Tied event times were detected. ...")
     ...         warnings.warn("the fit did not converge")
     >>> notes, len(seen)
     (['the fit did not converge'], 1)
@@ -149,10 +143,7 @@ def fit_warnings(sink: list[str]) -> Iterator[None]:
         warnings.simplefilter("always")
         yield
     for w in caught:
-        text = " ".join(str(w.message).split())
-        if text.startswith(EXPECTED_WARNINGS):
-            continue
-        sink.append(text)
+        sink.append(" ".join(str(w.message).split()))
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
@@ -335,13 +326,103 @@ class ActivationCurve:
         return 1.0 - kmf.survival_function_at_times(np.atleast_1d(days)).to_numpy()
 
 
+def aalen_johansen(entry: Sequence[float] | np.ndarray, duration: Sequence[float] | np.ndarray,
+                   event_type: Sequence[int] | np.ndarray, weight: Sequence[float] | np.ndarray | None = None,
+                   causes: Sequence[int] = (1, 2)) -> pd.DataFrame:
+    """The Aalen–Johansen cumulative incidence of each cause, with delayed entry and weights, in one pass.
+
+    At each time :math:`t` with :math:`n` at risk and :math:`d_c` events of cause :math:`c`,
+    :math:`F_c(t) = F_c(t^-) + S(t^-) \\, d_c / n`, where :math:`S` is the all-cause Kaplan–Meier curve.
+    Events of two causes at the same time are handled as the estimator defines it: each cause takes its
+    share of :math:`S(t^-)`. Those at risk at :math:`t` entered before it and had not left before it (a
+    row entering at :math:`t` is at risk after :math:`t`, as in lifelines' Kaplan–Meier), so the
+    incidences of all causes add up to 1 - Kaplan–Meier at every time.
+
+    Why our own: lifelines' ``AalenJohansenFitter`` fits one cause at a time, with a Kaplan–Meier fit and an
+    event table of its own inside each, and where two causes share an event time it moves every event time
+    by a random jitter (on the one-minute grid of a big cohort, that is every fit). Here both causes come
+    from one event table, ties stay ties, and the same answer comes back for the same data. Where no two
+    causes share a time and nobody enters at an event time, the curves equal lifelines' (``tests/test_survival.py``,
+    to 1e-12); lifelines' own Aalen–Johansen counts a row entering at an event time as at risk for it, unlike
+    its Kaplan–Meier.
+
+    Parameters
+    ----------
+    entry, duration : array-like
+        Days at which each row enters (delayed entry; 0 for none) and leaves observation; ``entry < duration``.
+    event_type : array-like of int
+        0 for censored, otherwise the cause.
+    weight : array-like, optional
+        How many people each row stands for (default one each).
+    causes : sequence of int
+        The causes whose incidence is returned.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by every entry and exit time (ascending, like lifelines' event table): ``at_risk`` (at that time),
+        ``observed`` (events of any cause), and for each cause ``c``: ``observed_c`` and ``cif_c``.
+
+    Examples
+    --------
+    Five people; at day 2 one activates (cause 1) and one leaves (cause 2) at the same time:
+
+    >>> aj = aalen_johansen([0, 0, 0, 0, 0], [1, 2, 2, 3, 4], [1, 1, 2, 0, 1])
+    >>> aj[["at_risk", "cif_1", "cif_2"]].round(3).values.tolist()
+    [[0.0, 0.0, 0.0], [5.0, 0.2, 0.0], [4.0, 0.4, 0.2], [2.0, 0.4, 0.2], [1.0, 0.8, 0.2]]
+    """
+    entry, duration = np.asarray(entry, dtype=float), np.asarray(duration, dtype=float)
+    kind = np.asarray(event_type)
+    w = np.ones(len(entry)) if weight is None else np.asarray(weight, dtype=float)
+    if not len(entry) == len(duration) == len(kind) == len(w):
+        raise ParameterError("aalen_johansen: entry, duration, event_type and weight must have one value per row")
+    times, where = np.unique(np.concatenate([entry, duration]), return_inverse=True)
+    entered, left = where[: len(entry)], where[len(entry):]
+    count = len(times)
+    entering = np.bincount(entered, w, count)
+    at_risk = np.cumsum(entering) - entering  # at risk at t: entered before t, not left before t
+    at_risk[1:] -= np.cumsum(np.bincount(left, w, count))[:-1]
+    event = kind != 0
+    observed = np.bincount(left[event], w[event], count)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(at_risk > 0, 1.0 / at_risk, 0.0)
+    survival_before = np.r_[1.0, np.cumprod(1.0 - observed * share)[:-1]]
+    out = {"at_risk": at_risk, "observed": observed}
+    for cause in causes:
+        mine = kind == cause
+        observed_c = np.bincount(left[mine], w[mine], count)
+        out[f"observed_{cause}"] = observed_c
+        out[f"cif_{cause}"] = np.cumsum(survival_before * observed_c * share)
+    return pd.DataFrame(out, index=pd.Index(times, name="event_at"))
+
+
+def _incidence_interval(at_risk: np.ndarray, events: np.ndarray, of_interest: np.ndarray, cif: np.ndarray,
+                        alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise bounds of a cumulative incidence (Collett p. 411, on the log(-log) scale), every sum over
+    earlier event times a cumulative sum."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        survival = np.cumprod(1.0 - events / at_risk)  # all-cause Kaplan–Meier
+        lag = np.r_[1.0, survival[:-1]]
+        a = events / at_risk / (at_risk - events)
+        first = np.cumsum(a) * cif**2 - 2 * cif * np.cumsum(a * cif) + np.cumsum(a * cif**2)
+        second = np.cumsum(lag**2 * of_interest * (at_risk - of_interest) / at_risk**3)
+        c = lag * of_interest / at_risk**2
+        third = cif * np.cumsum(c) - np.cumsum(c * cif)
+        variance = first + second - 2 * third
+        transformed = np.log(-np.log(cif))
+        se = np.sqrt(variance) / (cif * np.abs(np.log(cif)))
+        z = float(stats.norm.ppf(1 - alpha / 2))
+        return np.exp(-np.exp(transformed + z * se)), np.exp(-np.exp(transformed - z * se))
+
+
 def aalen_johansen_interval(fitter: AalenJohansenFitter, alpha: float = 0.05) -> pd.DataFrame:
     """The pointwise confidence interval of a fitted Aalen–Johansen cumulative incidence, vectorized.
 
     The same interval as lifelines' ``AalenJohansenFitter(calculate_variance=True)`` (Greenwood-type variance,
     Collett p. 411, on the log(-log) scale), which loops over the event table's rows in Python; here every
     sum over earlier event times is a cumulative sum. Fit the fitter with ``calculate_variance=False``.
-    ``tests/test_survival.py`` checks it against lifelines to 1e-9.
+    ``tests/test_survival.py`` checks it against lifelines to 1e-9. (:class:`CompetingRisks` computes the
+    same interval from :func:`aalen_johansen`'s table.)
 
     Returns
     -------
@@ -356,24 +437,11 @@ def aalen_johansen_interval(fitter: AalenJohansenFitter, alpha: float = 0.05) ->
     [0.052, 0.753]
     """
     table = fitter.event_table
-    at_risk = table["at_risk"].to_numpy(dtype=float)
-    events = table["observed"].to_numpy(dtype=float)  # of any kind
-    of_interest = table[fitter.label_cmprisk].to_numpy(dtype=float)
-    cif = fitter.cumulative_density_.iloc[:, 0].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        survival = np.cumprod(1.0 - events / at_risk)  # all-cause Kaplan–Meier
-        lag = np.r_[1.0, survival[:-1]]
-        a = events / at_risk / (at_risk - events)
-        first = np.cumsum(a) * cif**2 - 2 * cif * np.cumsum(a * cif) + np.cumsum(a * cif**2)
-        second = np.cumsum(lag**2 * of_interest * (at_risk - of_interest) / at_risk**3)
-        c = lag * of_interest / at_risk**2
-        third = cif * np.cumsum(c) - np.cumsum(c * cif)
-        variance = first + second - 2 * third
-        transformed = np.log(-np.log(cif))
-        se = np.sqrt(variance) / (cif * np.abs(np.log(cif)))
-        z = float(stats.norm.ppf(1 - alpha / 2))
-        return pd.DataFrame({"lower": np.exp(-np.exp(transformed + z * se)),
-                             "upper": np.exp(-np.exp(transformed - z * se))}, index=table.index)
+    lower, upper = _incidence_interval(table["at_risk"].to_numpy(dtype=float),
+                                       table["observed"].to_numpy(dtype=float),  # of any kind
+                                       table[fitter.label_cmprisk].to_numpy(dtype=float),
+                                       fitter.cumulative_density_.iloc[:, 0].to_numpy(dtype=float), alpha)
+    return pd.DataFrame({"lower": lower, "upper": upper}, index=table.index)
 
 
 class CompetingRisks:
@@ -399,6 +467,9 @@ class CompetingRisks:
         Columns ``activation`` and ``leaving``: the cumulative incidence of each event over time (all receivers).
     at_horizon_ : dict
         Both incidences at the horizon (with a 95% CI for activation), all receivers.
+    event_table_ : DataFrame
+        The fit of all receivers, from :func:`aalen_johansen`: at risk, events of each kind and both
+        incidences at every time.
     headline_ : DataFrame
         Per group: ``n``, ``events``, ``cumulative_incidence`` (activation before leaving) with ``ci_low`` and
         ``ci_high``, and ``leaving`` (the share who left first), at the horizon.
@@ -430,7 +501,7 @@ class CompetingRisks:
             full, cohort = cohort, follow_up_until(cohort, self.horizon)
             cohort = cohort.assign(event=full["event"])  # (the counts of events stay the whole follow-up's)
         resolution = self.resolution if self.resolution is not None else GRID_DAYS
-        self.cumulative_incidence_, ci, self.fitters_ = self._fit_one(_aggregate(cohort, resolution))
+        self.cumulative_incidence_, ci, self.event_table_ = self._fit_one(_aggregate(cohort, resolution))
         at = self._at_horizon(self.cumulative_incidence_)
         self.at_horizon_ = {"horizon_days": self.horizon, "activation": float(at["activation"]),
                             "activation_ci_low": ci[0], "activation_ci_high": ci[1], "leaving": float(at["leaving"])}
@@ -449,27 +520,15 @@ class CompetingRisks:
         before = curves[curves.index <= self.horizon]
         return before.iloc[-1] if len(before) else pd.Series({"activation": 0.0, "leaving": 0.0})
 
-    def _fit_one(self, agg: pd.DataFrame) -> tuple[pd.DataFrame, tuple[float, float], dict[str, AalenJohansenFitter]]:
-        curves, fitters = {}, {}
-        # lifelines jitters tied times after reseeding numpy's global generator: the caller's state is restored
-        state = np.random.get_state()  # noqa: NPY002
-        try:
-            for name, code in (("activation", 1), ("leaving", 2)):
-                # lifelines' interval loops over the event table's rows in Python (iterrows: 300 s of a
-                # million-receiver headline); the same interval, vectorized, is aalen_johansen_interval
-                ajf = AalenJohansenFitter(alpha=self.alpha, calculate_variance=False, seed=0)
-                with fit_warnings(self.warnings_):
-                    ajf.fit(agg["duration"], agg["event_type"], event_of_interest=code, entry=agg["entry"],
-                            weights=agg["weight"])
-                fitters[name] = ajf
-                curves[name] = ajf.cumulative_density_.iloc[:, 0]
-        finally:
-            np.random.set_state(state)  # noqa: NPY002
-        table = pd.DataFrame(curves).ffill().fillna(0.0)
-        ci = aalen_johansen_interval(fitters["activation"], self.alpha)
-        ci = ci[ci.index <= self.horizon]
-        bounds = (float(ci.iloc[-1, 0]), float(ci.iloc[-1, 1])) if len(ci) else (0.0, 0.0)
-        return table, bounds, fitters
+    def _fit_one(self, agg: pd.DataFrame) -> tuple[pd.DataFrame, tuple[float, float], pd.DataFrame]:
+        table = aalen_johansen(agg["entry"], agg["duration"], agg["event_type"], agg["weight"], causes=(1, 2))
+        curves = pd.DataFrame({"activation": table["cif_1"], "leaving": table["cif_2"]})
+        before = (table.index <= self.horizon) & (table["at_risk"].to_numpy() > 0)  # (nobody at risk: no event)
+        if not before.any():
+            return curves, (0.0, 0.0), table
+        lower, upper = _incidence_interval(*(table[c].to_numpy()[before] for c in ("at_risk", "observed", "observed_1",
+                                                                                    "cif_1")), self.alpha)
+        return curves, (float(lower[-1]), float(upper[-1])), table
 
 
 def design_matrix(table: pd.DataFrame, covariates: Sequence[str] = DEFAULT_COVARIATES) -> pd.DataFrame:
