@@ -317,7 +317,8 @@ class _TableBuilder:
             SELECT f.user_id, f.t, CASE WHEN f.kind_order = 0 THEN 'red_packet' ELSE 'transfer' END AS kind,
                    f.amount, {group} AS grp
             FROM firsts f {lookup}""")
-        if self.con.execute("SELECT count(*) FROM first_receipt").fetchone()[0] == 0:
+        self.receivers = self.con.execute("SELECT count(*) FROM first_receipt").fetchone()[0]
+        if self.receivers == 0:
             raise InputError("activation: the log has no receipts (red_packet_claims and transfers are empty)")
 
     def _receipt_parts(self) -> list[str]:
@@ -529,6 +530,8 @@ class _TableBuilder:
         receiver still waiting then is censored there). The text columns come as categories."""
         from adoption.analysis.survival import AGGREGATE_ABOVE, WEIGHT
 
+        if self.receivers <= AGGREGATE_ABOVE:  # the cohort is some of the receivers: no grid, nothing to count
+            return None
         base = f"base_{definition}"
         source = base if base in self._done else f"({self._base_sql(definition)})"
         entry, duration = "floor(entry / $grid) * $grid", "ceil(duration / $grid) * $grid"
