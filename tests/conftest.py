@@ -138,7 +138,9 @@ def browser(tmp_path_factory):
         url = os.path.abspath(page)
         url = "file://" + url
         netlog = str(base / f"{name}.netlog.json")
-        loaded = run("--virtual-time-budget=3000", "--dump-dom", url, netlog=netlog)
+        # one start of the browser: the page's DOM, its network log and its screenshot
+        loaded = run("--virtual-time-budget=3000", "--dump-dom", f"--screenshot={os.path.join(shots, name + '.png')}",
+                     "--window-size=1280,4000", url, netlog=netlog)
         dom = loaded.stdout
         assert "<body" in dom, f"{name}: the page did not load: {loaded.stderr[-500:]}"
         console = [line for line in loaded.stderr.splitlines() if ":CONSOLE" in line]
@@ -156,7 +158,6 @@ def browser(tmp_path_factory):
         text = html_module.unescape(re.sub(r"<[^>]+>", " ", body))
         found = [m for m in REPR_MARKERS if m in text]
         assert not found, f"{name}: object reprs in the page: {found}"
-        run(f"--screenshot={os.path.join(shots, name + '.png')}", "--window-size=1280,4000", url)
         return re.sub(r"\s+", " ", text)
 
     check.screenshots = shots
