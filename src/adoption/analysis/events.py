@@ -6,6 +6,8 @@ episodes of the causal analysis, the adoption curves): one place computes them, 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -127,41 +129,43 @@ def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
     return values.astype(object).where(values.notna(), None).to_numpy()
 
 
+def _interactions(parts: list[tuple[Any, Any, Any, Any]]) -> pd.DataFrame:
+    """Rows of (user, time, group, counterpart), one part per table, as one frame (typed when empty)."""
+    if not parts:
+        return pd.DataFrame({"user_id": pd.Series(dtype="int64"), "t": pd.Series(dtype="datetime64[ns]"),
+                             "group": pd.Series(dtype=object), "other": pd.Series(dtype=object)})
+    return pd.concat([pd.DataFrame({"user_id": user, "t": t, "group": group, "other": other})
+                      for user, t, group, other in parts], ignore_index=True)
+
+
 def _sends(log: EventLog) -> pd.DataFrame:
     """Every send (red packet or transfer): user, time, group (packets into a group) and counterpart."""
     parts = []
     if log.red_packets is not None:
         rp = log.red_packets
-        parts.append(pd.DataFrame({"user_id": rp["sender_id"].to_numpy(), "t": rp["sent_at"].to_numpy(),
-                                   "group": _column(rp, "group_id"),
-                                   "other": _column(rp, "recipient_id")}))
+        parts.append((rp["sender_id"].to_numpy(), rp["sent_at"].to_numpy(), _column(rp, "group_id"),
+                      _column(rp, "recipient_id")))
     if log.transfers is not None:
         tr = log.transfers
-        parts.append(pd.DataFrame({"user_id": tr["sender_id"].to_numpy(), "t": tr["sent_at"].to_numpy(),
-                                   "group": np.full(len(tr), None, dtype=object),
-                                   "other": _column(tr, "receiver_id")}))
-    if not parts:
-        return pd.DataFrame({"user_id": pd.Series(dtype="int64"), "t": pd.Series(dtype="datetime64[ns]"),
-                             "group": pd.Series(dtype=object), "other": pd.Series(dtype=object)})
-    return pd.concat(parts, ignore_index=True)
+        parts.append((tr["sender_id"].to_numpy(), tr["sent_at"].to_numpy(), np.full(len(tr), None, dtype=object),
+                      _column(tr, "receiver_id")))
+    return _interactions(parts)
 
 
 def _received(log: EventLog) -> pd.DataFrame:
-    """Every receipt as (user, time, group, counterpart) for the reciprocity rule."""
+    """Every receipt as (user, time, group, counterpart) for the reciprocity rule: the mirror of
+    :func:`_sends`, a claim's group and counterpart from its packet."""
     parts = []
     if log.red_packet_claims is not None and log.red_packets is not None:
-        c = log.red_packet_claims.merge(log.red_packets[["packet_id", "sender_id", *(["group_id"] if "group_id" in
-                                                                                        log.red_packets else [])]],
-                                        on="packet_id")
-        parts.append(pd.DataFrame({"user_id": c["receiver_id"].to_numpy(), "t": c["claimed_at"].to_numpy(),
-                                   "group": _column(c, "group_id"),
-                                   "other": _column(c, "sender_id")}))
+        packet_columns = ["packet_id", "sender_id", *(["group_id"] if "group_id" in log.red_packets else [])]
+        c = log.red_packet_claims.merge(log.red_packets[packet_columns], on="packet_id")
+        parts.append((c["receiver_id"].to_numpy(), c["claimed_at"].to_numpy(), _column(c, "group_id"),
+                      _column(c, "sender_id")))
     if log.transfers is not None:
         tr = log.transfers
-        parts.append(pd.DataFrame({"user_id": tr["receiver_id"].to_numpy(), "t": tr["sent_at"].to_numpy(),
-                                   "group": np.full(len(tr), None, dtype=object),
-                                   "other": _column(tr, "sender_id")}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["user_id", "t", "group", "other"])
+        parts.append((tr["receiver_id"].to_numpy(), tr["sent_at"].to_numpy(), np.full(len(tr), None, dtype=object),
+                      _column(tr, "sender_id")))
+    return _interactions(parts)
 
 
 def _reciprocal(sends: pd.DataFrame, received: pd.DataFrame) -> np.ndarray:
