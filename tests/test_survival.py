@@ -206,6 +206,8 @@ def test_aalen_johansen_with_ties_by_hand_and_against_kaplan_meier():
     aj = aalen_johansen([0, 0, 0, 0, 0], [1, 2, 2, 3, 4], [1, 1, 2, 0, 1])
     assert aj["cif_1"].tolist() == pytest.approx([0.0, 0.2, 0.4, 0.4, 0.8])
     assert aj["cif_2"].tolist() == pytest.approx([0.0, 0.0, 0.2, 0.2, 0.2])
+    with pytest.raises(ParameterError, match="every duration after its entry"):
+        aalen_johansen([0, 2], [1, 2], [1, 0])
     rng = np.random.default_rng(2)
     n = 5_000
     entry = np.floor(rng.exponential(3, n) * (rng.random(n) < 0.4))

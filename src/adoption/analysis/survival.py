@@ -376,6 +376,8 @@ def aalen_johansen(entry: Sequence[float] | np.ndarray, duration: Sequence[float
     w = np.ones(len(entry)) if weight is None else np.asarray(weight, dtype=float)
     if not len(entry) == len(duration) == len(kind) == len(w):
         raise ParameterError("aalen_johansen: entry, duration, event_type and weight must have one value per row")
+    if not (np.isfinite(entry).all() and np.isfinite(duration).all() and np.all(duration > entry)):
+        raise ParameterError("aalen_johansen: expected finite times with every duration after its entry")
     times, where = np.unique(np.concatenate([entry, duration]), return_inverse=True)
     entered, left = where[: len(entry)], where[len(entry):]
     count = len(times)
