@@ -164,7 +164,9 @@ def _batches(files: Sequence[Path], columns: Sequence[str], time_column: int | N
         parquet = pq.ParquetFile(file)
         if any(c not in parquet.schema_arrow.names for c in columns):
             raise _NotProven
-        for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=list(columns)):
+        # decoded in this thread: beside DuckDB's threads on the same cores, pyarrow's own pool only adds
+        # switching (the claims of the 4.75M-user log: 2.3 s in one thread, 2.8 s with its pool)
+        for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=list(columns), use_threads=False):
             out = []
             for i in range(len(columns)):
                 column = batch.column(i)
