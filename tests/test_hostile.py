@@ -92,6 +92,8 @@ INVALID: dict[str, tuple[Mutation, str]] = {
     "claim by sender": (_set("red_packet_claims", "receiver_id", 0, 1), "parquet"),
     "claim of someone else's packet": (_set("red_packet_claims", "receiver_id", 2, 3), "parquet"),
     "overclaimed amount": (_set("red_packet_claims", "amount_cents", 0, 900), "parquet"),
+    "claimed twice": (lambda t: t.__setitem__("red_packet_claims", t["red_packet_claims"].iloc[[0, 0, 1, 2]]
+                                              .reset_index(drop=True)), "parquet"),  # (in packet order)
     "overflowing claims": (_many(_set("red_packet_claims", "amount_cents", 0, 2**62),
                                  _set("red_packet_claims", "amount_cents", 1, 2**62)), "parquet"),
     "transfer to self": (_set("transfers", "receiver_id", 0, 3), "parquet"),
