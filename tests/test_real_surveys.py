@@ -135,7 +135,10 @@ def test_first_contact_active_is_a_time_zero_the_survival_analyses_read():
     assert 0 < len(table) < len(log.users)  # not those who adopted first, nor those no contact preceded
     curve = ActivationCurve(horizon=365).fit(table)
     assert 0.5 < float(curve.headline_["cumulative_incidence"].iloc[0]) <= 1.0
-    assert float(CompetingRisks(horizon=365).fit(table).headline_["leaving"].iloc[0]) == 0.0  # nobody leaves a survey
+    competing = CompetingRisks(horizon=365).fit(table)
+    assert float(competing.headline_["leaving"].iloc[0]) == 0.0  # nobody leaves a survey
+    # the cohort is named for what exposed it: nobody here received money
+    assert curve.headline_["group"].iloc[0] == competing.headline_["group"].iloc[0] == "all whose first contact adopted"
 
 
 @pytest.mark.parametrize(("content", "extra", "code", "words"), [

@@ -78,6 +78,8 @@ WEIGHT = "weight"
 #: Cohorts followed from an exposure: a money receipt (the activation table), or the first contact's adoption
 #: (:func:`adoption.analysis.network_exposure.first_contact_table`).
 EXPOSED_COHORTS: tuple[str, ...] = ("receipt", "first_contact_active")
+#: The name of the whole of each exposed cohort, as a headline's first row says it.
+WHOLE_COHORT: dict[str, str] = {"receipt": "all receivers", "first_contact_active": "all whose first contact adopted"}
 
 
 def receipt_cohort(table: pd.DataFrame) -> pd.DataFrame:
@@ -227,8 +229,9 @@ def _aggregate_on_grid(df: pd.DataFrame, resolution: float) -> pd.DataFrame | No
 
 
 def _groups(cohort: pd.DataFrame, by: str | None) -> list[tuple[str, pd.DataFrame]]:
-    if by is None:
-        return [("all receivers", cohort)]
+    if by is None:  # the whole cohort, named by what exposed it
+        kinds = pd.unique(cohort["cohort"].astype(str))
+        return [(WHOLE_COHORT.get(kinds[0], "all exposed") if len(kinds) == 1 else "all exposed", cohort)]
     if by not in cohort.columns:
         raise ParameterError(f"by: no column {by!r} in the activation table; expected one of {list(cohort.columns)}")
     # each distinct value labelled once (as text, "unknown" when missing), not each row
@@ -283,7 +286,8 @@ class ActivationCurve:
         self.follow_up = follow_up
 
     def fit(self, table: pd.DataFrame, by: str | None = None) -> ActivationCurve:
-        """Fit one curve per value of column ``by`` (or one for all receivers)."""
+        """Fit one curve per value of column ``by`` (or one for the whole cohort, named as in
+        :data:`WHOLE_COHORT`)."""
         self.warnings_: list[str] = []
         if not self.horizon > 0:
             raise ParameterError(f"horizon: expected a number of days > 0, got {self.horizon}")
