@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -140,8 +139,7 @@ def test_a_real_dask_scheduler_gives_the_local_table(tmp_path):
     address = f"tcp://127.0.0.1:{port}"
     procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        time.sleep(2)
+    try:  # (the client below keeps trying to connect until the scheduler listens)
         for _ in range(2):
             procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-dashboard"],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path))
@@ -154,8 +152,10 @@ def test_a_real_dask_scheduler_gives_the_local_table(tmp_path):
         local = calibrate(spec, tmp_path / "local", workers=2, progress=False)
         pd.testing.assert_frame_equal(cluster.points, local.points)
         assert cluster.calibrated == local.calibrated
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=30)
+    finally:  # the workers first, while the scheduler is there to see them go (closing beside a scheduler
+        # that is closing too, each worker waited about 8 s for it)
+        for group in (procs[1:], procs[:1]):
+            for p in group:
+                p.terminate()
+            for p in group:
+                p.wait(timeout=30)
