@@ -11,7 +11,15 @@ import pytest
 
 from adoption.cli import main
 from adoption.errors import ParameterError
-from adoption.tipping import TippingSpec, firth_logit, fit_tipping, read_tipping, run_tipping, tipping_run
+from adoption.tipping import (
+    TippingSpec,
+    firth_logit,
+    fit_tipping,
+    mean_field_critical_push,
+    read_tipping,
+    run_tipping,
+    tipping_run,
+)
 
 
 def test_firth_on_a_two_by_two_table_adds_a_half_to_every_cell():
@@ -60,13 +68,21 @@ def test_critical_push_interval_covers_the_truth_at_its_nominal_rate():
 @pytest.mark.slow
 def test_push_is_monotone_and_the_curve_rises(tmp_path):
     spec = TippingSpec(base={"n_users": 1500, "end": "2015-06-30"}, pushes=[0.0, 0.1, 0.2, 0.35, 0.5], replicates=3)
-    result = run_tipping(spec, tmp_path / "tip", workers=2, progress=False)
+    result = run_tipping(spec, tmp_path / "tip", workers=2, progress=False, mean_field_draws=2)
     means = result.runs.groupby("push")["users_active_end"].mean()
     assert means.is_monotonic_increasing
     assert result.monotone
     assert (tmp_path / "tip" / "tipping.json").exists()
     again = read_tipping(tmp_path / "tip")
     assert again.critical_push == pytest.approx(result.critical_push)
+    # the mean field's draws ran as tasks beside the runs: the same value as drawn here, and kept for a resume
+    assert len(result.runs) == 15 and "mean_field_push" not in result.runs
+    assert result.mean_field_critical_push == mean_field_critical_push(spec, draws=2)
+    parts = sorted((tmp_path / "tip" / "parts").glob("*.parquet"))
+    stamps = [p.stat().st_mtime_ns for p in parts]
+    resumed = run_tipping(spec, tmp_path / "tip", workers=2, progress=False, mean_field_draws=2)
+    assert [p.stat().st_mtime_ns for p in parts] == stamps and len(parts) == 17
+    assert resumed.mean_field_critical_push == result.mean_field_critical_push
 
 
 @pytest.mark.slow

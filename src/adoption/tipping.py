@@ -12,7 +12,8 @@ likelihood (:func:`firth_logit`: finite when the outcomes separate, as they do o
 sharp), with a 95% interval; the *critical push* is where it crosses one half, with a delta-method interval.
 
 The mean field of the same world (:class:`adoption.world.meanfield.WorldMeanField`, built on the same kind
-of graph) gives its own critical push: the smallest random push after which its path tips. On a well-mixed
+of graph) gives its own critical push: the smallest random push after which its path tips, averaged over a
+few draws of the world's users (tasks beside the runs, on the same workers). On a well-mixed
 graph the two should agree; on the clustered default graph money keeps landing on friends of the pushed
 users, and the difference (with the network's interval) is what clustering, and targeting, move.
 
@@ -42,7 +43,7 @@ from adoption.tasks import Task, open_run_folder, run_tasks, spawn_seeds, task_k
 from adoption.world.scenario import Scenario
 
 __all__ = ["GRAPHS", "TippingResult", "TippingSpec", "bundled_tipping", "firth_logit", "fit_tipping", "read_tipping",
-           "mean_field_critical_push", "run_tipping", "scenario_verdicts", "tipping_probability", "tipping_run"]
+           "mean_field_critical_push", "mean_field_draw", "run_tipping", "scenario_verdicts", "tipping_probability", "tipping_run"]
 
 #: The kinds of graph a tipping experiment can run on.
 GRAPHS = ("clustered", "well_mixed")
@@ -321,15 +322,19 @@ def mean_field_critical_push(spec: TippingSpec, draws: int = 4, seed: int = 0) -
     >>> 0 < mean_field_critical_push(spec, draws=1) < 1
     True
     """
+    return float(np.mean([mean_field_draw(spec, seed, draw, draws)["mean_field_push"] for draw in range(draws)]))
+
+
+def mean_field_draw(spec: TippingSpec, seed: int, draw: int, draws: int) -> dict[str, float]:
+    """One of :func:`mean_field_critical_push`'s draws (a task of its own in :func:`run_tipping`):
+    ``{"mean_field_push": the smallest random push after which this draw's mean field tips}``."""
     from adoption.world.meanfield import WorldMeanField
 
     base = spec.scenario_for(0.0)
-    values = []
-    for child in np.random.SeedSequence(seed).spawn(draws):
-        graph_seed, draw_seed = child.spawn(2)
-        graph = _graph(base, spec.graph, graph_seed) if spec.graph == "well_mixed" else None
-        values.append(WorldMeanField(base, seed=np.random.default_rng(draw_seed), graph=graph).smallest_push(spec.tip_share))
-    return float(np.mean(values))
+    graph_seed, draw_seed = np.random.SeedSequence(seed).spawn(draws)[draw].spawn(2)
+    graph = _graph(base, spec.graph, graph_seed) if spec.graph == "well_mixed" else None
+    mean_field = WorldMeanField(base, seed=np.random.default_rng(draw_seed), graph=graph)
+    return {"mean_field_push": mean_field.smallest_push(spec.tip_share)}
 
 
 def run_tipping(spec: TippingSpec, out: str | os.PathLike[str], *, workers: int | None = None,
@@ -343,7 +348,11 @@ def run_tipping(spec: TippingSpec, out: str | os.PathLike[str], *, workers: int 
     out = open_run_folder(Path(out), spec.to_dict(), SPEC_FILE)
     jobs = [(p, r) for p in spec.pushes for r in range(spec.replicates)]
     seeds = spawn_seeds(spec.seed, len(jobs))
-    tasks = []
+    # the mean field's draws are tasks too, first (the longest): beside the runs, on the same workers, and
+    # kept in parts/ for a resumed experiment
+    tasks = [Task(key=task_key(i, kind="tipping_mean_field", spec=spec.to_dict(), seed=mean_field_seed, draws=mean_field_draws),
+                  function=mean_field_draw, args=(spec, mean_field_seed, i, mean_field_draws),
+                  labels={"mean_field_draw": i}) for i in range(mean_field_draws)]
     for i, ((push, r), seed) in enumerate(zip(jobs, seeds, strict=True)):
         params = {**spec.base, "push_share": push, "push_target": spec.target}
         tasks.append(Task(key=task_key(i, kind="tipping", scenario=spec.scenario, params=params, seed=seed,
@@ -352,13 +361,16 @@ def run_tipping(spec: TippingSpec, out: str | os.PathLike[str], *, workers: int 
                           labels={"push": push, "replicate": r, "seed": seed}))
     rows = run_tasks(tasks, out / "parts", workers=workers, scheduler=scheduler, progress=progress,
                      description="tipping runs")
-    runs = pd.DataFrame(rows)
+    mean_field = [row["mean_field_push"] for row in rows if "mean_field_draw" in row]
+    runs = pd.DataFrame([row for row in rows if "mean_field_draw" not in row])
     if runs.empty:
         raise InputError("tipping: no run finished")
     curve, coef, cov, critical, ci, separated, note = fit_tipping(runs)
-    mf_critical = mean_field_critical_push(spec, draws=mean_field_draws, seed=mean_field_seed)
-    if len(rows) < len(tasks):
-        note = (note + "; " if note else "") + f"{len(rows)} of {len(tasks)} runs finished"
+    mf_critical = float(np.mean(mean_field)) if mean_field else float("nan")
+    if len(runs) < len(jobs):
+        note = (note + "; " if note else "") + f"{len(runs)} of {len(jobs)} runs finished"
+    if len(mean_field) < mean_field_draws:
+        note = (note + "; " if note else "") + f"{len(mean_field)} of {mean_field_draws} mean-field draws finished"
     result = TippingResult(spec, runs, curve, coef, cov, critical, ci, separated, mf_critical, note)
     import pyarrow as pa
 
