@@ -138,6 +138,16 @@ def test_headline_with_heavy_leaving_covers_the_share_activating_before_leaving(
     assert truth.activated_before_leaving_90d < 0.65 and min(gaps) > 0.1
 
 
+def _competing_rows(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted rows with delayed entry (30% enter late), continuous times (no ties) and a competing event:
+    entry, duration, event type (0 censored, 1 activation, 2 leaving) and weight."""
+    rng = np.random.default_rng(seed)
+    entry = rng.exponential(5, n) * (rng.random(n) < 0.3)
+    duration = entry + rng.exponential(40, n)
+    kind = rng.choice([0, 1, 2], size=n, p=[0.3, 0.5, 0.2])
+    return entry, duration, kind, rng.integers(1, 4, n).astype(float)
+
+
 def test_aalen_johansen_interval_is_lifelines_interval_vectorized():
     """The headline's interval (a cumulative sum per term) equals lifelines' row-by-row one, with delayed
     entry, weights and a competing event."""
@@ -147,12 +157,7 @@ def test_aalen_johansen_interval_is_lifelines_interval_vectorized():
 
     from adoption.analysis.survival import aalen_johansen_interval
 
-    rng = np.random.default_rng(4)
-    n = 3_000
-    entry = rng.exponential(5, n) * (rng.random(n) < 0.3)
-    duration = entry + rng.exponential(40, n)
-    kind = rng.choice([0, 1, 2], size=n, p=[0.3, 0.5, 0.2])
-    weights = rng.integers(1, 4, n).astype(float)
+    entry, duration, kind, weights = _competing_rows(3_000, seed=4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reference = AalenJohansenFitter(seed=0).fit(duration, kind, event_of_interest=1, entry=entry,
@@ -175,12 +180,7 @@ def test_aalen_johansen_is_lifelines_estimator_for_every_cause():
 
     from adoption.analysis.survival import aalen_johansen
 
-    rng = np.random.default_rng(7)
-    n = 2_000
-    entry = rng.exponential(5, n) * (rng.random(n) < 0.3)
-    duration = entry + rng.exponential(40, n)
-    kind = rng.choice([0, 1, 2], size=n, p=[0.3, 0.5, 0.2])
-    weights = rng.integers(1, 4, n).astype(float)
+    entry, duration, kind, weights = _competing_rows(2_000, seed=7)
     ours = aalen_johansen(entry, duration, kind, weights)
     for cause in (1, 2):
         with warnings.catch_warnings():
