@@ -403,12 +403,10 @@ class _TableBuilder:
         """A table of the sends (red packets and transfers) before their sender's first payment, with the
         group or the person sent to ('' if the log records no sends)."""
         has = self.has
-        packet_cols = self.cols.get("red_packets", set())
-        grp = "group_id" if "group_id" in packet_cols else "CAST(NULL AS BIGINT)"
-        rcp = "recipient_id" if "recipient_id" in packet_cols else "CAST(NULL AS BIGINT)"
         sends = []
         if has("red_packets"):
-            sends.append(f"SELECT sender_id AS user_id, sent_at AS t, {grp} AS grp, {rcp} AS other FROM red_packets")
+            sends.append(f"SELECT sender_id AS user_id, sent_at AS t, {self._packet_column('group_id')} AS grp, "
+                         f"{self._packet_column('recipient_id')} AS other FROM red_packets")
         if has("transfers"):
             sends.append("SELECT sender_id AS user_id, sent_at AS t, CAST(NULL AS BIGINT) AS grp, receiver_id AS other "
                          "FROM transfers")
@@ -419,6 +417,10 @@ class _TableBuilder:
             first_pay = self._first_times("payments", "user_id", "paid_at")
             before_paying = f"LEFT JOIN {first_pay} fp USING (user_id) WHERE fp.t IS NULL OR s.t < fp.t"
         return self._once("candidate_sends", f"SELECT s.* FROM ({' UNION ALL '.join(sends)}) s {before_paying}")
+
+    def _packet_column(self, name: str, alias: str = "") -> str:
+        """An optional column of ``red_packets`` (``alias`` before it), or a typed NULL where the log lacks it."""
+        return f"{alias}{name}" if name in self.cols.get("red_packets", set()) else "CAST(NULL AS BIGINT)"
 
     def _first_candidate_sends(self) -> str:
         """A table of each user's first send before their first payment (of :meth:`_candidate_sends`)."""
@@ -432,8 +434,7 @@ class _TableBuilder:
         Each send meets the latest earlier receipt from the same group and from the same person (two ASOF
         joins), instead of every receipt of its sender; only sends before the sender's first payment can
         decide the definition, so only those are looked at."""
-        has, cols = self.has, self.cols
-        grp = "group_id" if "group_id" in cols.get("red_packets", set()) else "CAST(NULL AS BIGINT)"
+        has = self.has
         if not self._candidate_sends():
             return ""
         window_us = RECIPROCITY_HOURS * 3600e6
@@ -454,7 +455,7 @@ class _TableBuilder:
                 SELECT c.receiver_id AS user_id, c.claimed_at AS t, c.packet_id FROM red_packet_claims c
                 JOIN reciprocity_span w ON w.user_id = c.receiver_id WHERE {inside.format(t='c.claimed_at')}""")
             received.append(f"""
-                SELECT c.user_id, c.t, {'p.group_id' if grp == 'group_id' else grp} AS grp, p.sender_id AS other
+                SELECT c.user_id, c.t, {self._packet_column('group_id', 'p.')} AS grp, p.sender_id AS other
                 FROM {claims} c JOIN red_packets p USING (packet_id)""")
         if has("transfers"):
             received.append(f"""
