@@ -101,9 +101,17 @@ class SqlLog:
         """Whether the table (and the column) is present."""
         return table in self.columns and (column is None or column in self.columns[table])
 
-    def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
-        """The first value of a query."""
-        row = self.con.execute(sql, params or []).fetchone()
+    def row(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> tuple[Any, ...] | None:
+        """The first row of a query that gives one row (None if it gives none), read to its end.
+
+        Read to its end, the result leaves the connection free for DuckDB's relational API (``con.sql``),
+        which refuses to run while a result of ``execute`` is still being read."""
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> Any:
+        """The first value of a query (see :meth:`row`)."""
+        row = self.row(sql, params)
         return None if row is None else row[0]
 
 
@@ -251,7 +259,7 @@ def _text_spaces(con: duckdb.DuckDBPyConnection, found: dict[str, dict[str, str]
                 continue
             q = quote(source)
             nonint = con.execute(f"SELECT count(*) FROM raw_{table} WHERE nullif(trim({q}), '') IS NOT NULL "
-                                 f"AND NOT regexp_matches({q}, ?)", [INTEGER_ID_PATTERN]).fetchone()[0]
+                                 f"AND NOT regexp_matches({q}, ?)", [INTEGER_ID_PATTERN]).fetchall()[0][0]
             if nonint:
                 text.add(space)
                 break
@@ -406,8 +414,7 @@ def _counts(log: SqlLog, view: str, predicates: list[str]) -> list[int]:
     """How many rows of ``view`` match each predicate, in one scan."""
     if not predicates:
         return []
-    row = log.con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {p})" for p in predicates)
-                          + f" FROM {view}").fetchone()
+    row = log.row("SELECT " + ", ".join(f"count(*) FILTER (WHERE {p})" for p in predicates) + f" FROM {view}")
     return [int(n) for n in row]
 
 
@@ -514,8 +521,7 @@ def _dense_range(log: SqlLog, table: str, column: str, unique: set[str]) -> tupl
         nulls, low, high = stats
         n = log.scalar(f"SELECT count(*) FROM raw_{table}") - nulls
     else:
-        low, high, n = log.con.execute(f"SELECT min({column}), max({column}), count({column}) FROM {table}"
-                                       ).fetchone()
+        low, high, n = log.row(f"SELECT min({column}), max({column}), count({column}) FROM {table}")
     if not n or int(high) - int(low) + 1 != int(n):
         return None
     return int(low), int(high)
