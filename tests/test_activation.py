@@ -186,6 +186,32 @@ def test_sending_straight_back_is_not_adoption(engine, tmp_path):
     assert when["first_payment"][10] == day + pd.Timedelta(days=5)
 
 
+def test_joins_kept_as_planned_give_the_same_tables_and_leave_the_setting_as_it_was(tmp_path, monkeypatch):
+    """The sends and the claims in the reciprocity spans are joined with DuckDB's side-swapping pass turned
+    off; a DuckDB without that pass runs them as they are: the same tables either way, and the pass is on
+    again for the statements after."""
+    from adoption.analysis import activation_sql
+    from adoption.analysis.activation_sql import activation_tables_duckdb
+
+    folder = _reciprocity_log().write(tmp_path / "log")
+    definitions = ["first_action", "first_action_no_reciprocity"]
+    settings = []
+    plain_once = activation_sql._TableBuilder._once
+
+    def once(builder, name, sql, params=None, **kw):
+        out = plain_once(builder, name, sql, params, **kw)
+        settings.append((name, builder.sql.scalar("SELECT current_setting('disabled_optimizers')")))
+        return out
+
+    monkeypatch.setattr(activation_sql._TableBuilder, "_once", once)
+    kept = activation_tables_duckdb(folder, definitions)
+    assert ("candidate_sends", "") in settings and ("reciprocity_claims", "") in settings
+    monkeypatch.setattr(activation_sql._TableBuilder, "_can_keep_sides", lambda builder: False)
+    plain = activation_tables_duckdb(folder, definitions)
+    for definition in definitions:
+        pd.testing.assert_frame_equal(kept[definition], plain[definition])
+
+
 def test_one_opening_builds_every_definition_s_table_as_alone(tmp_path):
     from adoption.analysis.activation_columns import HEADLINE_COLUMNS
     from adoption.analysis.activation_sql import activation_tables_duckdb
