@@ -175,11 +175,15 @@ class BassModel:
             log_choose = gammaln(left + 1) - gammaln(incr + 1) - gammaln(stay + 1)
             return float(-2.0 * np.sum(log_choose + incr * np.log(prob) + stay * np.log1p(-prob)))
 
-        def minimise(objective: Callable[[np.ndarray], float], starts: list[np.ndarray]) -> optimize.OptimizeResult:
+        def minimise(objective: Callable[[np.ndarray], float], starts: list[np.ndarray],
+                     tolerance: float | None = None) -> optimize.OptimizeResult:
+            # (the fit to 1e-8 in the parameters, 1e-10 in the loss; a profile's re-optimisation to a
+            # millionth of the threshold it is compared with)
+            xatol, fatol = (1e-8, 1e-10) if tolerance is None else (1e-6, tolerance * 1e-6)
             best = None
             for guess in starts:
                 res = optimize.minimize(objective, guess, method="Nelder-Mead",
-                                        options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20_000, "maxfev": 20_000})
+                                        options={"xatol": xatol, "fatol": fatol, "maxiter": 20_000, "maxfev": 20_000})
                 if best is None or res.fun < best.fun:
                     best = res
             return best
@@ -251,7 +255,7 @@ class BassModel:
                 def constrained(rest: np.ndarray) -> float:
                     full[others] = rest
                     return loss(full)
-                worse = minimise(constrained, [theta[others]]).fun
+                worse = minimise(constrained, [theta[others]], tolerance=threshold).fun
             else:
                 worse = loss(full)
             return worse - best - threshold
