@@ -31,7 +31,11 @@ def test_the_wheel_simulates_analyses_and_reports_from_another_folder(tmp_path):
     uv = _uv()
     dist, venv, work = tmp_path / "dist", tmp_path / "venv", tmp_path / "elsewhere"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV", "ADOPTION_NOTEBOOKS"}}
+    # (bytecode written as Python does by default: where the environment says not to, each of the commands
+    # below, and the report's kernel, would compile every module it imports again: the activation 3.9 s
+    # against 2.8 s, the report 13.9 s against 11.0 s)
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"PYTHONPATH", "VIRTUAL_ENV", "ADOPTION_NOTEBOOKS", "PYTHONDONTWRITEBYTECODE"}}
 
     def run(*args: str | Path, cwd: Path = work, timeout: int = 600) -> subprocess.CompletedProcess:
         out = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True,
