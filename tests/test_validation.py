@@ -186,6 +186,22 @@ def test_at_most_five_examples():
                                  "transfer_id=1, transfer_id=2, transfer_id=3, transfer_id=4)")
 
 
+def test_a_duplicated_key_is_one_example_in_both_engines(tmp_path):
+    """The two rows of a duplicated claim both break the key's rule (2 rows), and are one example."""
+    from adoption.log.sql import open_log, validate_sql
+
+    tables = full_tables()
+    claims = tables["red_packet_claims"]
+    tables["red_packet_claims"] = pd.concat([claims.iloc[[0]], claims], ignore_index=True)  # (in packet order)
+    problems = validate_tables(coerce_tables(tables)[0])
+    [duplicate] = [p for p in problems if p.rule == "unique"]
+    assert duplicate.rows == 2 and duplicate.examples == ("(packet_id=500, receiver_id=2)",), duplicate.message()
+    for name, frame in tables.items():
+        frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    with open_log(tmp_path) as log:
+        assert validate_sql(log) == problems
+
+
 def test_type_problem_shows_the_bad_values():
     tables = full_tables()
     _set("payments", "amount_cents", 0, "abc")(tables)

@@ -201,7 +201,7 @@ card_bindings, payments, scans, messages, adoptions : DataFrame, optional
         ... )
         >>> for line in log.validate().lines():
         ...     print(line)
-        users.user_id: 2 rows not unique (examples: user_id=1, user_id=1)
+        users.user_id: 2 rows not unique (examples: user_id=1)
         payments.amount_cents: 1 row must be > 0 (examples: payment_id=5)
         """
         return ValidationReport(validate_tables(self.tables, labels=self.labels) + validate_meta(self.meta))

@@ -52,7 +52,8 @@ class Problem:
     rows : int
         How many rows break the rule.
     examples : tuple of str
-        Up to five example ids (or values, for type problems).
+        Up to five example ids (or values, for type problems), of the first rows that break the rule; each
+        once (the two rows of a duplicated key have one example).
     detail : str
         What was expected.
     """
@@ -64,6 +65,9 @@ class Problem:
     examples: tuple[str, ...]
     detail: str
     examples_are_values: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "examples", tuple(dict.fromkeys(self.examples)))
 
     def message(self) -> str:
         """The problem as one line: ``table.column: N rows <detail> (examples: ...)``.
