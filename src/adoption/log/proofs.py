@@ -37,7 +37,7 @@ __all__ = ["claims_against_packets", "column_statistics", "proven_unique"]
 
 #: Rows decoded at a time: 2M, so that each column's array (16 MB) stays under glibc's 32 MB ceiling for
 #: reusing freed memory, instead of fresh pages mapped and faulted in for every batch (the claims' merge of
-#: the 4.75M-user log: 6.0 and 6.0 s, against 6.3 and 7.8 s with 4M rows and twice the system time).
+#: the 4.75M-user log: 6.0 and 6.0 s, against 6.3 and 7.8 s with 4M rows and more system time).
 _BATCH_ROWS = 1 << 21
 
 
