@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import duckdb
@@ -269,43 +269,39 @@ class _TableBuilder:
         w_start, w_end = _window(sql)
         self.window = {"w_start": w_start.to_pydatetime(), "w_end": w_end.to_pydatetime()}
         self._done: set[str] = set()
-        self._keeps_sides: bool | None = None
         self._first_receipts()
 
     def _once(self, name: str, sql: str, params: dict[str, Any] | None = None, *, sides_as_planned: bool = False
               ) -> str:
-        """Create the temporary table ``name`` from ``sql`` the first time it is asked for.
-
-        ``sides_as_planned``: DuckDB's last pass over the plan (``build_side_probe_side``) may not swap the
-        sides of its hash joins. For a join of a whole table of the log with a small table of ours, that
-        pass can choose to build the hash table of the whole log table, and probe it with the small one;
-        kept as planned, the small one is built and the log streams past it (at ten million users: the
-        candidate sends 3.5 s against 7.1 s, the claims in the reciprocity spans 5.3 s against 10.3 s).
-        A DuckDB without that pass runs the statement as it is."""
+        """Create the temporary table ``name`` from ``sql`` the first time it is asked for (``sides_as_planned``:
+        with its hash joins' sides as planned, see :meth:`_sides_as_planned`)."""
         if name not in self._done:
-            statement = f"CREATE TEMP TABLE {name} AS {sql}"
-            if sides_as_planned and self._can_keep_sides():
-                self.con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-                try:
-                    self.con.execute(statement, params or {})
-                finally:
-                    self.con.execute("RESET disabled_optimizers")
-            else:
-                self.con.execute(statement, params or {})
+            with self._sides_as_planned() if sides_as_planned else nullcontext():
+                self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}", params or {})
             self._done.add(name)
         return name
 
-    def _can_keep_sides(self) -> bool:
-        """Whether this DuckDB has the pass that swaps hash joins' sides, so that it can be turned off."""
-        if self._keeps_sides is None:
-            try:
-                self.con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-            except duckdb.Error:
-                self._keeps_sides = False
-            else:
-                self._keeps_sides = True
-            self.con.execute("RESET disabled_optimizers")
-        return self._keeps_sides
+    @contextmanager
+    def _sides_as_planned(self) -> Iterator[None]:
+        """Statements run inside with DuckDB's last pass over the plan (``build_side_probe_side``) turned off,
+        so that it does not swap the sides of their hash joins.
+
+        For a join of a whole table of the log with a small table of ours, that pass can choose to build the
+        hash table of the whole log table, and probe it with the small one; kept as planned, the small one is
+        built and the log streams past it (at ten million users: the candidate sends 3.5 s against 7.1 s, the
+        claims in the reciprocity spans 5.3 s against 10.3 s). A DuckDB without that pass runs them as they
+        are. The pass is on again after."""
+        try:
+            self.con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+        except duckdb.Error:  # (no such pass in this DuckDB)
+            turned_off = False
+        else:
+            turned_off = True
+        try:
+            yield
+        finally:
+            if turned_off:
+                self.con.execute("RESET disabled_optimizers")
 
     # ------------------------------------------------------------------ shared by every definition
     def _first_receipts(self) -> None:
@@ -341,10 +337,11 @@ class _TableBuilder:
                            FROM ({week})"""
             ties = f"SELECT * FROM {self._once('first_week_receipts', week)} r WHERE earliest"
             # (a packet id twice, in a log not checked: grouped if either is, as the lookup below has it)
-            group, lookup, tie_group = "f.in_group", "", ", 'ng': NOT r.in_group"
+            group, lookup = "f.in_group", ""
+            tie_group, carried = ", 'ng': NOT r.in_group", ", NOT m.ng AS in_group"
         else:
             ties = f"SELECT r.* FROM ({receipts}) r JOIN ({earliest}) e ON e.user_id = r.user_id AND {key} = e.k"
-            tie_group = ""
+            tie_group, carried = "", ""
             if grouped:
                 group = """CASE WHEN f.kind_order = 1 THEN FALSE ELSE coalesce(g.in_group, FALSE) END"""
                 lookup = """LEFT JOIN (SELECT packet_id, bool_or(group_id IS NOT NULL) AS in_group FROM red_packets
@@ -352,7 +349,6 @@ class _TableBuilder:
                                        GROUP BY packet_id) g ON f.kind_order = 0 AND g.packet_id = f.ref"""
             else:
                 group, lookup = "CASE WHEN f.kind_order = 1 THEN FALSE ELSE CAST(NULL AS BOOLEAN) END", ""
-        carried = ", NOT m.ng AS in_group" if tie_group else ""
         self.con.execute(f"""
             CREATE TEMP TABLE first_receipt AS
             WITH firsts AS (
