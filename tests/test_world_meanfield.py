@@ -61,3 +61,21 @@ def test_frontier_falls_as_merchants_start_higher():
 def test_same_seed_same_mean_field():
     s = Scenario.named("default", n_users=2000, end="2014-12-31")
     assert WorldMeanField(s, seed=3).path().equals(WorldMeanField(s, seed=3).path())
+
+
+def test_bisection_two_or_three_steps_a_call_gives_the_plain_bisections_answer_in_fewer_calls():
+    from adoption.world.meanfield import _bisect_batch
+
+    turns = np.array([0.3141, 0.7, 0.0005])  # where each element's predicate turns true
+    calls: list[int] = []
+
+    def predicate(x: np.ndarray) -> np.ndarray:
+        calls.append(len(x))
+        return x >= np.repeat(turns, len(x) // len(turns))
+
+    plain = _bisect_batch(predicate, np.zeros(3), np.ones(3), tol=0.001)
+    assert len(calls) == 10 and np.all((turns <= plain) & (plain <= turns + 0.001))  # 1/1024 < 0.001
+    for levels, n_calls, points in [(2, 5, 3), (3, 4, 7)]:
+        calls.clear()
+        assert np.array_equal(_bisect_batch(predicate, np.zeros(3), np.ones(3), tol=0.001, levels=levels), plain)
+        assert len(calls) == n_calls and calls[0] == 3 * points  # (three steps of three, then one)

@@ -6,7 +6,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["group_extreme", "lexsort_int_float", "searchsorted_in_order"]
+__all__ = ["clip", "group_extreme", "lexsort_int_float", "run_starts", "searchsorted_in_order"]
 
 #: Below this many queries the plain search is as fast (sorting them costs more than it saves).
 _SMALL = 4096
@@ -34,6 +34,38 @@ def searchsorted_in_order(a: np.ndarray, v: np.ndarray, side: Literal["left", "r
     return found
 
 
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal values starts: ``True`` first and wherever a value differs from the one before.
+
+    ``np.r_[True, values[1:] != values[:-1]]`` without ``np.r_``'s parsing of its arguments, which is most of
+    the cost for the simulator's small daily arrays (a fifth of a microsecond against ten).
+
+    Examples
+    --------
+    >>> run_starts(np.array([3, 3, 5, 5, 5, 3])).tolist()
+    [True, False, True, False, False, True]
+    """
+    values = np.asarray(values)
+    out = np.empty(len(values), dtype=bool)
+    if len(values):
+        out[0] = True
+        np.not_equal(values[1:], values[:-1], out=out[1:])
+    return out
+
+
+def clip(values: np.ndarray, low: np.ndarray | float, high: np.ndarray | float) -> np.ndarray:
+    """``np.clip(values, low, high)`` as its two ufuncs, ``minimum(maximum(values, low), high)``: the same
+    values (``high`` where ``low > high``, ``nan`` kept), without ``np.clip``'s checks of its scalar bounds
+    (about ten microseconds a call, a tenth of the simulator's time on a small world).
+
+    Examples
+    --------
+    >>> clip(np.array([-3, 4, 99]), 1, 10).tolist()
+    [1, 4, 10]
+    """
+    return np.minimum(np.maximum(values, low), high)
+
+
 def lexsort_int_float(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
     """``np.lexsort((secondary, primary))`` for integers ``primary`` and floats ``secondary``: the order by
     ``primary``, then ``secondary``, then position, exactly.
@@ -53,13 +85,15 @@ def lexsort_int_float(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
     secondary = np.asarray(secondary, dtype=np.float64)
     if len(primary) < 2:
         return np.arange(len(primary))
-    by_primary = np.argsort(primary, kind="stable")
+    by_primary = primary.argsort(kind="stable")
     p, v = primary[by_primary], secondary[by_primary]
     span = 2.0 * (float(v.max()) - float(v.min())) + 1.0
     if not np.isfinite(span):  # (a missing or infinite value, or a range beyond floats)
         return np.lexsort((secondary, primary))
-    run = np.cumsum(np.r_[False, p[1:] != p[:-1]])
-    order = np.argsort(run * span + (v - float(v.min())), kind="stable")
+    starts = run_starts(p)
+    starts[0] = False
+    run = np.cumsum(starts)
+    order = (run * span + (v - float(v.min()))).argsort(kind="stable")
     p, v, position = p[order], v[order], by_primary[order]
     same_p = p[1:] == p[:-1]
     same_v = same_p & (v[1:] == v[:-1])
@@ -81,8 +115,8 @@ def group_extreme(keys: np.ndarray, values: np.ndarray, which: Literal["min", "m
     keys, values = np.asarray(keys), np.asarray(values)
     if len(keys) == 0:
         return keys.copy(), values.copy()
-    order = np.argsort(keys, kind="stable")
+    order = keys.argsort(kind="stable")
     keys, values = keys[order], values[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    starts = run_starts(keys).nonzero()[0]
     reduce = np.minimum if which == "min" else np.maximum
     return keys[starts], reduce.reduceat(values, starts)

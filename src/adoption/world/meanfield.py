@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -347,6 +348,7 @@ class WorldMeanField:
         group = _amount_points(s.group_amount_median_cents / self.claims_per_group_packet,
                                float(np.hypot(s.amount_sigma, LUCKY_SHARE_SIGMA)), 20_000)
         self.moves = np.stack([_move_matrix(a, WORLD_MONEY_GRID, _grid_bin) for a in (transfer, direct, group)])
+        self._moves_side_by_side = _side_by_side(self.moves)
         self.money_value = s.value_money * np.log1p(WORLD_MONEY_GRID / 100.0)
 
     # ---------------------------------------------------------------------------------------- dynamics
@@ -459,7 +461,7 @@ class WorldMeanField:
             rates = np.stack([routine_transfers[:, None] * any_friend + first_transfers[:, None] * friend_present,
                               direct_packets[:, None] * any_friend,
                               (group_packets * self.claims_per_group_packet)[:, None] * group_present], axis=2)
-            money = _receive(money, rates, self.moves)
+            money = _receive(money, rates, self._moves_side_by_side)
             active = active + new
             active_present = (active_present + new) * staying
             money *= staying
@@ -489,8 +491,9 @@ class WorldMeanField:
             return 0.0
         if ends[1] < tip_share:
             return float("nan")
+        # a single start: two steps of the bisection per run of the dynamics (three pushes side by side)
         return float(_bisect_batch(lambda x: self.final_shares(np.full(len(x), np.nan), np.full(len(x), np.nan), x)
-                                   >= tip_share, np.array([0.0]), np.array([1.0]), tol)[0])
+                                   >= tip_share, np.array([0.0]), np.array([1.0]), tol, levels=2)[0])
 
     def frontier(self, merchant_starts: np.ndarray | None = None, tip_share: float = TIP_SHARE,
                  tol: float = 0.002, known: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -585,25 +588,40 @@ def max_present(present_mass: np.ndarray, class_weight: np.ndarray, weight: np.n
     return np.maximum((present_mass * class_weight) @ weight, 1e-12)
 
 
-def _receive(money: np.ndarray, rates: np.ndarray, moves: np.ndarray) -> np.ndarray:
+def _side_by_side(moves: np.ndarray) -> dict[tuple[int, ...], np.ndarray]:
+    """For each set of channels, their move matrices side by side (grid x channels * grid)."""
+    channels = range(moves.shape[0])
+    return {subset: np.concatenate([moves[c] for c in subset], axis=1)
+            for size in range(1, len(channels) + 1) for subset in itertools.combinations(channels, size)}
+
+
+def _receive(money: np.ndarray, rates: np.ndarray, moves: dict[tuple[int, ...], np.ndarray]) -> np.ndarray:
     """Money after a day's receipts: Poisson numbers of receipts per start and class, each receipt of a
-    channel drawn by its rate (``money``: start x class x grid; ``rates``: start x class x channel)."""
+    channel drawn by its rate (``money``: start x class x grid; ``rates``: start x class x channel;
+    ``moves``: :func:`_side_by_side` of the channels' move matrices).
+
+    Each further receipt moves the money by every channel's matrix at once (one product with the matrices
+    side by side, then the channels mixed by their rates): a third fewer seconds than a product per channel
+    on a phase portrait's 49 starts, with the same sums."""
     total = rates.sum(axis=2)
     if not np.any(total > 0):
         return money
-    mix = rates / np.maximum(total, 1e-300)[:, :, None]
-    channels = [c for c in range(moves.shape[0]) if np.any(rates[:, :, c] > 0)]
+    channels = tuple(c for c in range(rates.shape[2]) if np.any(rates[:, :, c] > 0))
+    mix = rates[:, :, channels] / np.maximum(total, 1e-300)[:, :, None]
+    side_by_side = moves[channels]
     k_max = max(1, _poisson_bound(float(total.max())) + 1)  # more receipts in a day: below 1e-10
     prob = np.empty(total.shape + (k_max + 1,))
     prob[..., 0] = np.exp(-total)
     for k in range(1, k_max + 1):
         prob[..., k] = prob[..., k - 1] * total / k
     prob[..., -1] += np.maximum(1.0 - prob.sum(axis=2), 0.0)  # the tail as the largest count
-    out = money * prob[..., [0]]
+    batch, classes, grid = money.shape
+    out = money * prob[..., 0, None]
     current = money
     for k in range(1, k_max + 1):
-        current = sum(mix[:, :, [c]] * (current @ moves[c]) for c in channels)
-        out = out + current * prob[..., [k]]
+        moved = (current.reshape(-1, grid) @ side_by_side).reshape(batch, classes, len(channels), grid)
+        current = np.einsum("bkcg,bkc->bkg", moved, mix)
+        out += current * prob[..., k, None]
     return out
 
 
@@ -615,13 +633,34 @@ def _poisson_bound(mean: float, tail: float = 1e-10) -> int:
 
 
 def _bisect_batch(predicate: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray,
-                  tol: float) -> np.ndarray:
+                  tol: float, levels: int = 1) -> np.ndarray:
     """For each element, the point in (low, high] where a monotone ``predicate`` turns true (false at
-    ``low``, true at ``high``), all elements bisected together (one batched call per step)."""
+    ``low``, true at ``high``), all elements bisected together (one batched call per step).
+
+    ``levels`` > 1 takes that many steps of the bisection per call: the predicate is asked at every midpoint
+    those steps could visit (``2 ** levels - 1`` per element, computed as the bisection computes them), and
+    the first that is true bounds the interval. For a monotone predicate the answer is the bisection's, from
+    fewer, bigger calls: where a call's cost is mostly its fixed part (a single start of the mean field, a
+    730-day loop), three points per call answer in half the calls for under half again the time per call.
+    """
     low, high = low.astype(float).copy(), high.astype(float).copy()
-    while np.max(high - low) > tol:
-        mid = 0.5 * (low + high)
-        ok = predicate(mid)
-        high = np.where(ok, mid, high)
-        low = np.where(ok, low, mid)
+    while (width := float(np.max(high - low))) > tol:
+        steps = 1  # as many as the plain bisection would still take, up to ``levels``
+        while steps < levels and width / 2.0 ** steps > tol:
+            steps += 1
+        points = _midpoints(low, high, steps)  # (element, point), increasing along each row
+        ok = predicate(points.ravel()).reshape(points.shape)
+        first = np.where(ok.any(axis=1), ok.argmax(axis=1), points.shape[1])
+        rows = np.arange(len(low))
+        high = np.where(first < points.shape[1], points[rows, np.minimum(first, points.shape[1] - 1)], high)
+        low = np.where(first > 0, points[rows, np.maximum(first - 1, 0)], low)
     return high
+
+
+def _midpoints(low: np.ndarray, high: np.ndarray, levels: int) -> np.ndarray:
+    """Every midpoint ``levels`` steps of bisection between ``low`` and ``high`` can visit, in order:
+    (element, ``2 ** levels - 1``)."""
+    if levels == 0:
+        return np.zeros((len(low), 0))
+    mid = 0.5 * (low + high)
+    return np.concatenate([_midpoints(low, mid, levels - 1), mid[:, None], _midpoints(mid, high, levels - 1)], axis=1)

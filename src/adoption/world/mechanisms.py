@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 from scipy.special import expit
 
+from adoption.arrays import clip, run_starts
 from adoption.world.draws import (
     MerchantsByCity,
     amounts,
@@ -122,11 +123,11 @@ def send_packets(w: WorldState, batch: PacketBatch, day: int) -> None:
     if n == 0:
         return
     eligible = np.where(direct, 1, w.g_size[np.maximum(group, 0)] - 1)
-    shares = np.where(direct, 1, np.clip(1 + rng.poisson(s.mean_shares - 1, n), 1, np.minimum(eligible, MAX_SHARES)))
+    shares = np.where(direct, 1, clip(1 + rng.poisson(s.mean_shares - 1, n), 1, np.minimum(eligible, MAX_SHARES)))
     shares = shares.astype(np.int64)
     drawn = amounts(w, np.where(direct, s.direct_amount_median_cents, s.group_amount_median_cents), n)
     amount = np.where(given > 0, given, drawn)
-    amount = np.clip(np.maximum(amount, shares), 1, MAX_PACKET_CENTS)
+    amount = clip(np.maximum(amount, shares), 1, MAX_PACKET_CENTS)
     shares = np.minimum(shares, amount)
     ids = np.arange(w.next_packet, w.next_packet + n, dtype=np.int64)
     w.next_packet += n
@@ -138,13 +139,13 @@ def send_packets(w: WorldState, batch: PacketBatch, day: int) -> None:
     w.send_weight[sender] = w.sociability[sender] * w.habit_factor[w.habit_level[sender]]
 
     # openings: group members (first come, first served) and one-to-one recipients
-    g_idx = np.flatnonzero(~direct)
+    g_idx = (~direct).nonzero()[0]
     which, member = gather_rows(w.g.group_indptr, w.g.group_members, group[g_idx])
     rep = g_idx[which]
     opens = (member != sender[rep]) & (rng.random(len(rep)) < expit(w.open_logit[member]))
     rep, member = rep[opens], member[opens]
     delay_h = rng.lognormal(np.log(s.group_claim_delay_minutes / 60.0), CLAIM_DELAY_SIGMA, len(rep))
-    d_idx = np.flatnonzero(direct & (rng.random(n) < s.direct_claim_prob))
+    d_idx = (direct & (rng.random(n) < s.direct_claim_prob)).nonzero()[0]
     d_delay = rng.lognormal(np.log(s.direct_claim_delay_minutes / 60.0), CLAIM_DELAY_SIGMA, len(d_idx))
     packet = np.concatenate([rep, d_idx])
     receiver = np.concatenate([member, recipient[d_idx]])
@@ -155,8 +156,8 @@ def send_packets(w: WorldState, batch: PacketBatch, day: int) -> None:
     win = allocate_claims(packet, hours, shares)
     packet, receiver, claim_time = packet[win], receiver[win], claim_time[win]
     # amounts in opening order: position k of a packet gets the k-th draw of its split
-    first = np.r_[True, packet[1:] != packet[:-1]] if len(packet) else np.zeros(0, dtype=bool)
-    run_start = np.maximum.accumulate(np.where(first, np.arange(len(packet)), 0)) if len(packet) else first
+    first = run_starts(packet)
+    run_start = np.maximum.accumulate(np.where(first, np.arange(len(packet)), 0))
     position = np.arange(len(packet)) - run_start
     opened = np.bincount(packet, minlength=n)
     parts = split_lucky(amount[lucky], shares[lucky], seed=rng, draws=opened[lucky])
@@ -190,7 +191,7 @@ def send_packets(w: WorldState, batch: PacketBatch, day: int) -> None:
         back_time = claim_time[back] + np.minimum(rng.exponential(GIFT_BACK_MEAN_HOURS, int(back.sum())), GIFT_BACK_MAX_HOURS) / 24.0
         keep = (back_amount >= 1) & (back_time < w.n_days) & present_at(w, receiver[back], back_time)
         w.pending.append(PacketBatch(receiver[back][keep], back_time[keep], group[packet][back][keep],
-                                         np.clip(back_amount[keep], 1, MAX_PACKET_CENTS)))
+                                         clip(back_amount[keep], 1, MAX_PACKET_CENTS)))
 
 
 def activate(w: WorldState, users: np.ndarray, times: np.ndarray, day: int,
@@ -284,10 +285,10 @@ def merchants_step(w: WorldState, day: int, user_share: np.ndarray, merchants_pe
 
 def merchants_by_city(w: WorldState, day: int) -> MerchantsByCity:
     """Accepting merchants (before ``day``) grouped by city: (start, count, merchant indices)."""
-    accepting = np.flatnonzero(w.m_accept < day)
+    accepting = (w.m_accept < day).nonzero()[0]
     if w.campaign_merchant >= 0:
         accepting = accepting[accepting != w.campaign_merchant]
-    order = accepting[np.argsort(w.m_city[accepting], kind="stable")]
+    order = accepting[w.m_city[accepting].argsort(kind="stable")]
     count = np.bincount(w.m_city[order], minlength=w.n_cities)
     start = np.zeros(w.n_cities, dtype=np.int64)
     np.cumsum(count[:-1], out=start[1:])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from adoption.arrays import lexsort_int_float
+from adoption.arrays import clip, lexsort_int_float, run_starts
 from adoption.errors import ParameterError
 from adoption.random import SeedLike, as_generator
 
@@ -91,7 +91,7 @@ def split_lucky(amount_cents: np.ndarray | int, shares: np.ndarray | int, seed: 
         # WeChat's rule: floor(U * 2 * remaining mean), at least 1 cent, leaving 1 cent per later share;
         # the last share takes the rest
         draw = np.floor(rng.random(m) * (2.0 * r / k)).astype(np.int64)
-        draw = np.clip(draw, 1, np.maximum(r - (k - 1), 1))
+        draw = clip(draw, 1, np.maximum(r - (k - 1), 1))
         draw = np.where(k == 1, r, draw)
         out[first_slot[:m] + position] = draw
         remaining[:m] = r - draw
@@ -144,8 +144,8 @@ def allocate_claims(packet: np.ndarray, open_hours: np.ndarray, shares: np.ndarr
     open_hours = np.asarray(open_hours, dtype=np.float64)
     order = lexsort_int_float(packet, open_hours)
     p_sorted = packet[order]
-    first = np.r_[True, p_sorted[1:] != p_sorted[:-1]] if len(order) else np.zeros(0, dtype=bool)
-    run_start = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0)) if len(order) else first
+    first = run_starts(p_sorted)
+    run_start = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
     rank = np.arange(len(order)) - run_start
     win = (rank < np.asarray(shares, dtype=np.int64)[p_sorted]) & (open_hours[order] <= REFUND_AFTER_HOURS)
     return order[win]

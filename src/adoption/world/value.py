@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from adoption.arrays import group_extreme
+from adoption.arrays import group_extreme, run_starts
 from adoption.world.graph import gather_rows
 from adoption.world.state import NEVER, WorldState
 
@@ -90,12 +90,11 @@ def schedule_candidates(w: WorldState, users: np.ndarray, times: np.ndarray, rat
     users, when = users[soon], when[soon]
     first = w.today + 1 if earliest_day is None else earliest_day
     bucket = np.maximum(np.floor(when).astype(np.int64), first)
-    order = np.argsort(bucket, kind="stable")
+    order = bucket.argsort(kind="stable")
     users, when, bucket = users[order], when[order], bucket[order]
-    cuts = np.r_[0, np.flatnonzero(bucket[1:] != bucket[:-1]) + 1, len(bucket)]
+    cuts = run_starts(bucket).nonzero()[0].tolist() + [len(bucket)]
     for a, b in zip(cuts[:-1], cuts[1:], strict=True):
-        if b > a:
-            w.candidates[int(bucket[a])].append((users[a:b], when[a:b]))
+        w.candidates[int(bucket[a])].append((users[a:b], when[a:b]))
 
 
 def start_values(w: WorldState) -> None:
