@@ -79,3 +79,19 @@ def test_bisection_two_or_three_steps_a_call_gives_the_plain_bisections_answer_i
         calls.clear()
         assert np.array_equal(_bisect_batch(predicate, np.zeros(3), np.ones(3), tol=0.001, levels=levels), plain)
         assert len(calls) == n_calls and calls[0] == 3 * points  # (three steps of three, then one)
+
+
+def test_receipts_move_money_as_the_full_matrices_do_multiplying_only_the_rows_that_move():
+    from adoption.world.meanfield import _MoneyMoves
+
+    mean_field = WorldMeanField(Scenario.named("default", n_users=2000), seed=1)
+    moves = _MoneyMoves(mean_field.moves)
+    grid = mean_field.moves.shape[1]
+    assert 0 < moves.rows < grid  # above some money, one receipt stays in its bin
+    rng = np.random.default_rng(0)
+    for channels in [(0,), (1, 2), (0, 1, 2)]:
+        current = rng.random((4, mean_field.n_classes, grid))
+        mix = rng.random((4, mean_field.n_classes, len(channels)))
+        mix[0] = 0.0  # a start that receives nothing
+        full = sum(mix[:, :, [i]] * (current @ mean_field.moves[c]) for i, c in enumerate(channels))
+        np.testing.assert_allclose(moves.move(current, mix, channels), full, rtol=1e-13, atol=1e-15)
