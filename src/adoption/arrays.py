@@ -10,6 +10,9 @@ __all__ = ["clip", "group_extreme", "lexsort_int_float", "run_starts", "searchso
 
 #: Below this many queries the plain search is as fast (sorting them costs more than it saves).
 _SMALL = 4096
+#: Below this many rows ``np.lexsort`` is faster than :func:`lexsort_int_float`'s path (3 against 30 microseconds
+#: at 100 rows, 87 against 48 at 1,000).
+_SMALL_LEXSORT = 512
 
 
 def searchsorted_in_order(a: np.ndarray, v: np.ndarray, side: Literal["left", "right"] = "left") -> np.ndarray:
@@ -85,6 +88,8 @@ def lexsort_int_float(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
     secondary = np.asarray(secondary, dtype=np.float64)
     if len(primary) < 2:
         return np.arange(len(primary))
+    if len(primary) < _SMALL_LEXSORT:  # (the fast path's dozen calls cost more than the sort it saves)
+        return np.lexsort((secondary, primary))
     by_primary = primary.argsort(kind="stable")
     p, v = primary[by_primary], secondary[by_primary]
     span = 2.0 * (float(v.max()) - float(v.min())) + 1.0
