@@ -164,16 +164,20 @@ class BassModel:
             # the Bass curve run through the period from the share adopted at its start: within-period growth
             return left, (bass_cdf(dt, p, q, share) - share) / (1 - share)
 
+        log_incr_factorial = gammaln(incr + 1)  # (the same at every theta)
+
         def loss(theta: np.ndarray) -> float:
+            # (called tens of thousands of times on a dozen periods: array methods and ufuncs, not numpy's
+            # wrapper functions, whose checks cost as much as the arithmetic here)
             if not binomial:
                 p, q, size = natural(theta)
                 expected = np.diff(size * bass_cdf(x - t0, p, q, min(y0 / size, 0.999)))
-                return float(np.sum((incr - expected) ** 2))
+                return float(((incr - expected) ** 2).sum())
             left, prob = chance(theta)
-            prob = np.clip(prob, 1e-300, 1 - 1e-16)
+            prob = np.minimum(np.maximum(prob, 1e-300), 1 - 1e-16)
             stay = np.maximum(left - incr, 0.0)
-            log_choose = gammaln(left + 1) - gammaln(incr + 1) - gammaln(stay + 1)
-            return float(-2.0 * np.sum(log_choose + incr * np.log(prob) + stay * np.log1p(-prob)))
+            log_choose = gammaln(left + 1) - log_incr_factorial - gammaln(stay + 1)
+            return float(-2.0 * (log_choose + incr * np.log(prob) + stay * np.log1p(-prob)).sum())
 
         def minimise(objective: Callable[[np.ndarray], float], starts: list[np.ndarray],
                      tolerance: float | None = None) -> optimize.OptimizeResult:
