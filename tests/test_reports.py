@@ -225,12 +225,25 @@ def test_report_parameters_are_typed_from_the_notebook():
 
 @pytest.mark.slow
 def test_cli_report_with_a_parameters_file(tmp_path, capsys):
+    # a notebook of one's own with the story's parameters (the story itself runs in the tests above): the file's
+    # values, a -p value beside them, each typed by the notebook's parameters cell, and the report sees them
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    cells = [nbformat.v4.new_code_cell("users: int = 1000\ninteractive: bool = True\nseed: int = 1",
+                                       metadata={"tags": ["parameters"]}),
+             nbformat.v4.new_code_cell("from adoption.notebook import show_metrics\n"
+                                       "show_metrics(users_seen=users, interactive_seen=interactive, seed_seen=seed)")]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
+        "name": "python3", "language": "python", "display_name": "Python 3"}}), notebooks / "story.ipynb")
     params = tmp_path / "params.yaml"
     params.write_text("users: 400\ninteractive: false\n")
-    assert main(["report", "story", "-f", str(params), "-p", "seed=3", "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    assert main(["report", "story", "-f", str(params), "-p", "seed=3", "--out", str(tmp_path / "r"), "--quiet",
+                 "--notebooks", str(notebooks)]) == 0
     assert "story: ok" in capsys.readouterr().out
     (folder,) = (tmp_path / "r" / "story").iterdir()
     assert json.loads((folder / "params.json").read_text()) == {"interactive": False, "seed": 3, "users": 400}
+    assert json.loads((folder / "metrics.json").read_text()) == {"users_seen": 400, "interactive_seen": False,
+                                                                 "seed_seen": 3}
 
 
 def test_notebooks_open_with_the_adoption_kernel_and_typed_parameters():
