@@ -21,12 +21,15 @@ __all__ = ["FRIEND_TRIES", "MerchantsByCity", "amounts", "earliest_per_user", "l
 #: How many times a present friend is redrawn before giving up (a friend who has left or not yet joined).
 FRIEND_TRIES = 4
 
+
 def _cdf(profile: np.ndarray) -> np.ndarray:
+    """The cumulative shares of an hourly profile, as ``Generator.choice`` computes them from ``p``."""
     cdf = (profile / profile.sum()).cumsum()
     cdf /= cdf[-1]
     return cdf
 
 
+#: The hours of an ordinary day and of a festival evening, cumulative (see :func:`times_in_day`).
 _DIURNAL_CDF, _EVE_CDF = _cdf(DIURNAL), _cdf(EVE_DIURNAL)
 
 #: Accepting merchants grouped by city: (first index of each city, count per city, merchant indices).
