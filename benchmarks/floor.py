@@ -25,13 +25,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from revisions import source_trees
+from revisions import run_child, source_trees
 
 FLOOR = """
 import json, resource, sys, time
@@ -69,16 +66,6 @@ print(json.dumps({"exit": code, "cpu_seconds": round(usage.ru_utime + usage.ru_s
                   "wall_seconds": round(time.perf_counter() - wall0, 2),
                   "peak_gb": round(usage.ru_maxrss / 2**20, 2)}))
 """
-
-
-def run_child(code: str, args: list[str], src: Path | None) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    if src is not None:
-        env["PYTHONPATH"] = str(src)
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False, env=env)
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:

@@ -20,15 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-from revisions import source_trees
+from revisions import run_child, source_trees
 
 SIMULATE = r"""
-import hashlib, json, resource, time
+import hashlib, json, time
 import numpy as np
 from adoption.world.engine import run_world
 from adoption.world.meanfield import well_mixed_graph
@@ -80,14 +76,6 @@ print(json.dumps({"cpu_seconds": round(time.process_time() - cpu0, 2), "portrait
 JOBS = {"simulate": SIMULATE, "mean_field": MEAN_FIELD}
 
 
-def run_child(code: str, src: Path) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(src)}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env)
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--before", help="also run this git revision (the code before a change)")
@@ -98,7 +86,7 @@ def main() -> None:
         for _ in range(args.repeat):
             for job in args.only:
                 for label, src in sources.items():
-                    print(json.dumps({"what": job, "source": label, **run_child(JOBS[job], src)}), flush=True)
+                    print(json.dumps({"what": job, "source": label, **run_child(JOBS[job], [], src)}), flush=True)
 
 
 if __name__ == "__main__":
