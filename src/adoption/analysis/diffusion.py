@@ -34,6 +34,7 @@ from scipy import optimize, stats
 from scipy.integrate import solve_ivp
 from scipy.special import gammaln
 
+from adoption.arrays import clip
 from adoption.errors import ParameterError
 
 __all__ = ["BassModel", "TwoSidedBass", "bass_cdf"]
@@ -174,7 +175,7 @@ class BassModel:
                 expected = np.diff(size * bass_cdf(x - t0, p, q, min(y0 / size, 0.999)))
                 return float(((incr - expected) ** 2).sum())
             left, prob = chance(theta)
-            prob = np.minimum(np.maximum(prob, 1e-300), 1 - 1e-16)
+            prob = clip(prob, 1e-300, 1 - 1e-16)
             stay = np.maximum(left - incr, 0.0)
             log_choose = gammaln(left + 1) - log_incr_factorial - gammaln(stay + 1)
             return float(-2.0 * (log_choose + incr * np.log(prob) + stay * np.log1p(-prob)).sum())

@@ -616,10 +616,16 @@ class _MoneyMoves:
                                        axis=1)
                 self.blocks[subset] = (np.ascontiguousarray(block), spans)
 
-    def move(self, current: np.ndarray, mix: np.ndarray, channels: tuple[int, ...]) -> np.ndarray:
+    def move(self, current: np.ndarray, mix: np.ndarray, channels: tuple[int, ...],
+             receiving: np.ndarray | None = None) -> np.ndarray:
         """The money after one more receipt: ``current`` (start x class x grid) moved by each channel in
         ``channels``, mixed by ``mix`` (start x class x channel of ``channels``); as
-        ``sum_c mix[..., c] * (current @ moves[c])``, to rounding (one product for every channel at once)."""
+        ``sum_c mix[..., c] * (current @ moves[c])``, to rounding (one product for every channel at once).
+
+        ``receiving``: ``mix`` summed over its channels (start x class x 1), from a caller that moves by the
+        same mix receipt after receipt; computed here if not given."""
+        if receiving is None:
+            receiving = mix.sum(axis=2)[:, :, None]
         block, spans = self.blocks[channels]
         batch, classes, grid = current.shape
         rows = self.rows
@@ -630,7 +636,7 @@ class _MoneyMoves:
             width = high - low
             out[:, :, low:high] += mix[:, :, i, None] * moved[:, start:start + width].reshape(batch, classes, width)
             start += width
-        out[:, :, rows:] += mix.sum(axis=2)[:, :, None] * current[:, :, rows:]  # the rows that stay where they are
+        out[:, :, rows:] += receiving * current[:, :, rows:]  # the rows that stay where they are
         return out
 
 
@@ -650,8 +656,9 @@ def _receive(money: np.ndarray, rates: np.ndarray, moves: _MoneyMoves) -> np.nda
     prob[..., -1] += np.maximum(1.0 - prob.sum(axis=2), 0.0)  # the tail as the largest count
     out = money * prob[..., 0, None]
     current = money
+    receiving = mix.sum(axis=2)[:, :, None]  # (the same for every further receipt)
     for k in range(1, k_max + 1):
-        current = moves.move(current, mix, channels)
+        current = moves.move(current, mix, channels, receiving)
         out += current * prob[..., k, None]
     return out
 
