@@ -38,6 +38,7 @@ from adoption.analysis.covariates import covariates_at, untimed_covariates
 from adoption.analysis.coxph import fit_cox
 from adoption.analysis.episodes import impute_missing, risk_sets
 from adoption.analysis.events import as_days
+from adoption.arrays import run_starts
 from adoption.errors import InputError, ParameterError
 from adoption.log.eventlog import EventLog
 from adoption.random import SeedLike, as_generator
@@ -310,6 +311,6 @@ class MarginalStructuralCox:
 def _cumsum_by(group: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Running sum of ``values`` within each run of equal, consecutive ``group`` labels."""
     total = np.cumsum(values)
-    starts = np.r_[True, group[1:] != group[:-1]]
+    starts = run_starts(group)
     base = np.maximum.accumulate(np.where(starts, np.arange(len(values)), 0))
     return total - np.r_[0.0, total][base]

@@ -21,7 +21,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from adoption.arrays import searchsorted_in_order
+from adoption.arrays import run_starts, searchsorted_in_order
 from adoption.errors import ParameterError
 from adoption.random import SeedLike, as_generator
 
@@ -280,8 +280,7 @@ def _csr_from_pairs(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, n
     codes += np.maximum(a, b)[keep]
     del keep
     codes.sort()
-    if len(codes):
-        codes = codes[np.r_[True, codes[1:] != codes[:-1]]]
+    codes = codes[run_starts(codes)]
     lo = codes // n
     codes -= lo * n
     hi = codes
@@ -477,7 +476,7 @@ def generate_graph(n_users: int, *, mean_degree: float = 10.0, n_cities: int = 2
         members = np.concatenate([hosts, picks])
         circle_ids = np.concatenate([np.arange(len(hosts)), circle])
         codes = np.sort(circle_ids * n + members)
-        codes = codes[np.r_[True, codes[1:] != codes[:-1]]]
+        codes = codes[run_starts(codes)]
         circle_ids, members = codes // n, codes % n
         sizes = np.bincount(circle_ids, minlength=len(hosts))
         ok = sizes[circle_ids] >= 3
