@@ -240,6 +240,38 @@ def test_an_apostrophe_in_the_path_works_with_duckdb(tmp_path, capsys):
     assert json.loads(out) == json.loads(pandas_out)
 
 
+def _long_transfers_csv(folder: Path, last_line: str) -> Path:
+    """users.csv and a transfers.csv of 25,000 rows (beyond the sample DuckDB's sniffer reads) whose last
+    line is ``last_line``."""
+    folder.mkdir()
+    pd.DataFrame({"user_id": [1, 2, 3], "joined_at": ["2014-01-01"] * 3}).to_csv(folder / "users.csv", index=False)
+    rows = [f"{i},1,2,2014-02-01 08:00:00,500" for i in range(25_000)]
+    (folder / "transfers.csv").write_text("\n".join(["transfer_id,sender_id,receiver_id,sent_at,amount_cents",
+                                                     *rows, last_line]) + "\n")
+    return folder
+
+
+def test_a_ragged_row_deep_in_a_csv_is_refused_in_one_line_by_both_engines(tmp_path, capsys):
+    folder = _long_transfers_csv(tmp_path / "log", "25000,1,2,2014-02-01 08:00:00,500,99")
+    for engine in ("pandas", "duckdb"):
+        code, out, err = _run(["activation", "--engine", engine, str(folder)], capsys)
+        assert code == 1, (engine, err)
+        (line,) = err.strip().splitlines()
+        assert line.startswith("adoption: error: transfers: cannot read transfers.csv (")
+        assert "25002" in line, line  # the line of the file, counting the header
+
+
+def test_a_quoted_comma_deep_in_a_csv_is_one_field_for_both_engines(tmp_path, capsys):
+    # no quotes in the first 25,000 rows: DuckDB's sniffer, reading only those, guessed that the file used none
+    folder = _long_transfers_csv(tmp_path / "log", '"25,000",1,3,2014-02-02 08:00:00,700')
+    answers = []
+    for engine in ("pandas", "duckdb"):
+        code, out, err = _run(["activation", "--engine", engine, "--json", str(folder)], capsys)
+        assert code == 0, (engine, err)
+        answers.append(json.loads(out))
+    assert answers[0] == answers[1] and answers[0]["n"] == 2
+
+
 def test_control_characters_never_reach_the_terminal(tmp_path, capsys):
     tables = full_tables()
     tables["scans"]["channel"] = ["poster\x1b[31m", "moments\x07"]

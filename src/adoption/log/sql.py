@@ -15,6 +15,7 @@ column names are quoted as identifiers, and values are bound parameters.
 
 from __future__ import annotations
 
+import csv
 import datetime
 import json
 import math
@@ -134,12 +135,32 @@ def _sources(folder: Path) -> dict[str, list[Path]]:
     return sources
 
 
+def _csv_header(path: Path) -> list[str] | None:
+    """The column names of a CSV file as the pandas reader reads them (comma-separated, double quotes), or
+    None where the first line is no such header (an empty file, not UTF-8, a repeated or an empty name)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as file:
+            header = next(csv.reader(file), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if not header or not all(header) or len(set(header)) != len(header):
+        return None
+    return header
+
+
 def _relation(con: duckdb.DuckDBPyConnection, name: str, files: list[Path]) -> duckdb.DuckDBPyRelation:
     paths = [p.as_posix() for p in files]
     try:
         if files[0].suffix.lower() == ".csv":
-            # every column as text, as the pandas reader does, so both engines parse values alike
-            return con.read_csv(paths[0], header=True, all_varchar=True)
+            # every column as text, as the pandas reader does, so both engines parse values alike; in the
+            # pandas reader's dialect (commas, double quotes) rather than the one DuckDB's sniffer guesses from
+            # a sample (which took 50 ms a file, and could guess no quoting from a sample without quotes). A
+            # short row is refused where pandas pads it: DuckDB's padding would refuse quoted line breaks.
+            header = _csv_header(files[0])
+            if header is None:  # DuckDB's sniffer then says what it finds
+                return con.read_csv(paths[0], header=True, all_varchar=True)
+            return con.read_csv(paths[0], header=True, columns=dict.fromkeys(header, "VARCHAR"), auto_detect=False,
+                                delimiter=",", quotechar='"', escapechar='"')
         return con.read_parquet(paths)
     except (duckdb.Error, OSError) as exc:
         # the same message as the pandas reader gives for the same file, where it can say what is wrong
@@ -185,11 +206,11 @@ def open_log(folder: str | os.PathLike[str], *, memory_limit: str | None = None,
     if amount_unit not in ("cents", "yuan"):
         raise UsageError(f"amount_unit: expected cents or yuan, got {amount_unit!r}")
     con = duckdb.connect()
+    log = SqlLog(con)
     try:
         con.execute("SET TimeZone = 'Asia/Shanghai'")
         con.execute("SET enable_progress_bar = false")
         con.execute(f"SET memory_limit = '{memory_limit_setting(memory_limit)}'")
-        log = SqlLog(con)
         try:
             sources = _sources(path)
         except PermissionError:
@@ -235,8 +256,43 @@ def open_log(folder: str | os.PathLike[str], *, memory_limit: str | None = None,
             if not isinstance(log.meta, dict):
                 raise InputError(f"{_META_FILE}: expected a JSON object")
         yield log
+    except duckdb.Error as exc:
+        # a CSV file's row that breaks its header, found where DuckDB reaches it (while the log is checked or
+        # analysed): one line naming the table and the row, not an unexpected error
+        refusal = _csv_refusal(str(exc), log.files)
+        if refusal is None:
+            raise
+        raise InputError(refusal) from None
     finally:
         con.close()
+
+
+_CSV_FILE = re.compile(r"^\s*file = (.+)$", re.MULTILINE)
+_CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_CSV_COUNTS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+
+
+def _csv_refusal(message: str, files: dict[str, list[Path]]) -> str | None:
+    """The one-line refusal of a DuckDB CSV error in one of the log's files, or None for any other error.
+
+    Examples
+    --------
+    >>> message = ("Invalid Input Error: CSV Error on Line: 7\\nExpected Number of Columns: 5 Found: 6\\n"
+    ...            "  file = /logs/a/transfers.csv\\n")
+    >>> _csv_refusal(message, {"transfers": [Path("/logs/a/transfers.csv")]})
+    'transfers: cannot read transfers.csv (line 7: expected 5 fields, found 6)'
+    """
+    where, line = _CSV_FILE.search(message), _CSV_LINE.search(message)
+    if where is None or line is None:
+        return None
+    path = Path(where.group(1).strip())
+    name = next((table for table, paths in files.items() if path in paths), None)
+    if name is None:
+        return None
+    counts = _CSV_COUNTS.search(message)
+    reason = f"expected {counts.group(1)} fields, found {counts.group(2)}" if counts else \
+        message.split("\n")[0].removeprefix("Invalid Input Error: ").strip()
+    return f"{name}: cannot read {path.name} (line {line.group(1)}: {reason})"
 
 
 def _is_integer_type(dtype: str) -> bool:
