@@ -32,6 +32,34 @@ def test_lucky_split_rules(spec, seed):
             remaining -= parts[s0 + j]
 
 
+def _split_lucky_share_by_share(amount, shares, draws, seed):
+    """The rule written plainly, one share at a time: position by position, the packets with the most
+    draws first (each position's uniforms drawn in that order)."""
+    rng = np.random.default_rng(seed)
+    order = sorted(range(len(amount)), key=lambda i: -draws[i])  # (a stable sort)
+    remaining, parts = list(amount), [[] for _ in amount]
+    for position in range(max(draws)):
+        drawing = [i for i in order if draws[i] > position]
+        for i, u in zip(drawing, rng.random(len(drawing)), strict=True):
+            k = shares[i] - position
+            draw = remaining[i] if k == 1 else min(max(int(np.floor(u * (2.0 * remaining[i] / k))), 1),
+                                                    remaining[i] - (k - 1))
+            parts[i].append(draw)
+            remaining[i] -= draw
+    return [x for packet in parts for x in packet]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 30), st.integers(0, 5_000), st.integers(0, 30)), min_size=1, max_size=20),
+       st.integers(0, 2**32 - 1))
+def test_lucky_split_is_the_rule_share_by_share(spec, seed):
+    shares = [k for k, _, _ in spec]
+    amount = [k + extra for k, extra, _ in spec]
+    draws = [min(d, k) for k, _, d in spec]
+    parts = split_lucky(np.array(amount), np.array(shares), seed=np.random.default_rng(seed), draws=np.array(draws))
+    assert parts.tolist() == _split_lucky_share_by_share(amount, shares, draws, seed)
+
+
 def test_per_position_means_are_equal_and_later_spread_larger():
     n, k, amount = 100_000, 5, 1_000
     parts = split_lucky(np.full(n, amount), np.full(n, k), seed=3).reshape(n, k)

@@ -82,20 +82,25 @@ def split_lucky(amount_cents: np.ndarray | int, shares: np.ndarray | int, seed: 
     np.cumsum(n_draws[:-1], out=start[1:])
     # packets with the most draws first, so the packets still drawing at each position are a prefix
     order = np.argsort(-n_draws, kind="stable")
-    remaining = amount[order].copy()
-    left = n_shares[order].copy()
+    remaining = amount[order]
+    left = n_shares[order]
     first_slot = start[order]
-    still = np.searchsorted(-n_draws[order], -np.arange(1, int(n_draws.max()) + 1), side="right")
-    for position, m in enumerate(still):
+    still = len(amount) - np.bincount(n_draws).cumsum()[:-1]  # the packets drawing at positions 0, 1, ...
+    # every position's uniforms in one call: the same numbers, in the same order, as one call per position
+    uniforms = rng.random(len(out))
+    ends = still.cumsum()
+    for position, (m, end) in enumerate(zip(still.tolist(), ends.tolist(), strict=True)):
         r, k = remaining[:m], left[:m]
-        # WeChat's rule: floor(U * 2 * remaining mean), at least 1 cent, leaving 1 cent per later share;
-        # the last share takes the rest
-        draw = np.floor(rng.random(m) * (2.0 * r / k)).astype(np.int64)
-        draw = clip(draw, 1, np.maximum(r - (k - 1), 1))
-        draw = np.where(k == 1, r, draw)
+        # WeChat's rule: floor(U * 2 * remaining mean), at least 1 cent, leaving 1 cent per later share
+        # (r - (k - 1) >= 1: a packet keeps at least a cent per share left). A cast to integers is the
+        # floor: the product is not negative.
+        draw = clip((uniforms[end - m:end] * (2.0 * r / k)).astype(np.int64), 1, r - (k - 1))
         out[first_slot[:m] + position] = draw
-        remaining[:m] = r - draw
-        left[:m] = k - 1
+        r -= draw
+        k -= 1
+    # the last share of a packet opened to its end takes the rest: its draw above, plus what it left
+    full = (n_draws == n_shares)[order]
+    out[first_slot[full] + n_draws[order][full] - 1] += remaining[full]
     return out
 
 
