@@ -8,9 +8,11 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["THREAD_VARIABLES", "default_memory_limit", "one_thread_per_worker", "process_alive", "reuse_freed_memory"]
+__all__ = ["THREAD_VARIABLES", "default_memory_limit", "one_thread_per_worker", "one_thread_while", "process_alive",
+           "reuse_freed_memory"]
 
 #: The environment variables from which the numerical libraries take their number of threads when they load
 #: (OpenBLAS, which numpy and scipy bundle; OpenMP; MKL).
@@ -122,3 +124,23 @@ def one_thread_per_worker() -> bool:
 
     threadpool_limits(limits=1)  # (kept for the life of the process)
     return True
+
+
+@contextlib.contextmanager
+def one_thread_while() -> Iterator[None]:
+    """Within the block, the numerical libraries loaded take one thread each, as in a worker of
+    :func:`one_thread_per_worker` (tasks run in this process give a worker's numbers); nothing changed
+    where the user set any of :data:`THREAD_VARIABLES`.
+
+    Examples
+    --------
+    >>> with one_thread_while():
+    ...     pass
+    """
+    if any(name in os.environ for name in THREAD_VARIABLES):
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield

@@ -151,7 +151,8 @@ def run_tasks(tasks: Sequence[Task], parts: Path, *, workers: int | None = None,
     parts : Path
         Folder of finished rows (``<key>.parquet``); created when missing, never emptied.
     workers : int, optional
-        Local worker processes (default: the number of cores).
+        Local worker processes (default: the number of cores); 1 runs the tasks one after the other in this
+        process (no worker to start: each would import ``adoption`` again, 1-2 s).
     scheduler : str or distributed.Client, optional
         A Dask distributed scheduler's address, or a client; the tasks then run on that cluster.
     progress : bool
@@ -180,6 +181,14 @@ def run_tasks(tasks: Sequence[Task], parts: Path, *, workers: int | None = None,
     if max_new is not None:
         todo = todo[:max_new]
     client = None
+    if todo and scheduler is None and workers == 1:
+        from adoption.processes import one_thread_while
+
+        with one_thread_while():
+            for task in tqdm(todo, desc=description, unit="task", disable=not progress):
+                _write_row(parts / f"{task.key}.parquet", task, task.function(*task.args, **task.kwargs),
+                           result_columns)
+        return read_parts(parts, [t.key for t in tasks])
     if todo and scheduler is not None:
         client = connect(scheduler)
         executor: cf.Executor | None = client.get_executor()

@@ -23,7 +23,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
 from scipy import stats
 
 from adoption.errors import InputError, ParameterError
@@ -412,6 +411,9 @@ def return_curves(visits: pd.DataFrame, by: str | None = "cohort", horizons: tup
     Returns curves (index days, a column per group) and ``at``: returned share at each horizon with its
     95% interval, per group.
     """
+    from lifelines import KaplanMeierFitter  # (here, not at the top: the tipping experiments' workers import
+    # this module for its intervals, and lifelines takes 0.8 s to import)
+
     groups = [("all", visits)] if by is None else [(_group_name(k), g) for k, g in visits.groupby(by, sort=True)]
     curves, rows = {}, []
     for name, g in groups:

@@ -6,6 +6,7 @@ The files ship inside the package (``adoption/datasets/reference/``, also reacha
 
 from __future__ import annotations
 
+import functools
 import os
 from importlib import resources
 from pathlib import Path
@@ -42,7 +43,17 @@ def festival_calendar(path: str | os.PathLike[str] | None = None) -> pd.DataFram
     >>> cal.loc[cal["festival"] == "chinese_new_years_eve", "date"].dt.year.tolist()[:2]
     [2014, 2015]
     """
-    file = Path(path) if path is not None else data_dir() / "reference" / "calendar.csv"
+    if path is None:  # the bundled file, read once per process (every simulation and mean field reads it)
+        return _bundled_calendar().copy()
+    return _read_calendar(Path(path))
+
+
+@functools.cache
+def _bundled_calendar() -> pd.DataFrame:
+    return _read_calendar(data_dir() / "reference" / "calendar.csv")
+
+
+def _read_calendar(file: Path) -> pd.DataFrame:
     try:
         cal = pd.read_csv(file)
     except OSError as exc:

@@ -46,26 +46,32 @@ def daily_multipliers(scenario: Scenario, calendar: pd.DataFrame | None = None) 
     """
     cal = festival_calendar() if calendar is None else calendar
     days = pd.date_range(scenario.start, scenario.end, freq="D")
-    out = pd.DataFrame({"packets": 1.0, "transfers": 1.0, "evening": False, "festival": ""}, index=days)
     week = scenario.festival_week_multiplier
+    marks: list[tuple[pd.Timestamp, float, str, bool]] = []  # (day, multiplier, festival, the festival's own day)
     for festival, date in zip(cal["festival"], cal["date"], strict=True):
         date = pd.Timestamp(date).normalize()
         if festival == "chinese_new_years_eve":
-            marks = {date: scenario.eve_multiplier}
+            marks.append((date, scenario.eve_multiplier, festival, True))
         elif festival == "spring_festival":
-            marks = {date: scenario.spring_festival_multiplier}
-            for k in range(1, 6):  # days 2..6 of the new year, decaying towards 1
-                marks[date + pd.Timedelta(days=k)] = 1 + (week - 1) * (1 - (k - 1) / 5)
+            marks.append((date, scenario.spring_festival_multiplier, festival, True))
+            # days 2..6 of the new year, decaying towards 1
+            marks += [(date + pd.Timedelta(days=k), 1 + (week - 1) * (1 - (k - 1) / 5), festival, False)
+                      for k in range(1, 6)]
         elif festival == "qixi":
-            marks = {date: scenario.qixi_multiplier}
+            marks.append((date, scenario.qixi_multiplier, festival, True))
         else:
-            marks = {date: scenario.mid_autumn_multiplier}
-        for day, mult in marks.items():
-            if day in out.index:
-                out.loc[day, "packets"] = max(out.loc[day, "packets"], mult)
-                out.loc[day, "festival"] = out.loc[day, "festival"] or festival
-                if day == date:
-                    out.loc[day, "evening"] = True
-                    if festival in ("chinese_new_years_eve", "spring_festival"):
-                        out.loc[day, "transfers"] = scenario.transfer_festival_multiplier
-    return out
+            marks.append((date, scenario.mid_autumn_multiplier, festival, True))
+    packets, transfers = np.ones(len(days)), np.ones(len(days))
+    evening, names = np.zeros(len(days), dtype=bool), np.full(len(days), "", dtype=object)
+    where = days.get_indexer([day for day, _, _, _ in marks]) if marks else np.empty(0, dtype=np.int64)
+    for i, (_, mult, festival, own_day) in zip(where.tolist(), marks, strict=True):
+        if i < 0:  # outside the simulated period
+            continue
+        packets[i] = max(packets[i], mult)
+        names[i] = names[i] or festival
+        if own_day:
+            evening[i] = True
+            if festival in ("chinese_new_years_eve", "spring_festival"):
+                transfers[i] = scenario.transfer_festival_multiplier
+    return pd.DataFrame({"packets": packets, "transfers": transfers, "evening": evening, "festival": names},
+                        index=days)
