@@ -117,7 +117,7 @@ def add_log_options(p: argparse.ArgumentParser) -> None:
 def add_executor(p: argparse.ArgumentParser) -> None:
     """``--workers N`` or ``--scheduler ADDR``: where the simulations of a sweep, calibration or tipping run."""
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=count(1), help="local worker processes (default: all cores)")
+    where.add_argument("--workers", type=count(1), help="local worker processes (default: all cores; 1 runs the tasks in this process)")
     where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
 
 
