@@ -8,11 +8,12 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["THREAD_VARIABLES", "default_memory_limit", "one_thread_per_worker", "one_thread_while", "process_alive",
-           "reuse_freed_memory"]
+           "reuse_freed_memory", "skip_iri_grammar", "start_report_worker"]
 
 #: The environment variables from which the numerical libraries take their number of threads when they load
 #: (OpenBLAS, which numpy and scipy bundle; OpenMP; MKL).
@@ -144,3 +145,33 @@ def one_thread_while() -> Iterator[None]:
 
     with threadpool_limits(limits=1):
         yield
+
+
+def skip_iri_grammar() -> bool:
+    """Keep jsonschema from loading its optional IRI checker in this process; True where it was still in time.
+
+    The notebook format (nbformat, under papermill and nbconvert) validates notebooks with jsonschema, which
+    imports ``rfc3987_syntax`` when it is installed (jupyter-events asks for it): that module builds its
+    Earley parsers as it is imported, 1.25 s of every process that runs a report, and the notebook format's
+    schemas check no IRI (jsonschema issue #1428). Marking the module missing before jsonschema is
+    imported makes jsonschema leave the ``iri`` formats unchecked, as it does where the module is not
+    installed. Only for processes ``adoption`` owns: its command line and its report workers.
+
+    Examples
+    --------
+    >>> import subprocess, sys
+    >>> code = "from adoption.processes import skip_iri_grammar; skip_iri_grammar(); import nbformat, sys; print('rfc3987_syntax' in sys.modules and sys.modules['rfc3987_syntax'] is None)"
+    >>> subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
+    'True'
+    """
+    if "jsonschema" in sys.modules:
+        return False
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    return True
+
+
+def start_report_worker() -> None:
+    """A worker that runs reports beside others: one thread per numerical library
+    (:func:`one_thread_per_worker`), and no IRI grammar to build (:func:`skip_iri_grammar`)."""
+    skip_iri_grammar()
+    one_thread_per_worker()

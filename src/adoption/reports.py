@@ -500,11 +500,11 @@ def run_manifest(manifest: str | os.PathLike[str] | None = None, *, out: str | o
         import concurrent.futures as cf
         import multiprocessing
 
-        from adoption.processes import one_thread_per_worker
+        from adoption.processes import start_report_worker
 
         context = multiprocessing.get_context("spawn")  # a clean interpreter per worker: no state shared
         # (side by side, each report's kernel takes one thread per numerical library, not one per core each)
-        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=one_thread_per_worker) as pool:
+        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=start_report_worker) as pool:
             futures = {pool.submit(run_report, name, params, out=out, folder=path.parent): i
                        for i, (name, params) in enumerate(calls)}
             for future in cf.as_completed(futures):
