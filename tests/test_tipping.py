@@ -18,8 +18,10 @@ from adoption.tipping import (
     mean_field_critical_push,
     read_tipping,
     run_tipping,
+    scenario_verdicts,
     tipping_run,
 )
+from adoption.world.scenario import Scenario
 
 
 def test_firth_on_a_two_by_two_table_adds_a_half_to_every_cell():
@@ -98,7 +100,6 @@ def test_well_mixed_network_agrees_with_its_mean_field(tmp_path):
 
 def test_targeted_pushes_reach_the_named_users():
     from adoption.world.graph import generate_graph
-    from adoption.world.scenario import Scenario
     from adoption.world.state import WorldState
 
     graph = generate_graph(2000, seed=1)
@@ -131,3 +132,14 @@ def test_tipping_command_json(tmp_path, capsys):
     assert "mean_field_critical_push" in out
     assert main(["tipping", "--pushes", "0,2", "--out", str(tmp_path / "u")]) == 2
     assert "--pushes" in capsys.readouterr().err
+
+
+def test_scenario_verdicts_take_the_states_of_runs_simulated_already():
+    from adoption.world.simulate import simulate_with_states
+
+    names, overrides = ["default", "no_red_packets"], {"end": "2014-12-31"}
+    alone = scenario_verdicts(names, users=600, seed=3, **overrides)
+    runs = {name: simulate_with_states(Scenario.named(name, n_users=600, **overrides), seed=3) for name in names[:1]}
+    given = scenario_verdicts(names, users=600, seed=3, states={name: s for name, (_, s) in runs.items()}, **overrides)
+    pd.testing.assert_frame_equal(given, alone)
+    pd.testing.assert_frame_equal(given.attrs["paths"]["default"]["simulated"], runs["default"][1])

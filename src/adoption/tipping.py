@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -406,11 +407,15 @@ def bundled_tipping() -> dict[str, Path]:
 
 
 def scenario_verdicts(names: list[str], users: int, seed: int = 0, tip_share: float = 0.5,
-                      **overrides: Any) -> pd.DataFrame:
+                      states: Mapping[str, pd.DataFrame] | None = None, **overrides: Any) -> pd.DataFrame:
     """For each named scenario: does its mean field tip, does the simulated run tip, and where they differ, why.
 
     Each scenario's start is placed in its own mean field (:class:`~adoption.world.meanfield.WorldMeanField`
     of that scenario); the simulated run uses the same users, seed and period.
+
+    ``states``: scenarios' true daily states simulated already with the same users, seed and overrides
+    (:func:`~adoption.world.simulate.simulate_with_states`, which gives the event log of the same run); the
+    others are simulated here.
 
     Returns
     -------
@@ -429,11 +434,11 @@ def scenario_verdicts(names: list[str], users: int, seed: int = 0, tip_share: fl
     rows, paths = {}, {}
     for name in names:
         scenario = Scenario.named(name, **{"n_users": users, **overrides})
-        states = simulate_states(scenario, seed=seed)
+        simulated = states[name] if states is not None and name in states else simulate_states(scenario, seed=seed)
         mean_field = WorldMeanField(scenario, seed=seed)
         path = mean_field.path()
-        paths[name] = {"mean field": path, "simulated": states}
-        mf_end, sim_end = float(path["users_active"].iloc[-1]), float(states["users_active"].iloc[-1])
+        paths[name] = {"mean field": path, "simulated": simulated}
+        mf_end, sim_end = float(path["users_active"].iloc[-1]), float(simulated["users_active"].iloc[-1])
         mf_tips, sim_tips = mf_end >= tip_share, sim_end >= tip_share
         why = ""
         if mf_tips != sim_tips:
@@ -444,8 +449,8 @@ def scenario_verdicts(names: list[str], users: int, seed: int = 0, tip_share: fl
                        if mf_end > sim_end else
                        "in the network the first users are the well-connected ones, whose friends adopt together; "
                        "the mean field spreads them evenly"))
-        rows[name] = {"users_start": float(states["users_active"].iloc[0]),
-                      "merchants_start": float(states["merchants_accepting"].iloc[0]),
+        rows[name] = {"users_start": float(simulated["users_active"].iloc[0]),
+                      "merchants_start": float(simulated["merchants_accepting"].iloc[0]),
                       "mean_field_end": mf_end, "simulated_end": sim_end, "mean_field_tips": mf_tips,
                       "simulated_tips": sim_tips, "agree": mf_tips == sim_tips, "why": why}
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("scenario")

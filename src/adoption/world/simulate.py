@@ -66,7 +66,7 @@ from adoption.world.tables import event_tables, log_meta, recorded_tables, state
 from adoption.world.truth import effect_truth
 
 __all__ = ["BYTES_PER_USER", "BYTES_PER_USER_IN_MEMORY", "CAMPAIGN_CHANNELS", "available_memory", "check_memory", "simulate", "simulate_states",
-           "simulate_to"]
+           "simulate_to", "simulate_with_states"]
 
 
 def simulate(scenario: Scenario | str = "default", *, graph: SocialGraph | None = None, seed: SeedLike = None,
@@ -203,7 +203,27 @@ def simulate_states(scenario: Scenario | str = "default", *, graph: SocialGraph 
     >>> bool(states["users_active"].is_monotonic_increasing)
     True
     """
-    w = _run_world(scenario, graph, seed, progress=False)
+    return _daily_states(_run_world(scenario, graph, seed, progress=False))
+
+
+def simulate_with_states(scenario: Scenario | str = "default", *, graph: SocialGraph | None = None,
+                         seed: SeedLike = None) -> tuple[EventLog, pd.DataFrame]:
+    """The event log and the true daily state of one run: what :func:`simulate` and :func:`simulate_states`
+    give for the same scenario and seed, for the price of one simulation.
+
+    Examples
+    --------
+    >>> scenario = Scenario(n_users=500, end="2014-03-31", campaigns=False)
+    >>> log, states = simulate_with_states(scenario, seed=1)
+    >>> log.red_packets.equals(simulate(scenario, seed=1).red_packets), states.equals(simulate_states(scenario, seed=1))
+    (True, True)
+    """
+    world = _run_world(scenario, graph, seed, progress=False)
+    return EventLog(**dict(event_tables(world)), meta=log_meta(world, seed), truth=effect_truth(world)), \
+        _daily_states(world)
+
+
+def _daily_states(w: WorldState) -> pd.DataFrame:
     days = np.arange(w.n_days + 1, dtype=float)
     active = np.sort(w.active)
     reached = np.sort(np.minimum(w.active, w.reached))
