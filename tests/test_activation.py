@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -125,6 +127,26 @@ def test_engines_agree_on_csv_and_partial_logs(tmp_path):
         partial = EventLog(**{name: t for name, t in log.tables.items() if name != gone}, meta=log.meta)
         folder = partial.write(tmp_path / f"without_{gone}")
         pd.testing.assert_frame_equal(activation_table(partial), activation_table(folder, engine="duckdb"))
+
+
+def test_the_command_opens_a_partial_log_once(tmp_path, capsys, monkeypatch):
+    # a log without packets or card bindings defines some definitions only: the ones it cannot define are
+    # left out of the table of definitions, not tried again in a second opening of the log
+    import adoption.analysis.activation_sql as activation_sql
+    from adoption.cli.main import main
+
+    log = tricky_log()
+    folder = EventLog(users=log.users, red_packet_claims=log.red_packet_claims, transfers=log.transfers,
+                      payments=log.payments, meta=log.meta).write(tmp_path / "minimal")
+    openings = []
+    opened = activation_sql.open_log
+    monkeypatch.setattr(activation_sql, "open_log", lambda *a, **k: openings.append(a) or opened(*a, **k))
+    assert main(["activation", "--engine", "duckdb", "--json", str(folder)]) == 0
+    by_duckdb = json.loads(capsys.readouterr().out)
+    assert len(openings) == 1
+    assert main(["activation", "--json", str(folder)]) == 0
+    assert by_duckdb == json.loads(capsys.readouterr().out)
+    assert [row["definition"] for row in by_duckdb["by_definition"]] == [d for d in DEFINITIONS if d != "card_binding"]
 
 
 def test_other_definitions():

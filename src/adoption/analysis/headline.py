@@ -157,7 +157,7 @@ def activation_headline(table: pd.DataFrame, horizon: float = 90.0, definition: 
 
 
 def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = "pandas", k: int = 3,
-                           d: float = 30.0, tables: dict[str, pd.DataFrame] | None = None,
+                           d: float = 30.0, tables: dict[str, pd.DataFrame | None] | None = None,
                            memory_limit: str | None = None, validate: bool = True,
                            headlines: dict[str, ActivationHeadline] | None = None) -> pd.DataFrame:
     """The headline under every activation definition the log supports, side by side, with what each measures.
@@ -171,7 +171,8 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
     k, d : of the ``k_payments`` definition.
     tables : dict, optional
         Activation tables already built, by definition (not built again); or counted on the fits' grid
-        (:func:`~adoption.analysis.activation_sql.headline_tables_duckdb`).
+        (:func:`~adoption.analysis.activation_sql.headline_tables_duckdb`). A definition mapped to None
+        was tried already and the log has no table for it: it is left out, not tried again.
     memory_limit : str, optional
         DuckDB's memory budget (``engine="duckdb"``).
     validate : bool, default True
@@ -217,7 +218,7 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
         try:
             table = tables.get(definition)
             if table is None:
-                if engine == "duckdb":
+                if engine == "duckdb" or definition in tables:
                     continue  # the log has no table for it
                 table = activation_table(source, definition, k=k, d=d, engine=engine, memory_limit=memory_limit,
                                          validate=validate)

@@ -31,6 +31,9 @@ def run(args: argparse.Namespace) -> int:
                                         memory_limit=args.memory_limit, validate=not args.skip_validation,
                                         amount_unit=args.amount_unit, progress=not (args.quiet or args.json),
                                         until=dict.fromkeys(others, args.horizon))
+        # (None: the log has no table for that definition; headline_by_definition then leaves it out
+        # rather than opening the log again to try)
+        tables = {definition: tables.get(definition) for definition in (args.definition, *others)}
         source = args.log
     else:
         source = read_for_analysis(args)
