@@ -125,13 +125,15 @@ def test_tipping_run_is_a_pure_function():
 @pytest.mark.slow
 def test_tipping_command_json(tmp_path, capsys):
     code = main(["tipping", "--users", "500", "--pushes", "0,0.5", "--replicates", "2", "--workers", "1",
-                 "--out", str(tmp_path / "t"), "--json"])
+                 "--mean-field-draws", "1", "--out", str(tmp_path / "t"), "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert {"estimate", "ci_low", "ci_high"} <= set(out["critical_push"])
     assert "mean_field_critical_push" in out
     assert main(["tipping", "--pushes", "0,2", "--out", str(tmp_path / "u")]) == 2
     assert "--pushes" in capsys.readouterr().err
+    assert main(["tipping", "--mean-field-draws", "0", "--out", str(tmp_path / "v")]) == 2
+    assert "--mean-field-draws" in capsys.readouterr().err
 
 
 def test_scenario_verdicts_take_the_states_of_runs_simulated_already():

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
                                 "tip_share": args.tip_share}.items() if v is not None}
     spec = TippingSpec(scenario=args.scenario, base=base, target=args.target, graph=args.graph, **kwargs)
     result = run_tipping(spec, args.out, workers=args.workers, scheduler=args.scheduler,
-                         progress=not args.quiet and not args.json)
+                         progress=not args.quiet and not args.json, mean_field_draws=args.mean_field_draws)
     if args.json:
         print_json(result.to_dict())
         return 0
@@ -62,6 +62,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tip-share", type=float, help="share of users active at the end that counts as tipped (0.5)")
     p.add_argument("--users", type=count(100), help="users per run (default: the scenario's)")
     p.add_argument("--seed", type=count(0), help="seed (default 0)")
+    p.add_argument("--mean-field-draws", type=count(1), default=4,
+                   help="draws of the world's users whose mean fields' critical pushes are averaged (default 4; "
+                        "each is a search over runs of the mean field, a few seconds)")
     add_executor(p)
     p.add_argument("--out", required=True, help="folder for the results (a folder of the same experiment resumes)")
     p.add_argument("--json", action="store_true", help="print the critical push with its interval and the curve as JSON")
