@@ -149,7 +149,7 @@ def test_a_real_dask_scheduler_gives_the_local_table(tmp_path):
             client.wait_for_workers(2, timeout=60)
         spec = _tiny()
         cluster = calibrate(spec, tmp_path / "dask", scheduler=address, progress=False)
-        local = calibrate(spec, tmp_path / "local", workers=2, progress=False)
+        local = calibrate(spec, tmp_path / "local", workers=1, progress=False)
         pd.testing.assert_frame_equal(cluster.points, local.points)
         assert cluster.calibrated == local.calibrated
     finally:  # the workers first, while the scheduler is there to see them go (closing beside a scheduler

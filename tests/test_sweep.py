@@ -71,7 +71,7 @@ def test_sweep_command_renders_the_sweep_report(tmp_path, capsys, browser):
 
     grid = tmp_path / "grid.yaml"
     grid.write_text(GRID.format(replicates=1, out="cli.parquet"))
-    assert main(["sweep", str(grid), "--workers", "2", "--reports", str(tmp_path / "reports"), "--quiet"]) == 0
+    assert main(["sweep", str(grid), "--workers", "1", "--reports", str(tmp_path / "reports"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "4 of 4 points" in out and "sweep report:" in out
     (folder,) = (tmp_path / "reports" / "sweep").iterdir()
