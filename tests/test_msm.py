@@ -72,7 +72,8 @@ def test_msm_weights_balance_the_time_updated_covariates_on_the_example():
     msm = MarginalStructuralCox().fit(load_example())
     assert {"log_friends", "log_groups", "log_paying_friends"} <= set(msm.time_updated_)
     assert (msm.balance_["smd_before"].abs() > 0.2).any()
-    assert (msm.balance_["smd_after"].abs() < 0.15).all()
+    # (0.055 at most with the exposure models fitted to convergence; 0.097 when they stopped early)
+    assert (msm.balance_["smd_after"].abs() < 0.075).all(), msm.balance_
     assert 0.9 < msm.weights_["mean"] < 1.1
     assert set(msm.to_dict()) >= {"msm_hazard_ratio", "msm_ci_low", "msm_ci_high", "msm_balance", "msm_weights"}
 

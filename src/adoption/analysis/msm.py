@@ -117,11 +117,17 @@ def person_periods(log: EventLog, definition: str = "first_action", *, step: flo
 
 
 def _hazard(X: np.ndarray, receives: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Fitted rate per day of the first receipt (piecewise-constant hazard, Poisson with exposure ``length``)."""
+    """Fitted rate per day of the first receipt (piecewise-constant hazard, Poisson with exposure ``length``).
+
+    Fitted to convergence by Newton's method (a few tens of columns, many rows): with scikit-learn's default
+    L-BFGS and its tolerance of 1e-4, the exposure models of the bundled example stopped after 5-8 iterations,
+    and the weights balanced the paying friends to a standardized difference of 0.097 instead of 0.048 (the
+    hazard ratio 84.4 instead of 85.2, which L-BFGS reaches at a tolerance of 1e-8)."""
     scale = X.std(axis=0)
     scale[scale == 0] = 1.0
     Z = (X - X.mean(axis=0)) / scale
-    model = PoissonRegressor(alpha=1e-6, max_iter=1000).fit(Z, receives / length, sample_weight=length)
+    model = PoissonRegressor(alpha=1e-6, solver="newton-cholesky", tol=1e-8, max_iter=100).fit(
+        Z, receives / length, sample_weight=length)
     return model.predict(Z)
 
 
