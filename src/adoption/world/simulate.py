@@ -98,9 +98,7 @@ def simulate(scenario: Scenario | str = "default", *, graph: SocialGraph | None 
     >>> simulate(Scenario(n_users=500, end="2014-03-31"), seed=1).red_packets.equals(log.red_packets)
     True
     """
-    world = _run_world(scenario, graph, seed, progress)
-    tables = dict(event_tables(world))
-    return EventLog(**tables, meta=log_meta(world, seed), truth=effect_truth(world))
+    return _event_log(_run_world(scenario, graph, seed, progress), seed)
 
 
 def simulate_to(path: str | os.PathLike[str], scenario: Scenario | str = "default", *,
@@ -219,8 +217,12 @@ def simulate_with_states(scenario: Scenario | str = "default", *, graph: SocialG
     (True, True)
     """
     world = _run_world(scenario, graph, seed, progress=False)
-    return EventLog(**dict(event_tables(world)), meta=log_meta(world, seed), truth=effect_truth(world)), \
-        _daily_states(world)
+    return _event_log(world, seed), _daily_states(world)
+
+
+def _event_log(world: WorldState, seed: SeedLike) -> EventLog:
+    """A finished run's event log: its tables, window and scenario, and the truth of its holdout."""
+    return EventLog(**dict(event_tables(world)), meta=log_meta(world, seed), truth=effect_truth(world))
 
 
 def _daily_states(w: WorldState) -> pd.DataFrame:
