@@ -117,7 +117,7 @@ def one_thread_per_worker() -> bool:
     >>> subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip()
     '1'
     """
-    if any(name in os.environ for name in THREAD_VARIABLES):
+    if _threads_set_by_user():
         return False
     for name in THREAD_VARIABLES:
         os.environ[name] = "1"
@@ -125,6 +125,11 @@ def one_thread_per_worker() -> bool:
 
     threadpool_limits(limits=1)  # (kept for the life of the process)
     return True
+
+
+def _threads_set_by_user() -> bool:
+    """Whether the user set any of :data:`THREAD_VARIABLES` (their choice is then left as it is)."""
+    return any(name in os.environ for name in THREAD_VARIABLES)
 
 
 @contextlib.contextmanager
@@ -138,7 +143,7 @@ def one_thread_while() -> Iterator[None]:
     >>> with one_thread_while():
     ...     pass
     """
-    if any(name in os.environ for name in THREAD_VARIABLES):
+    if _threads_set_by_user():
         yield
         return
     from threadpoolctl import threadpool_limits
