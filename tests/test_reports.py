@@ -160,11 +160,14 @@ def test_story_report_static(reports_dir, browser):
     assert (pixels.mean(axis=2) < 0.9).mean() > 0.01  # text and axes, not a blank page
 
 
-def _own_notebook(folder: Path, name: str) -> Path:
-    """A report notebook of one's own, in ``folder``: one parameter, one metric."""
+def _own_notebook(folder: Path, name: str, **parameters: str) -> Path:
+    """A report notebook of one's own, in ``folder``: each parameter (``users="int = 1000"``) and, as the
+    metric ``<parameter>_seen``, the value the report received."""
     folder.mkdir(exist_ok=True)
-    cells = [nbformat.v4.new_code_cell("users: int = 1000", metadata={"tags": ["parameters"]}),
-             nbformat.v4.new_code_cell("from adoption.notebook import show_metrics\nshow_metrics(users_seen=users)")]
+    seen = ", ".join(f"{key}_seen={key}" for key in parameters)
+    cells = [nbformat.v4.new_code_cell("\n".join(f"{key}: {typed}" for key, typed in parameters.items()),
+                                       metadata={"tags": ["parameters"]}),
+             nbformat.v4.new_code_cell(f"from adoption.notebook import show_metrics\nshow_metrics({seen})")]
     nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
         "name": "python3", "language": "python", "display_name": "Python 3"}}), folder / f"{name}.ipynb")
     return folder
@@ -172,7 +175,7 @@ def _own_notebook(folder: Path, name: str) -> Path:
 
 @pytest.mark.slow
 def test_a_second_run_leaves_the_first_untouched_and_leads_the_index(tmp_path, monkeypatch):
-    monkeypatch.setenv("ADOPTION_NOTEBOOKS", str(_own_notebook(tmp_path / "notebooks", "story")))
+    monkeypatch.setenv("ADOPTION_NOTEBOOKS", str(_own_notebook(tmp_path / "notebooks", "story", users="int = 1000")))
     out = tmp_path / "reports"
     first = run_report("story", {"users": 600}, out=out)
     before = _digest(first.folder)
@@ -245,14 +248,8 @@ def test_report_parameters_are_typed_from_the_notebook():
 def test_cli_report_with_a_parameters_file(tmp_path, capsys):
     # a notebook of one's own with the story's parameters (the story itself runs in the tests above): the file's
     # values, a -p value beside them, each typed by the notebook's parameters cell, and the report sees them
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    cells = [nbformat.v4.new_code_cell("users: int = 1000\ninteractive: bool = True\nseed: int = 1",
-                                       metadata={"tags": ["parameters"]}),
-             nbformat.v4.new_code_cell("from adoption.notebook import show_metrics\n"
-                                       "show_metrics(users_seen=users, interactive_seen=interactive, seed_seen=seed)")]
-    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
-        "name": "python3", "language": "python", "display_name": "Python 3"}}), notebooks / "story.ipynb")
+    notebooks = _own_notebook(tmp_path / "notebooks", "story", users="int = 1000", interactive="bool = True",
+                              seed="int = 1")
     params = tmp_path / "params.yaml"
     params.write_text("users: 400\ninteractive: false\n")
     assert main(["report", "story", "-f", str(params), "-p", "seed=3", "--out", str(tmp_path / "r"), "--quiet",
