@@ -96,3 +96,23 @@ def test_receipts_move_money_as_the_full_matrices_do_multiplying_only_the_rows_t
         mix[0] = 0.0  # a start that receives nothing
         full = sum(mix[:, :, [i]] * (current @ mean_field.moves[c]) for i, c in enumerate(channels))
         np.testing.assert_allclose(moves.move(current, mix, channels), full, rtol=1e-13, atol=1e-15)
+
+
+def test_activation_chance_is_one_minus_exp_of_minus_the_rate_times_the_sigmoid():
+    from scipy.special import expit
+
+    from adoption.world.meanfield import _activation_chance
+
+    money_value = np.array([0.0, 0.7, 3.5, 9.0])
+    context = np.array([[-800.0, -4.0, 0.0], [2.5, 40.0, 800.0]])  # (start, class), the extremes included
+    expected = -np.expm1(-0.05 * expit(money_value[None, None, :] + context[:, :, None]))
+    got = _activation_chance(0.05, np.exp(-money_value), context)
+    np.testing.assert_allclose(got, expected, rtol=1e-14, atol=0.0)
+    assert got[0, 0, 0] == 0.0 and got[1, 2, 0] == pytest.approx(-np.expm1(-0.05))  # sigmoid 0 and 1
+
+
+def test_only_the_classes_that_receive_are_moved_and_they_come_first():
+    mean_field = WorldMeanField(Scenario.named("default", n_users=3000), seed=2)
+    held_out = mean_field.held_out
+    assert 0 < mean_field.receiving < mean_field.n_classes
+    assert not held_out[: mean_field.receiving].any() and held_out[mean_field.receiving:].all()

@@ -350,6 +350,8 @@ class WorldMeanField:
         self.moves = np.stack([_move_matrix(a, WORLD_MONEY_GRID, _grid_bin) for a in (transfer, direct, group)])
         self._money_moves = _MoneyMoves(self.moves)
         self.money_value = s.value_money * np.log1p(WORLD_MONEY_GRID / 100.0)
+        #: the classes that receive money come first (the held out last): ``[:receiving]`` are the ones that move
+        self.receiving = int(receives.sum())
 
     # ---------------------------------------------------------------------------------------- dynamics
     def path(self, start: tuple[float, float] | None = None, push: float | None = None) -> pd.DataFrame:
@@ -380,6 +382,8 @@ class WorldMeanField:
         """Share of users active at the end from each start (``nan``: the scenario's start) and push, in one pass."""
         users, merchants = np.asarray(users, float), np.asarray(merchants, float)
         pushes = np.broadcast_to(np.asarray(pushes, float), users.shape)
+        if users.size == 0:  # (a frontier whose grid decided every end)
+            return np.zeros(0)
         return self._run(users, merchants, pushes)[:, -1, 0]
 
     def _run(self, u0: np.ndarray, m0: np.ndarray, pushes: np.ndarray) -> np.ndarray:
@@ -413,6 +417,8 @@ class WorldMeanField:
         active_present = active.copy()
         sent_per_active = np.zeros(batch)
         out = np.zeros((batch, n_days + 1, 3))
+        exp_minus_money = np.exp(-self.money_value)
+        receiving = self.receiving
         for day in range(n_days):
             present_mass = money.sum(axis=2) + active_present  # per start and class: share of the class present
             present_share = present_mass @ weight
@@ -429,7 +435,7 @@ class WorldMeanField:
                              if s.value_paying_friends else 0.0)
             context = (friends_value + s.value_merchants * merchants[:, None] + s.value_festival * festival[day]
                        - self.cost[None, :])
-            q = -np.expm1(-s.adoption_rate * expit(self.money_value[None, None, :] + context[:, :, None]))
+            q = _activation_chance(s.adoption_rate, exp_minus_money, context)
             new = (money * q).sum(axis=2)
             money *= 1.0 - q
             activated = new @ weight
@@ -461,7 +467,7 @@ class WorldMeanField:
             rates = np.stack([routine_transfers[:, None] * any_friend + first_transfers[:, None] * friend_present,
                               direct_packets[:, None] * any_friend,
                               (group_packets * self.claims_per_group_packet)[:, None] * group_present], axis=2)
-            money = _receive(money, rates, self._money_moves)
+            money[:, :receiving] = _receive(money[:, :receiving], rates[:, :receiving], self._money_moves)
             active = active + new
             active_present = (active_present + new) * staying
             money *= staying
@@ -573,6 +579,20 @@ def _interp_rows(share: np.ndarray, table: np.ndarray) -> np.ndarray:
     return table[:, low].T * (1.0 - frac) + table[:, low + 1].T * frac
 
 
+def _activation_chance(rate: float, exp_minus_money: np.ndarray, context: np.ndarray) -> np.ndarray:
+    """A day's chance of activating by start, class and money waiting: ``1 - exp(-rate * sigmoid(money_value
+    + context))`` with ``exp_minus_money = exp(-money_value)`` (grid) and ``context`` (start x class).
+
+    The sigmoid's exponential is the product of the two sides' exponentials, so the only exponential over
+    every start, class and grid point is the last one (a quarter of the time of ``expit`` on the sum)."""
+    with np.errstate(over="ignore"):  # exp(-context) = inf: a sigmoid of 0, as 1 / (1 + inf) gives
+        chance = np.exp(-context)[:, :, None] * exp_minus_money  # exp(-(money_value + context))
+    chance += 1.0
+    np.divide(-rate, chance, out=chance)
+    np.expm1(chance, out=chance)
+    return np.negative(chance, out=chance)
+
+
 def _amount_points(median: float, sigma: float, high: float) -> np.ndarray:
     q = (np.arange(AMOUNT_POINTS) + 0.5) / AMOUNT_POINTS
     return np.clip(np.round(np.exp(np.log(max(median, 1.0)) + sigma * norm.ppf(q))), 1, high)
@@ -648,7 +668,7 @@ def _receive(money: np.ndarray, rates: np.ndarray, moves: _MoneyMoves) -> np.nda
         return money
     channels = tuple(c for c in range(rates.shape[2]) if np.any(rates[:, :, c] > 0))
     mix = rates[:, :, channels] / np.maximum(total, 1e-300)[:, :, None]
-    k_max = max(1, _poisson_bound(float(total.max())) + 1)  # more receipts in a day: below 1e-10
+    k_max = max(1, _poisson_bound(float(total.max())))  # more receipts in a day: below 1e-10, counted as k_max
     prob = np.empty(total.shape + (k_max + 1,))
     prob[..., 0] = np.exp(-total)
     for k in range(1, k_max + 1):
