@@ -105,3 +105,17 @@ def test_receipt_history_on_the_example_shows_the_money_mechanism():
     assert rates[0] == 1.0 and (np.diff(rates) > 0).all()  # more money, faster activation (value_money)
     out = dose.to_dict()
     assert out["dose_response"][0]["band"] == "none" and "log2_yuan" in out["exposure_over_time"]
+
+
+def test_exposure_model_on_rows_sharing_covariates_is_fitted_once_per_group_with_the_same_rates():
+    from adoption.analysis.msm import _hazard
+
+    rng = np.random.default_rng(3)
+    group = np.repeat(np.arange(300), rng.integers(1, 9, 300))  # a user's weeks in one time bin
+    covariates = rng.normal(size=(300, 4))[group]
+    length = rng.uniform(1.0, 7.0, len(group))
+    rate = np.exp(covariates @ np.array([0.5, -0.3, 0.0, 0.2]) - 3.0)
+    receives = rng.random(len(group)) < -np.expm1(-rate * length)
+    pooled = _hazard(covariates, receives, length, groups=group)
+    np.testing.assert_allclose(pooled, _hazard(covariates, receives, length), rtol=1e-9)
+    assert np.all(pooled[group == 0] == pooled[0])  # one rate per group
