@@ -119,3 +119,15 @@ def test_exposure_model_on_rows_sharing_covariates_is_fitted_once_per_group_with
     pooled = _hazard(covariates, receives, length, groups=group)
     np.testing.assert_allclose(pooled, _hazard(covariates, receives, length), rtol=1e-9)
     assert np.all(pooled[group == 0] == pooled[0])  # one rate per group
+
+
+def test_balance_averages_each_bins_weighted_difference_by_its_receivers():
+    from adoption.analysis.msm import _balance
+
+    v = np.array([1.0, 3.0, 0.0, 2.0, 1.0, 5.0, 9.0])
+    receives = np.array([True, True, False, True, False, False, False])
+    weights = np.array([1.0, 1.0, 1.0, 3.0, 1.0, 3.0, 1.0])
+    bins = np.array([0, 0, 0, 1, 1, 1, 2])  # bin 2 has no receivers: left out
+    # bin 0: receivers 2, others 0; bin 1: receivers 2, others (1 + 15) / 4 = 4; weighted 2 : 1 by receivers
+    expected = (2 * (2 - 0) + 1 * (2 - 4)) / 3 / v.std()
+    assert _balance(pd.DataFrame({"x": v}), receives, weights, bins)["x"] == pytest.approx(expected, rel=1e-12)

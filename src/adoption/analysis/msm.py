@@ -153,19 +153,17 @@ def _time_bins(period: np.ndarray, receives: np.ndarray, n_bins: int) -> np.ndar
 def _balance(X: pd.DataFrame, receives: np.ndarray, weights: np.ndarray, bins: np.ndarray) -> pd.Series:
     """Standardised difference between receivers and the others of each period, averaged over periods
     (weighted by receivers), each covariate scaled by its pooled standard deviation."""
+    cells = 2 * (int(bins.max()) + 1) if len(bins) else 0
+    cell = 2 * bins + receives  # (bin, receives): the others then the receivers of each bin
+    counts = np.bincount(cell, minlength=cells).reshape(-1, 2)
+    weight_sums = np.bincount(cell, weights=weights, minlength=cells).reshape(-1, 2)
+    both = (counts > 0).all(axis=1)  # bins with receivers and others
     out = {}
     for col in X.columns:
         v = X[col].to_numpy(dtype=float)
         sd = v.std() or 1.0
-        diffs, sizes = [], []
-        for b in np.unique(bins):
-            m = bins == b
-            t, c = m & receives, m & ~receives
-            if t.sum() == 0 or c.sum() == 0:
-                continue
-            diffs.append((np.average(v[t], weights=weights[t]) - np.average(v[c], weights=weights[c])) / sd)
-            sizes.append(t.sum())
-        out[col] = float(np.average(diffs, weights=sizes)) if sizes else float("nan")
+        means = np.bincount(cell, weights=weights * v, minlength=cells).reshape(-1, 2)[both] / weight_sums[both]
+        out[col] = float(np.average((means[:, 1] - means[:, 0]) / sd, weights=counts[both, 1])) if both.any() else float("nan")
     return pd.Series(out)
 
 
