@@ -88,6 +88,19 @@ def test_engines_agree_row_for_row_on_the_example(tmp_path):
         pd.testing.assert_frame_equal(a, b)
 
 
+def test_a_table_without_covariates_is_the_headline_columns_of_the_whole_table_in_both_engines(tmp_path):
+    from adoption.analysis.activation_columns import HEADLINE_COLUMNS
+
+    log = tricky_log()
+    folder = log.write(tmp_path / "log")
+    for definition in ("first_action", "first_payment"):
+        whole = activation_table(log, definition)
+        narrow = activation_table(log, definition, covariates=False)
+        assert list(narrow.columns) == list(HEADLINE_COLUMNS)
+        pd.testing.assert_frame_equal(narrow, whole[list(HEADLINE_COLUMNS)])
+        pd.testing.assert_frame_equal(activation_table(folder, definition, engine="duckdb", covariates=False), narrow)
+
+
 @pytest.mark.parametrize("ids", ["small", "beyond_32_bits"])
 def test_receipts_at_the_same_instant_break_ties_alike_in_both_engines(tmp_path, ids):
     """Time, then red packet before transfer, then the larger amount, then the lower id, with small ids

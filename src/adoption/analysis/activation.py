@@ -31,7 +31,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from adoption.analysis.activation_columns import COLUMNS, check_definition, typed_table
+from adoption.analysis.activation_columns import COLUMNS, HEADLINE_COLUMNS, check_definition, typed_table
 from adoption.analysis.events import activation_times, as_days, receipts
 from adoption.errors import ParameterError
 from adoption.log.contract import DEFINITIONS, Definition
@@ -42,7 +42,7 @@ __all__ = ["COLUMNS", "DEFINITIONS", "activation_table"]
 
 def activation_table(log: EventLog | str | os.PathLike[str], definition: Definition = "first_action", *,
                      k: int = 3, d: float = 30.0, engine: Literal["pandas", "duckdb"] = "pandas",
-                     memory_limit: str | None = None, validate: bool = True) -> pd.DataFrame:
+                     memory_limit: str | None = None, validate: bool = True, covariates: bool = True) -> pd.DataFrame:
     """One row per receiver at risk (``cohort="receipt"``) and per organic adopter (``cohort="organic"``).
 
     Parameters
@@ -60,6 +60,9 @@ def activation_table(log: EventLog | str | os.PathLike[str], definition: Definit
         which it spills to disk; a query that cannot fit raises MemoryError naming it.
     validate : bool, default True
         With ``engine="duckdb"`` and a folder: check every contract rule first (types are always checked).
+    covariates : bool, default True
+        False: only the columns a headline reads (:data:`~adoption.analysis.activation_columns.HEADLINE_COLUMNS`:
+        who is at risk, when, and the first receipt), without measuring the covariates.
 
     Returns
     -------
@@ -80,19 +83,19 @@ def activation_table(log: EventLog | str | os.PathLike[str], definition: Definit
     """
     check_definition(definition, k, d)
     if engine == "duckdb":
-        from adoption.analysis.activation_sql import activation_table_duckdb
+        from adoption.analysis.activation_sql import activation_tables_duckdb
 
-        return activation_table_duckdb(log, definition, k=int(k), d=float(d), memory_limit=memory_limit,
-                                       validate=validate)
+        return activation_tables_duckdb(log, [definition], k=int(k), d=float(d), memory_limit=memory_limit,
+                                        validate=validate, covariates=[definition] if covariates else [])[definition]
     if engine != "pandas":
         raise ParameterError(f"engine: expected 'pandas' or 'duckdb', got {engine!r}")
     if not isinstance(log, EventLog):
         log = read_eventlog(Path(log))
-    return _pandas_table(log, definition, k, d)
+    return _pandas_table(log, definition, k, d, covariates)
 
 
 # ------------------------------------------------------------------ pandas
-def _pandas_table(log: EventLog, definition: str, k: int, d: float) -> pd.DataFrame:
+def _pandas_table(log: EventLog, definition: str, k: int, d: float, covariates: bool = True) -> pd.DataFrame:
     window_start, window_end = log.window
     received = receipts(log)
     received["kind_order"] = (received["kind"] == "transfer").astype(np.int8)
@@ -133,6 +136,8 @@ def _pandas_table(log: EventLog, definition: str, k: int, d: float) -> pd.DataFr
     table["first_kind"] = first["kind"].reindex(table.index)
     table["first_group"] = first["group"].reindex(table.index).astype("boolean")
     table["first_amount_cents"] = first["amount"].reindex(table.index).astype("Int64")
+    if not covariates:
+        return _by_user(table, HEADLINE_COLUMNS)
     # distinct senders in the first 7 days
     r = received[["user_id", "t", "sender"]].merge(first["t"].rename("t0"), left_on="user_id", right_index=True)
     in_week = r[(r["t"] < r["t0"] + pd.Timedelta(days=7)) & r["sender"].notna()]
@@ -147,9 +152,13 @@ def _pandas_table(log: EventLog, definition: str, k: int, d: float) -> pd.DataFr
     table["city"] = table["city"].astype("string")
     table["merchants_nearby"] = _merchants_at(log, t_cov, table["city"])
     table["tenure_days"] = as_days(t_cov - users["joined_at"].reindex(table.index))
+    return _by_user(table, COLUMNS)
+
+
+def _by_user(table: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The table (indexed by user) as rows in user order with ``columns``, typed as both engines type them."""
     table = table.reset_index().rename(columns={"index": "user_id"})
-    table = table.sort_values("user_id", ignore_index=True)
-    return typed_table(table[list(COLUMNS)])
+    return typed_table(table.sort_values("user_id", ignore_index=True)[list(columns)])
 
 
 def _friends_at(log: EventLog, t0: pd.Series, activated: pd.Series) -> tuple[pd.Series, pd.Series]:

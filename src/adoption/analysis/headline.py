@@ -221,7 +221,7 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
                 if engine == "duckdb" or definition in tables:
                     continue  # the log has no table for it
                 table = activation_table(source, definition, k=k, d=d, engine=engine, memory_limit=memory_limit,
-                                         validate=validate)
+                                         validate=validate, covariates=False)
             # only the horizon is read: fitted up to it (the same figures, faster)
             receivers = _receivers(table)
             aj = CompetingRisks(horizon=horizon, follow_up="horizon").fit(receivers).headline_.iloc[0]
