@@ -116,8 +116,8 @@ def test_exposure_model_on_rows_sharing_covariates_is_fitted_once_per_group_with
     length = rng.uniform(1.0, 7.0, len(group))
     rate = np.exp(covariates @ np.array([0.5, -0.3, 0.0, 0.2]) - 3.0)
     receives = rng.random(len(group)) < -np.expm1(-rate * length)
-    pooled = _hazard(covariates, receives, length, groups=group)
-    np.testing.assert_allclose(pooled, _hazard(covariates, receives, length), rtol=1e-9)
+    pooled, _ = _hazard(covariates, receives, length, groups=group)
+    np.testing.assert_allclose(pooled, _hazard(covariates, receives, length)[0], rtol=1e-9)
     assert np.all(pooled[group == 0] == pooled[0])  # one rate per group
 
 
@@ -131,3 +131,18 @@ def test_balance_averages_each_bins_weighted_difference_by_its_receivers():
     # bin 0: receivers 2, others 0; bin 1: receivers 2, others (1 + 15) / 4 = 4; weighted 2 : 1 by receivers
     expected = (2 * (2 - 0) + 1 * (2 - 4)) / 3 / v.std()
     assert _balance(pd.DataFrame({"x": v}), receives, weights, bins)["x"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_exposure_model_started_from_a_model_of_its_first_columns_reaches_the_same_rates():
+    from adoption.analysis.msm import _hazard
+
+    rng = np.random.default_rng(4)
+    covariates = rng.normal(size=(5000, 5))
+    length = rng.uniform(1.0, 7.0, 5000)
+    rate = np.exp(covariates @ np.array([0.5, -0.3, 0.0, 0.4, -0.2]) - 3.0)
+    receives = rng.random(5000) < -np.expm1(-rate * length)
+    _, first_columns = _hazard(covariates[:, :3], receives, length)
+    started, model = _hazard(covariates, receives, length, start=first_columns)
+    cold, cold_model = _hazard(covariates, receives, length)
+    np.testing.assert_allclose(started, cold, rtol=1e-6)
+    assert model.n_iter_ <= cold_model.n_iter_
