@@ -344,3 +344,22 @@ def test_the_manifest_runs_reports_side_by_side_and_reports_every_failure(tmp_pa
     assert json.loads((good / "metrics.json").read_text())["answer"] == 42
     index = (tmp_path / "reports" / "index.html").read_text()
     assert "<b>good</b>" in index and "<b>bad</b>" in index
+
+
+def test_report_kernels_listen_on_sockets_in_a_private_folder_removed_at_the_end(tmp_path, monkeypatch):
+    """No TCP ports (kernels started side by side could be handed the same one): Unix sockets in a folder
+    only its user may enter, gone when the report ends."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    probe = ("import os, json\nfrom ipykernel.connect import get_connection_info\nfrom adoption.notebook import show_metrics\n"
+             "info = get_connection_info(unpack=True)\n"
+             "show_metrics(transport=info['transport'], ip=info['ip'], "
+             "mode=oct(os.stat(os.path.dirname(info['ip'])).st_mode & 0o777))")
+    cells = [nbformat.v4.new_code_cell("x: int = 1", metadata={"tags": ["parameters"]}), nbformat.v4.new_code_cell(probe)]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
+        "name": "python3", "language": "python", "display_name": "Python 3"}}), folder / "probe.ipynb")
+    monkeypatch.setenv("ADOPTION_NOTEBOOKS", str(folder))
+    run = run_report("probe", {}, out=tmp_path / "reports")
+    seen = json.loads((run.folder / "metrics.json").read_text())
+    assert seen["transport"] == "ipc" and seen["mode"] == "0o700"
+    assert not Path(seen["ip"]).parent.exists()

@@ -28,11 +28,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import html
 import json
 import os
 import re
+import shutil
 import socket
 import tempfile
 import time
@@ -381,13 +383,46 @@ def _to_html(nb: nbformat.NotebookNode, title: str) -> str:
     return body
 
 
-#: Arguments of the report kernels: only their critical log lines. Below that the kernel logs, on every run,
-#: a warning that it runs over TCP without encryption (it listens on localhost only, for the runner that
-#: started it), and, now and then, "ERROR | KeyboardInterrupt caught in kernel": jupyter_client interrupts
-#: every kernel before asking it to shut down (``KernelManager.shutdown_kernel``), and an idle kernel logs
-#: that interrupt as an error. A cell that fails, or a kernel that dies, is reported by papermill and
-#: recorded in the run's ``run.json`` either way.
+#: Arguments of the report kernels: only their critical log lines. Below that the kernel logs, now and then,
+#: "ERROR | KeyboardInterrupt caught in kernel": jupyter_client interrupts every kernel before asking it to
+#: shut down (``KernelManager.shutdown_kernel``), and an idle kernel logs that interrupt as an error. A cell
+#: that fails, or a kernel that dies, is reported by papermill and recorded in the run's ``run.json`` either way.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+
+
+@functools.cache
+def _kernel_manager_class() -> type:
+    """The report kernels' manager: each kernel reached through Unix sockets in a folder of its own.
+
+    jupyter_client's default reaches a kernel over TCP on localhost, at ports it picks by binding port 0 and
+    letting go before the kernel binds them. Kernels started side by side (``adoption report --all``, sweeps)
+    can be handed the same port: one dies with "Address already in use", or its runner waits a minute for a
+    reply that never comes and the report fails. On this 2-core machine that was 1 start in 80 with 16
+    starting at once, and one report of 50 in a day of ``report --all`` runs. A folder made for the kernel
+    (``tempfile.mkdtemp``: mode 0700) holds its sockets instead: no port to share, and no other user of the
+    machine can reach the kernel. The folder is removed when the kernel shuts down.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class PrivateSocketKernelManager(AsyncKernelManager):
+        socket_folder: str | None = None
+
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc"
+
+        @default("ip")
+        def _ip_default(self) -> str:  # (the sockets are <folder>/kernel-1 ... kernel-5)
+            self.socket_folder = tempfile.mkdtemp(prefix="adoption-kernel-")
+            return os.path.join(self.socket_folder, "kernel")
+
+        def cleanup_ipc_files(self) -> None:
+            super().cleanup_ipc_files()
+            if self.socket_folder is not None:
+                shutil.rmtree(self.socket_folder, ignore_errors=True)
+
+    return PrivateSocketKernelManager
 
 
 def run_report(name: str, params: Mapping[str, Any] | None = None, *, out: str | os.PathLike[str] = "reports",
@@ -423,7 +458,8 @@ def run_report(name: str, params: Mapping[str, Any] | None = None, *, out: str |
     try:
         pm.execute_notebook(str(report.path), str(executed), parameters=values, kernel_name=KERNEL_NAME,
                             language=LANGUAGE, progress_bar=progress, cwd=str(report.path.parent),
-                            execution_timeout=timeout, log_output=False, extra_arguments=KERNEL_ARGUMENTS)
+                            execution_timeout=timeout, log_output=False, extra_arguments=KERNEL_ARGUMENTS,
+                            kernel_manager_class=_kernel_manager_class())
         status = "ok"
     except PapermillExecutionError as exc:
         status = "failed"
