@@ -398,7 +398,7 @@ def _kernel_manager_class() -> type:
     letting go before the kernel binds them. Kernels started side by side (``adoption report --all``, sweeps)
     can be handed the same port: one dies with "Address already in use", or its runner waits a minute for a
     reply that never comes and the report fails. On this 2-core machine that was 1 start in 80 with 16
-    starting at once, and one report of 50 in a day of ``report --all`` runs. A folder made for the kernel
+    starting at once, and one report in the 140 of a session's 28 ``report --all`` runs. A folder made for the kernel
     (``tempfile.mkdtemp``: mode 0700) holds its sockets instead: no port to share, and no other user of the
     machine can reach the kernel. The folder is removed when the kernel shuts down.
     """
