@@ -83,10 +83,10 @@ def activation_table(log: EventLog | str | os.PathLike[str], definition: Definit
     """
     check_definition(definition, k, d)
     if engine == "duckdb":
-        from adoption.analysis.activation_sql import activation_tables_duckdb
+        from adoption.analysis.activation_sql import activation_table_duckdb
 
-        return activation_tables_duckdb(log, [definition], k=int(k), d=float(d), memory_limit=memory_limit,
-                                        validate=validate, covariates=[definition] if covariates else [])[definition]
+        return activation_table_duckdb(log, definition, k=int(k), d=float(d), memory_limit=memory_limit,
+                                       validate=validate, covariates=covariates)
     if engine != "pandas":
         raise ParameterError(f"engine: expected 'pandas' or 'duckdb', got {engine!r}")
     if not isinstance(log, EventLog):

@@ -89,15 +89,16 @@ def _window(sql: SqlLog) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 def activation_table_duckdb(log: EventLog | str | os.PathLike[str], definition: str, *, k: int = 3,
                             d: float = 30.0, memory_limit: str | None = None, validate: bool = True,
-                            amount_unit: str = "cents") -> pd.DataFrame:
-    """The activation table computed by DuckDB; see :func:`adoption.analysis.activation.activation_table`.
+                            amount_unit: str = "cents", covariates: bool = True) -> pd.DataFrame:
+    """The activation table computed by DuckDB; see :func:`adoption.analysis.activation.activation_table`
+    (``covariates=False``: only :data:`~adoption.analysis.activation_columns.HEADLINE_COLUMNS`).
 
     A folder is validated through DuckDB first (see :func:`connect_log`), so an invalid log is refused
     with the same problems as the pandas engine gives, without loading it into memory. Text ids are
     mapped to the same dense codes as :func:`adoption.log.eventlog.encode_ids` gives.
     """
     return activation_tables_duckdb(log, [definition], k=k, d=d, memory_limit=memory_limit, validate=validate,
-                                    amount_unit=amount_unit)[definition]
+                                    amount_unit=amount_unit, covariates=[definition] if covariates else [])[definition]
 
 
 def activation_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions: Sequence[str], *, k: int = 3,
