@@ -74,6 +74,35 @@ def test_bass_profile_intervals_cover_the_stochastic_process_at_the_nominal_rate
     assert (pd.concat(widths, axis=1).median(axis=1) < [3.0, 2.5, 2.5]).all()  # p, q, market size: high / low
 
 
+def test_bass_profile_interval_ends_are_where_the_reoptimised_fit_is_worse_by_the_threshold():
+    """Each end of the six intervals, checked by an independent re-optimisation (scipy's least_squares over the
+    two other parameters, natural scale): the sum of squares there exceeds the minimum by the residual variance
+    times the F(1, dof) quantile, to a thousandth of that threshold."""
+    from scipy import optimize, stats
+
+    t, y = _noisy_bass(0, periods=14, noise=6.0)
+    fit = BassModel(likelihood="least_squares").fit(t, y)
+    incr, dof = np.diff(y), len(t) - 1 - 3
+
+    def residuals(p, q, size):
+        return incr - np.diff(size * bass_cdf(t, p, q))
+    best = float((residuals(fit.p_, fit.q_, fit.market_size_) ** 2).sum())
+    threshold = fit.dispersion_ * stats.f.ppf(0.95, 1, dof)
+    estimate = fit.summary_["estimate"].to_numpy()
+    for j, name in enumerate(["p", "q", "market_size"]):
+        others = [i for i in range(3) if i != j]
+        for end in ("ci_low", "ci_high"):
+            value = fit.summary_.loc[name, end]
+
+            def at(rest, j=j, value=value, others=others):
+                full = np.empty(3)
+                full[j], full[others] = value, rest
+                return residuals(*full)
+            worse = optimize.least_squares(at, estimate[others], x_scale=estimate[others], xtol=1e-12, ftol=1e-12)
+            excess = float((worse.fun ** 2).sum()) - best
+            assert excess == pytest.approx(threshold, rel=1e-3), (name, end, excess, threshold)
+
+
 def test_bass_market_size_interval_never_reaches_below_the_adopters_seen():
     t, y = _bass_process(5, 12)
     fit = BassModel().fit(t, y)

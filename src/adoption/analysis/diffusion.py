@@ -212,8 +212,10 @@ class BassModel:
             scale = max(self.dispersion_, 1e-300)
         limit = float(stats.f.ppf(1 - self.alpha, 1, dof))
         est = np.array(natural(theta)[:k])
-        bounds = np.array([self._profile(loss, minimise, natural, theta, j, best.fun, scale * limit) for j in range(k)])
-        se = np.sqrt(np.clip(np.diag(self._covariance(loss, natural, theta, scale, k)), 0.0, None))
+        hess = self._hessian(loss, theta)
+        bounds = np.array([self._profile(loss, minimise, natural, theta, j, best.fun, scale * limit, hess)
+                           for j in range(k)])
+        se = np.sqrt(np.clip(np.diag(self._covariance(hess, natural, theta, scale)), 0.0, None))
         self.summary_ = pd.DataFrame({"estimate": est, "se": se, "ci_low": bounds[:, 0], "ci_high": bounds[:, 1]},
                                      index=pd.Index(["p", "q", "market_size"][:k], name="parameter"))
         self.p_, self.q_ = float(est[0]), float(est[1])
@@ -223,9 +225,9 @@ class BassModel:
         return self
 
     @staticmethod
-    def _covariance(loss: Callable, natural: Callable, theta: np.ndarray, scale: float, k: int) -> np.ndarray:
-        """``2 * scale`` times the inverse Hessian of the loss, carried to the natural parameters."""
-        h = 1e-4
+    def _hessian(loss: Callable, theta: np.ndarray) -> np.ndarray:
+        """The loss's Hessian at ``theta`` by central differences."""
+        h, k = 1e-4, len(theta)
         hess = np.empty((k, k))
 
         def at(i: int, j: int, di: float, dj: float) -> float:
@@ -236,6 +238,12 @@ class BassModel:
         for i in range(k):
             for j in range(k):
                 hess[i, j] = (at(i, j, h, h) - at(i, j, h, -h) - at(i, j, -h, h) + at(i, j, -h, -h)) / (4 * h * h)
+        return hess
+
+    @staticmethod
+    def _covariance(hess: np.ndarray, natural: Callable, theta: np.ndarray, scale: float) -> np.ndarray:
+        """``2 * scale`` times the inverse Hessian of the loss, carried to the natural parameters."""
+        k = len(theta)
         cov_theta = 2.0 * scale * np.linalg.pinv(hess)
         grad = np.empty(k)
         for j in range(k):
@@ -247,36 +255,61 @@ class BassModel:
 
     @staticmethod
     def _profile(loss: Callable, minimise: Callable, natural: Callable, theta: np.ndarray, j: int, best: float,
-                 threshold: float) -> tuple[float, float]:
+                 threshold: float, hess: np.ndarray) -> tuple[float, float]:
         """The interval of parameter ``j``: where the loss, re-optimised over the others, exceeds its minimum by
         ``threshold``. A side that never gets that much worse is open: down to the parameter's bound (0, or
-        the adopters seen for the market size) or up to infinity."""
+        the adopters seen for the market size) or up to infinity.
+
+        The loss's quadratic approximation at the optimum (``hess``) guides the search: the first step goes
+        to where it puts the bound, and each re-optimisation of the others starts from where it puts them,
+        moved from the nearest value already profiled. The bound itself is the profile's, to ``1e-6``."""
         others = [i for i in range(len(theta)) if i != j]
+        inverse = np.linalg.pinv(hess)
+        curvature = inverse[j, j]
+        # the quadratic's distance to the bound, and how the others follow parameter j along the profile
+        wald = float(np.sqrt(2.0 * threshold * curvature)) if curvature > 0 else np.nan
+        first = wald if np.isfinite(wald) and 1e-3 < wald < 10.0 else 0.05
+        follow = inverse[others, j] / curvature if curvature > 0 else np.zeros(len(others))
+        profiled = {float(theta[j]): (-threshold, theta[others])}  # value -> (excess, the others' optimum)
 
         def excess(value: float) -> float:
+            if value in profiled:
+                return profiled[value][0]
             full = theta.copy()
             full[j] = value
             if others:
                 def constrained(rest: np.ndarray) -> float:
                     full[others] = rest
                     return loss(full)
-                worse = minimise(constrained, [theta[others]], tolerance=threshold).fun
+                # from the prediction, or from the optimum's others where those are better (far out on a flat
+                # side, a prediction can sit in a worse valley)
+                near = min(profiled, key=lambda v: abs(v - value))
+                starts = [profiled[near][1] + follow * (value - near), theta[others]]
+                start = min(starts, key=constrained)
+                fit = minimise(constrained, [start], tolerance=threshold)
+                worse, rest = fit.fun, fit.x
             else:
-                worse = loss(full)
-            return worse - best - threshold
+                worse, rest = loss(full), theta[others]
+            profiled[value] = (worse - best - threshold, rest)
+            return profiled[value][0]
+
+        def at(value: float) -> float:
+            full = theta.copy()
+            full[j] = value
+            return natural(full)[j]
 
         limits = []
         for direction in (-1.0, 1.0):
-            step, inside, edge = 0.05, theta[j], -np.inf if direction < 0 else np.inf
+            step, inside, edge = first, float(theta[j]), -np.inf if direction < 0 else np.inf
             for _ in range(40):
                 candidate = inside + direction * step
                 if excess(candidate) > 0:
                     edge = optimize.brentq(excess, min(inside, candidate), max(inside, candidate), xtol=1e-6)
                     break
+                if direction < 0 and at(candidate) == at(inside):
+                    break  # the parameter has reached its bound (0, or the adopters seen) in floating point
                 inside, step = candidate, step * 1.6
-            full = theta.copy()
-            full[j] = edge
-            limits.append(np.inf if edge == np.inf else natural(full)[j])
+            limits.append(np.inf if edge == np.inf else at(edge))
         return limits[0], limits[1]
 
     def predict(self, t: Sequence[float] | np.ndarray) -> np.ndarray:
