@@ -112,6 +112,17 @@ def test_bass_market_size_interval_never_reaches_below_the_adopters_seen():
         BassModel().fit(t, y[::-1].copy() * 0 + np.r_[0, 5, 3, 9, 12, 14, 15, 16, 17, 18, 19, 20])
 
 
+def test_bass_market_size_the_series_cannot_bound_is_open_above():
+    """Ten periods of this process leave the market size unbounded above: its interval is open (inf), not a
+    number in the trillions or beyond (the binomial coefficient as a difference of log-gammas used to lose its
+    digits out there and close the interval at 5e15)."""
+    t, y = _bass_process(10, 10)
+    s = BassModel().fit(t, y).summary_
+    assert s.loc["market_size", "ci_high"] == np.inf
+    assert np.isfinite(s.loc[["p", "q"], ["ci_low", "ci_high"]].to_numpy()).all()
+    assert y[-1] <= s.loc["market_size", "ci_low"] < s.loc["market_size", "estimate"]
+
+
 def test_bass_with_known_market_size_and_series_input():
 
     t = np.arange(0, 30.0)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 from scipy.integrate import solve_ivp
-from scipy.special import gammaln
+from scipy.special import betaln
 
 from adoption.arrays import clip
 from adoption.errors import ParameterError
@@ -165,8 +165,6 @@ class BassModel:
             # the Bass curve run through the period from the share adopted at its start: within-period growth
             return left, (bass_cdf(dt, p, q, share) - share) / (1 - share)
 
-        log_incr_factorial = gammaln(incr + 1)  # (the same at every theta)
-
         def loss(theta: np.ndarray) -> float:
             # (called tens of thousands of times on a dozen periods: array methods and ufuncs, not numpy's
             # wrapper functions, whose checks cost as much as the arithmetic here)
@@ -177,7 +175,9 @@ class BassModel:
             left, prob = chance(theta)
             prob = clip(prob, 1e-300, 1 - 1e-16)
             stay = np.maximum(left - incr, 0.0)
-            log_choose = gammaln(left + 1) - log_incr_factorial - gammaln(stay + 1)
+            # log C(left, incr) through the beta function: as a difference of log-gammas it loses every digit
+            # once the market size is in the trillions (the profile of an unbounded size goes there)
+            log_choose = -np.log(left + 1) - betaln(stay + 1, incr + 1)
             return float(-2.0 * (log_choose + incr * np.log(prob) + stay * np.log1p(-prob)).sum())
 
         def minimise(objective: Callable[[np.ndarray], float], starts: list[np.ndarray],
@@ -258,7 +258,8 @@ class BassModel:
                  threshold: float, hess: np.ndarray) -> tuple[float, float]:
         """The interval of parameter ``j``: where the loss, re-optimised over the others, exceeds its minimum by
         ``threshold``. A side that never gets that much worse is open: down to the parameter's bound (0, or
-        the adopters seen for the market size) or up to infinity.
+        the adopters seen for the market size) or up to infinity. (Above ``1 / eps`` times the estimate, the
+        model's arithmetic no longer tells values apart: a side not closed by then is open.)
 
         The loss's quadratic approximation at the optimum (``hess``) guides the search: the first step goes
         to where it puts the bound, and each re-optimisation of the others starts from where it puts them,
@@ -298,11 +299,14 @@ class BassModel:
             full[j] = value
             return natural(full)[j]
 
+        ceiling = at(theta[j]) / np.finfo(float).eps
         limits = []
         for direction in (-1.0, 1.0):
             step, inside, edge = first, float(theta[j]), -np.inf if direction < 0 else np.inf
             for _ in range(40):
                 candidate = inside + direction * step
+                if direction > 0 and not at(candidate) < ceiling:
+                    break  # open above: past the ceiling, double precision cannot tell the values apart
                 if excess(candidate) > 0:
                     edge = optimize.brentq(excess, min(inside, candidate), max(inside, candidate), xtol=1e-6)
                     break
