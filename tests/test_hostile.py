@@ -261,6 +261,18 @@ def test_a_ragged_row_deep_in_a_csv_is_refused_in_one_line_by_both_engines(tmp_p
         assert "25002" in line, line  # the line of the file, counting the header
 
 
+def test_a_short_row_deep_in_a_csv_is_refused_alike_by_both_engines(tmp_path, capsys):
+    """A row with fewer fields than the header: pandas would read the missing fields as missing values, DuckDB
+    refuses the row; both refuse it, with the same line."""
+    folder = _long_transfers_csv(tmp_path / "log", "25000,1,2,2014-02-01 08:00:00")
+    lines = []
+    for engine in ("pandas", "duckdb"):
+        code, out, err = _run(["activation", "--engine", engine, str(folder)], capsys)
+        assert code == 1, (engine, err)
+        lines += err.strip().splitlines()
+    assert lines == ["adoption: error: transfers: cannot read transfers.csv (line 25002: expected 5 fields, found 4)"] * 2
+
+
 def test_a_quoted_comma_deep_in_a_csv_is_one_field_for_both_engines(tmp_path, capsys):
     # no quotes in the first 25,000 rows: DuckDB's sniffer, reading only those, guessed that the file used none
     folder = _long_transfers_csv(tmp_path / "log", '"25,000",1,3,2014-02-02 08:00:00,700')

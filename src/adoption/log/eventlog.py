@@ -11,6 +11,7 @@ naive input is taken as CST), text is ``string``.
 
 from __future__ import annotations
 
+import csv
 import glob
 import json
 import os
@@ -453,7 +454,11 @@ def read_table_file(name: str, source: Path) -> pd.DataFrame:
                 raise InputError(f"{name}: folder {source} holds no .parquet files")
             return pads.dataset(parts, format="parquet").to_table().to_pandas()
         if source.suffix.lower() == ".csv":
-            return pd.read_csv(source, dtype="string", keep_default_na=True, na_values=[""])
+            frame = pd.read_csv(source, dtype="string", keep_default_na=True, na_values=[""])
+            # pandas fills a short row's missing fields, always the last column among them: only then look
+            if len(frame.columns) > 1 and frame.iloc[:, -1].isna().any():
+                _refuse_short_rows(name, source, len(frame.columns))
+            return frame
         return pq.read_table(source).to_pandas()
     except InputError:
         raise
@@ -468,6 +473,30 @@ def read_table_file(name: str, source: Path) -> pd.DataFrame:
         if isinstance(exc, FileNotFoundError) or not source.exists():
             reason = "file not found or a broken link"
         raise InputError(f"{name}: cannot read {source.name} ({reason})") from None
+
+
+def _refuse_short_rows(name: str, source: Path, fields: int) -> None:
+    """A one-line InputError for the first row of a CSV file with fewer fields than its header, as the DuckDB
+    engine refuses it (pandas would read the missing fields as missing values).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "transfers.csv"
+    >>> _ = path.write_text('transfer_id,amount\\n1,"a\\nb"\\n2\\n')
+    >>> _refuse_short_rows("transfers", path, 2)
+    Traceback (most recent call last):
+    adoption.errors.InputError: transfers: cannot read transfers.csv (line 4: expected 2 fields, found 1)
+    """
+    with source.open(newline="", encoding="utf-8-sig") as file:
+        rows = csv.reader(file)
+        next(rows, None)
+        start = rows.line_num + 1
+        for row in rows:
+            if len(row) < fields and row:
+                raise InputError(f"{name}: cannot read {source.name} (line {start}: expected {fields} fields, "
+                                 f"found {len(row)})")
+            start = rows.line_num + 1
 
 
 def _first_line(exc: BaseException) -> str:
