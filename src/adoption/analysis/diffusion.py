@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -38,6 +39,9 @@ from adoption.arrays import clip
 from adoption.errors import ParameterError
 
 __all__ = ["BassModel", "TwoSidedBass", "bass_cdf"]
+
+#: The largest argument whose exponential is a finite double.
+_LOG_MAX = math.log(np.finfo(float).max)
 
 
 def bass_cdf(t: np.ndarray | float, p: float, q: float, start_share: float = 0.0) -> np.ndarray:
@@ -153,9 +157,10 @@ class BassModel:
         k = 3 if free_size else 2
 
         def natural(theta: np.ndarray) -> tuple[float, float, float]:
-            # log scale keeps p, q > 0 and the market size above the adopters seen
-            size = seen * (1.0 + np.exp(theta[2])) if free_size else float(self.market_size)
-            return float(np.exp(theta[0])), float(np.exp(theta[1])), size
+            # log scale keeps p, q > 0 and the market size above the adopters seen; a search far out gets the
+            # largest finite exponential, not an overflow
+            size = seen * (1.0 + math.exp(min(theta[2], _LOG_MAX))) if free_size else float(self.market_size)
+            return math.exp(min(theta[0], _LOG_MAX)), math.exp(min(theta[1], _LOG_MAX)), size
 
         def chance(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             """Per period: those who had not adopted, and each one's probability of adopting in it."""
@@ -183,12 +188,13 @@ class BassModel:
         def minimise(objective: Callable[[np.ndarray], float], starts: list[np.ndarray],
                      tolerance: float | None = None) -> optimize.OptimizeResult:
             # (the fit to 1e-8 in the parameters, 1e-10 in the loss; a profile's re-optimisation to a
-            # millionth of the threshold it is compared with)
-            xatol, fatol = (1e-8, 1e-10) if tolerance is None else (1e-6, tolerance * 1e-6)
+            # millionth of the threshold it is compared with, in at most 2,000 steps: a series the curve fits
+            # exactly has a threshold below the loss's rounding, which no simplex reaches; its best is kept)
+            xatol, fatol, most = (1e-8, 1e-10, 20_000) if tolerance is None else (1e-6, tolerance * 1e-6, 2_000)
             best = None
             for guess in starts:
                 res = optimize.minimize(objective, guess, method="Nelder-Mead",
-                                        options={"xatol": xatol, "fatol": fatol, "maxiter": 20_000, "maxfev": 20_000})
+                                        options={"xatol": xatol, "fatol": fatol, "maxiter": most, "maxfev": most})
                 if best is None or res.fun < best.fun:
                     best = res
             return best
