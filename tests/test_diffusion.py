@@ -142,6 +142,22 @@ def test_bass_bad_input():
         BassModel().fit([0, 1, 2, 3, 4], [0, 1, np.nan, 3, 4])
 
 
+def test_two_sided_path_without_the_merchants_pull_is_the_bass_curve():
+    """With no pull from the merchants (r_users = 0) the users' share is the one-sided Bass curve, in closed
+    form; and the merchants' share then solves m' = (p_m + r_m u)(1 - m), also in closed form."""
+    from scipy.integrate import quad
+
+    t = np.linspace(0.0, 60.0, 61)
+    p, q, p_m, r_m, start = 0.02, 0.3, 0.004, 0.1, (0.01, 0.02)
+    path = TwoSidedBass.path(t, p, q, 0.0, p_m, r_m, start=start)
+    users = bass_cdf(t, p, q, start_share=start[0])
+    np.testing.assert_allclose(path["users"], users, rtol=1e-6, atol=1e-9)
+    # 1 - m(t) = (1 - m0) exp(-(p_m t + r_m * integral of u))
+    integral = np.array([quad(lambda s: bass_cdf(s, p, q, start_share=start[0]), 0.0, end)[0] for end in t])
+    merchants = 1.0 - (1.0 - start[1]) * np.exp(-(p_m * t + r_m * integral))
+    np.testing.assert_allclose(path["merchants"], merchants, rtol=1e-6, atol=1e-9)
+
+
 def test_two_sided_bass_recovers_cross_side_effects():
     t = np.arange(0, 80.0)
     truth = {"p_users": 0.01, "q_users": 0.2, "r_users": 0.1, "p_merchants": 0.005, "r_merchants": 0.15}
