@@ -170,6 +170,13 @@ def test_two_sided_bass_recovers_cross_side_effects():
     for name, value in truth.items():
         assert s.loc[name, "ci_low"] <= value <= s.loc[name, "ci_high"], name
     assert s.loc["r_merchants", "ci_high"] - s.loc["r_merchants", "ci_low"] < 0.05
+    # no pull from the merchants: its interval covers 0 and stops there (a rate cannot be negative)
+    no_pull = TwoSidedBass.path(t, **{**truth, "r_users": 0.0}, start=(0.01, 0.02))
+    s = TwoSidedBass().fit(t, np.clip(no_pull["users"].to_numpy() + users - path["users"].to_numpy(), 0, 1),
+                           np.clip(no_pull["merchants"].to_numpy() + merchants - path["merchants"].to_numpy(), 0, 1)
+                           ).summary_
+    assert s.loc["r_users", "ci_low"] == 0.0 < s.loc["r_users", "ci_high"]
+    assert (s["ci_low"] >= 0).all()
 
 
 @pytest.mark.slow

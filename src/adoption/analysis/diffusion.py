@@ -79,10 +79,11 @@ def _series(t: Sequence[float] | np.ndarray | pd.Series | None, values: object, 
 
 
 def _summary(names: list[str], est: np.ndarray, cov: np.ndarray, alpha: float, dof: int) -> pd.DataFrame:
-    """Wald intervals with Student-t quantiles (nonlinear least squares)."""
+    """Wald intervals with Student-t quantiles (nonlinear least squares), of rates that cannot be negative:
+    an interval reaching below 0 is cut there."""
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     z = stats.t.ppf(1 - alpha / 2, max(dof, 1))
-    return pd.DataFrame({"estimate": est, "se": se, "ci_low": est - z * se, "ci_high": est + z * se},
+    return pd.DataFrame({"estimate": est, "se": se, "ci_low": np.maximum(est - z * se, 0.0), "ci_high": est + z * se},
                         index=pd.Index(names, name="parameter"))
 
 
@@ -343,7 +344,9 @@ class TwoSidedBass:
         p_users, q_users, r_users (users' response to merchants), p_merchants, r_merchants (merchants'
         response to users).
     summary_ : DataFrame
-        estimate, se, ci_low, ci_high per parameter (each series weighted by its own residual spread).
+        estimate, se, ci_low, ci_high per parameter (each series weighted by its own residual spread). Wald
+        intervals from the curvature: symmetric about the estimate, cut at 0 (the rates cannot be negative).
+        A rate whose estimate sits at 0 has an interval that only says how far up the data allow it.
 
     Examples
     --------
