@@ -219,10 +219,10 @@ class BassModel:
             scale = max(self.dispersion_, 1e-300)
         limit = float(stats.f.ppf(1 - self.alpha, 1, dof))
         est = np.array(natural(theta)[:k])
-        hess = self._hessian(loss, theta)
-        bounds = np.array([self._profile(loss, minimise, natural, theta, j, best.fun, scale * limit, hess)
+        inverse = np.linalg.pinv(self._hessian(loss, theta))  # (the quadratic approximation of the loss)
+        bounds = np.array([self._profile(loss, minimise, natural, theta, j, best.fun, scale * limit, inverse)
                            for j in range(k)])
-        se = np.sqrt(np.clip(np.diag(self._covariance(hess, natural, theta, scale)), 0.0, None))
+        se = np.sqrt(np.clip(np.diag(self._covariance(inverse, natural, theta, scale)), 0.0, None))
         self.summary_ = pd.DataFrame({"estimate": est, "se": se, "ci_low": bounds[:, 0], "ci_high": bounds[:, 1]},
                                      index=pd.Index(["p", "q", "market_size"][:k], name="parameter"))
         self.p_, self.q_ = float(est[0]), float(est[1])
@@ -248,10 +248,10 @@ class BassModel:
         return hess
 
     @staticmethod
-    def _covariance(hess: np.ndarray, natural: Callable, theta: np.ndarray, scale: float) -> np.ndarray:
-        """``2 * scale`` times the inverse Hessian of the loss, carried to the natural parameters."""
+    def _covariance(inverse: np.ndarray, natural: Callable, theta: np.ndarray, scale: float) -> np.ndarray:
+        """``2 * scale`` times the inverse Hessian of the loss (``inverse``), carried to the natural parameters."""
         k = len(theta)
-        cov_theta = 2.0 * scale * np.linalg.pinv(hess)
+        cov_theta = 2.0 * scale * inverse
         grad = np.empty(k)
         for j in range(k):
             up, down = theta.copy(), theta.copy()
@@ -262,17 +262,17 @@ class BassModel:
 
     @staticmethod
     def _profile(loss: Callable, minimise: Callable, natural: Callable, theta: np.ndarray, j: int, best: float,
-                 threshold: float, hess: np.ndarray) -> tuple[float, float]:
+                 threshold: float, inverse: np.ndarray) -> tuple[float, float]:
         """The interval of parameter ``j``: where the loss, re-optimised over the others, exceeds its minimum by
         ``threshold``. A side that never gets that much worse is open: down to the parameter's bound (0, or
         the adopters seen for the market size) or up to infinity. (Above ``1 / eps`` times the estimate, the
         model's arithmetic no longer tells values apart: a side not closed by then is open.)
 
-        The loss's quadratic approximation at the optimum (``hess``) guides the search: the first step goes
-        to where it puts the bound, and each re-optimisation of the others starts from where it puts them,
-        moved from the nearest value already profiled. The bound itself is the profile's, to ``1e-6``."""
+        The loss's quadratic approximation at the optimum (``inverse``: its Hessian's inverse) guides the
+        search: the first step goes to where it puts the bound, and each re-optimisation of the others starts
+        from where it puts them, moved from the nearest value already profiled. The bound itself is the
+        profile's, to ``1e-6``."""
         others = [i for i in range(len(theta)) if i != j]
-        inverse = np.linalg.pinv(hess)
         curvature = inverse[j, j]
         # the quadratic's distance to the bound, and how the others follow parameter j along the profile
         wald = float(np.sqrt(2.0 * threshold * curvature)) if curvature > 0 else np.nan
