@@ -35,13 +35,15 @@ report: $(STAMP) ## the main job: run the default reports (notebooks/manifest.ya
 	$(BIN)/adoption report --all
 	@echo "open reports/index.html"
 
+# --dist worksteal: each worker starts on its half of the suite and takes half of the other's queue when its
+# own runs out (xdist's default, load, hands out big chunks early: one worker could run the last 90 s alone)
 test: $(STAMP) chromium ## the whole suite: ruff, then pytest (unit, statistical, notebook, CLI, browser)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 test-fast: $(STAMP) ## the fast lane (about a minute): ruff, then every test not marked slow (no statistical recovery, notebooks, browser)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
-	$(BIN)/python -m pytest -n 2 -m "not slow" -p no:cacheprovider
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not slow" -p no:cacheprovider
 
 chromium: ## Debian's chromium for the browser test (installed when missing and we may use apt-get)
 	@command -v chromium >/dev/null 2>&1 || { \

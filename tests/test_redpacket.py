@@ -60,6 +60,23 @@ def test_lucky_split_is_the_rule_share_by_share(spec, seed):
     assert parts.tolist() == _split_lucky_share_by_share(amount, shares, draws, seed)
 
 
+@pytest.mark.parametrize("scalar_up_to", [0, 10**9], ids=["arrays", "share by share"])
+def test_both_ways_of_drawing_follow_the_rule(monkeypatch, scalar_up_to):
+    """Small splits are drawn share by share in Python, larger ones position by position over arrays: each
+    way, forced on every split, gives the rule's cents."""
+    from adoption.world import redpacket
+
+    monkeypatch.setattr(redpacket, "_SCALAR_DRAWS", scalar_up_to)
+    rng = np.random.default_rng(5)
+    for seed in range(300):
+        n = int(rng.integers(1, 12))
+        shares = rng.integers(1, 15, n).tolist()
+        amount = [k + int(rng.integers(0, 3_000)) for k in shares]
+        draws = [int(rng.integers(0, k + 1)) for k in shares]
+        parts = split_lucky(np.array(amount), np.array(shares), seed=seed, draws=np.array(draws))
+        assert parts.tolist() == _split_lucky_share_by_share(amount, shares, draws, seed)
+
+
 def test_per_position_means_are_equal_and_later_spread_larger():
     n, k, amount = 100_000, 5, 1_000
     parts = split_lucky(np.full(n, amount), np.full(n, k), seed=3).reshape(n, k)

@@ -75,9 +75,12 @@ def split_lucky(amount_cents: np.ndarray | int, shares: np.ndarray | int, seed: 
     _check_amounts(amount, n_shares)
     n_draws = n_shares if draws is None else np.minimum(np.asarray(draws, dtype=np.int64), n_shares)
     rng = as_generator(seed)
-    out = np.empty(int(n_draws.sum()), dtype=np.int64)
-    if len(out) == 0:
-        return out
+    total = int(n_draws.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    if total <= _SCALAR_DRAWS:
+        return _split_lucky_scalar(amount.tolist(), n_shares.tolist(), n_draws.tolist(), rng.random(total).tolist())
+    out = np.empty(total, dtype=np.int64)
     start = np.zeros(len(amount), dtype=np.int64)
     np.cumsum(n_draws[:-1], out=start[1:])
     # packets with the most draws first, so the packets still drawing at each position are a prefix
@@ -102,6 +105,37 @@ def split_lucky(amount_cents: np.ndarray | int, shares: np.ndarray | int, seed: 
     full = (n_draws == n_shares)[order]
     out[first_slot[full] + n_draws[order][full] - 1] += remaining[full]
     return out
+
+
+#: Up to this many draws, :func:`split_lucky` draws share by share in Python: its array operations, seven a
+#: position, cost more than a few packets' arithmetic (the simulator's calls draw 9 shares at the median on a
+#: 2,000-user world, 38 on a 20,000-user one).
+_SCALAR_DRAWS = 64
+
+
+def _split_lucky_scalar(amount: list[int], shares: list[int], draws: list[int], uniforms: list[float]) -> np.ndarray:
+    """:func:`split_lucky` share by share: the same uniforms for the same draws (position after position,
+    packets with the most draws first) and the same floating-point operations on IEEE doubles, so the
+    same cents."""
+    order = sorted(range(len(amount)), key=draws.__getitem__, reverse=True)  # stable, as the array sort
+    slot = [0] * len(amount)
+    for i in range(1, len(amount)):
+        slot[i] = slot[i - 1] + draws[i - 1]
+    position_start, used = [], 0
+    for position in range(draws[order[0]]):
+        position_start.append(used)
+        used += sum(d > position for d in draws)
+    out = [0] * len(uniforms)
+    for rank, i in enumerate(order):
+        r, k = amount[i], shares[i]
+        for position in range(draws[i]):
+            draw = min(max(int(uniforms[position_start[position] + rank] * (2.0 * r / k)), 1), r - (k - 1))
+            out[slot[i] + position] = draw
+            r -= draw
+            k -= 1
+        if draws[i] == shares[i]:
+            out[slot[i] + draws[i] - 1] += r
+    return np.array(out, dtype=np.int64)
 
 
 def split_fixed(amount_cents: np.ndarray | int, shares: np.ndarray | int) -> np.ndarray:
