@@ -8,6 +8,11 @@ import pandas as pd
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# before any test module imports nbformat (test_reports does): no IRI grammar built while collecting, 1.25 s
+# of each test process, as in the processes of adoption's command line
+from adoption.processes import skip_iri_grammar
+
+skip_iri_grammar()
 if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:  # test workers side by side on the cores
     from adoption.processes import one_thread_per_worker
 
