@@ -325,6 +325,19 @@ def test_a_follow_up_ended_at_the_horizon_counts_the_cells_follow_up_until_leave
             assert len(ended) < len(whole) and isinstance(ended["cohort"].dtype, pd.CategoricalDtype)
 
 
+def test_a_csv_log_parsed_once_or_read_by_each_statement_gives_the_same_table(tmp_path, monkeypatch):
+    """DuckDB parses a small CSV table once, into memory, and reads a large one where each statement needs it
+    (``adoption.log.sql.CSV_IN_MEMORY_BYTES``): the same table either way, row for row."""
+    import adoption.log.sql as sql
+    from adoption import Scenario, simulate
+
+    folder = simulate(Scenario(n_users=1_500, end="2014-08-31"), seed=4).write(tmp_path / "log", format="csv")
+    parsed_once = activation_table(folder, engine="duckdb")
+    monkeypatch.setattr(sql, "CSV_IN_MEMORY_BYTES", 0)
+    pd.testing.assert_frame_equal(activation_table(folder, engine="duckdb"), parsed_once)
+    assert len(parsed_once) > 100
+
+
 @pytest.mark.slow  # (four CSV logs read by DuckDB: 10 s)
 def test_counted_tables_of_partial_and_text_id_logs_give_the_headline_of_their_rows(tmp_path, monkeypatch):
     import adoption.analysis.survival as survival

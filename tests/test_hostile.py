@@ -261,9 +261,15 @@ def test_a_ragged_row_deep_in_a_csv_is_refused_in_one_line_by_both_engines(tmp_p
         assert "25002" in line, line  # the line of the file, counting the header
 
 
-def test_a_short_row_deep_in_a_csv_is_refused_alike_by_both_engines(tmp_path, capsys):
+@pytest.mark.parametrize("in_memory", [True, False], ids=["parsed once", "read by each statement"])
+def test_a_short_row_deep_in_a_csv_is_refused_alike_by_both_engines(tmp_path, capsys, monkeypatch, in_memory):
     """A row with fewer fields than the header: pandas would read the missing fields as missing values, DuckDB
-    refuses the row; both refuse it, with the same line."""
+    refuses the row; both refuse it, with the same line, whether DuckDB reads the file into memory when the
+    log is opened or where a statement reads it (a file over ``CSV_IN_MEMORY_BYTES``)."""
+    import adoption.log.sql as sql
+
+    if not in_memory:
+        monkeypatch.setattr(sql, "CSV_IN_MEMORY_BYTES", 0)
     folder = _long_transfers_csv(tmp_path / "log", "25000,1,2,2014-02-01 08:00:00")
     lines = []
     for engine in ("pandas", "duckdb"):

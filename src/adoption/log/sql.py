@@ -148,6 +148,25 @@ def _csv_header(path: Path) -> list[str] | None:
     return header
 
 
+#: A CSV table up to this size is parsed once into memory, its text and then its typed values, rather than by
+#: every statement that reads it: the bundled example as CSV answers its headline in 2.2 s against 3.5 s. A
+#: larger one is read where each statement needs it, as a Parquet table is, so that its size never has to fit
+#: in memory (a log that big reads faster as Parquet anyway).
+CSV_IN_MEMORY_BYTES = 256 * 2**20
+
+
+def _is_csv(files: list[Path]) -> bool:
+    return bool(files) and files[0].suffix.lower() == ".csv"
+
+
+def _csv_in_memory(files: list[Path]) -> bool:
+    """Whether a table's files are CSV small enough to be parsed once (:data:`CSV_IN_MEMORY_BYTES`)."""
+    try:
+        return _is_csv(files) and sum(f.stat().st_size for f in files) <= CSV_IN_MEMORY_BYTES
+    except OSError:  # (the reader says what is wrong with the file)
+        return False
+
+
 def _relation(con: duckdb.DuckDBPyConnection, name: str, files: list[Path]) -> duckdb.DuckDBPyRelation:
     paths = [p.as_posix() for p in files]
     try:
@@ -222,7 +241,12 @@ def open_log(folder: str | os.PathLike[str], *, memory_limit: str | None = None,
         types: dict[str, dict[str, str]] = {}
         for name, files in sources.items():
             rel = _relation(con, name, files)
-            rel.create_view(f"raw_{name}")
+            log.files[name] = list(files)  # (before a CSV is read: its errors are refused naming the table)
+            if _csv_in_memory(files):  # parsed once, not by every statement that reads the table
+                rel.create_view(f"csv_{name}")
+                con.execute(f"CREATE TEMP TABLE raw_{name} AS SELECT * FROM csv_{name}")
+            else:
+                rel.create_view(f"raw_{name}")
             wanted = {c.lower(): c for c in TABLES[name].column_names}
             mapping: dict[str, str] = {}
             for col, dtype in zip(rel.columns, rel.types, strict=True):
@@ -231,7 +255,7 @@ def open_log(folder: str | os.PathLike[str], *, memory_limit: str | None = None,
                     mapping[target] = col
                     types.setdefault(name, {})[target] = str(dtype)
             found[name] = mapping
-            log.files[name], log.source_columns[name] = list(files), mapping
+            log.source_columns[name] = mapping
             missing = [c for c in TABLES[name].required_columns if c not in mapping]
             for col in missing:
                 log.problems.append(missing_column(name, col, rel.columns, rel.aggregate("count(*)").fetchall()[0][0]))
@@ -334,7 +358,10 @@ def _typed_view(log: SqlLog, name: str, mapping: dict[str, str], types: dict[str
                     f"{', ' + raws if raws else ''} FROM raw_{name}")
     typed = {col.name: _typed_column(log, col, f"__raw_{col.name}", types[col.name], amount_unit) for col in present}
     select = ", ".join(["__row", *(f"{expr} AS {column}" for column, (expr, _) in typed.items())])
-    log.con.execute(f"CREATE TEMP VIEW {name} AS SELECT {select} FROM src_{name}")
+    # a small CSV table's text is cast once (the casts of its timestamps, with any UTC offset, cost more than
+    # a Parquet scan); a Parquet table's view reads only the columns a statement asks for
+    kind = "TABLE" if _csv_in_memory(log.files.get(name, [])) else "VIEW"
+    log.con.execute(f"CREATE TEMP {kind} {name} AS SELECT {select} FROM src_{name}")
     checks = []  # (column, rule, detail, predicate, what to show): every one counted in one scan of the table
     for col in present:
         raw, dtype = f"__raw_{col.name}", types[col.name]
