@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-# before any test module imports nbformat (test_reports does): no IRI grammar built while collecting, 1.25 s
-# of each test process, as in the processes of adoption's command line
+# before any test module imports nbformat (test_reports does): no IRI grammar built while collecting (4-6 s of
+# each test process here), as in the processes of adoption's command line
 from adoption.processes import skip_iri_grammar
 
 skip_iri_grammar()
