@@ -44,7 +44,14 @@ from adoption.log.contract import (
     TableSpec,
     id_columns,
 )
-from adoption.log.validation import Problem, ValidationReport, missing_column, validate_meta, validate_tables
+from adoption.log.validation import (
+    Problem,
+    ValidationReport,
+    csv_line_refusal,
+    missing_column,
+    validate_meta,
+    validate_tables,
+)
 from adoption.processes import process_alive
 
 __all__ = ["META_FILE", "TRUTH_FILE", "AmountUnitWarning", "EventLog", "canonical_columns", "check_destination", "coerce_table",
@@ -495,8 +502,7 @@ def _refuse_short_rows(name: str, source: Path, fields: int) -> None:
             start = rows.line_num + 1
             for row in rows:
                 if len(row) < fields and row:
-                    raise InputError(f"{name}: cannot read {source.name} (line {start}: expected {fields} fields, "
-                                     f"found {len(row)})")
+                    raise InputError(csv_line_refusal(name, source.name, start, expected=fields, found=len(row)))
                 start = rows.line_num + 1
         except csv.Error:  # (a field beyond the csv module's size limit, which pandas read: nothing to say)
             return

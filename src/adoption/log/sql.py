@@ -44,7 +44,7 @@ from adoption.log.contract import (
     id_columns,
 )
 from adoption.log.proofs import claims_against_packets, column_statistics, proven_unique
-from adoption.log.validation import MAX_EXAMPLES, Problem, missing_column
+from adoption.log.validation import MAX_EXAMPLES, Problem, csv_line_refusal, missing_column
 from adoption.processes import default_memory_limit
 from adoption.text import strip_controls
 
@@ -170,7 +170,7 @@ def _csv_in_memory(files: list[Path]) -> bool:
 def _relation(con: duckdb.DuckDBPyConnection, name: str, files: list[Path]) -> duckdb.DuckDBPyRelation:
     paths = [p.as_posix() for p in files]
     try:
-        if files[0].suffix.lower() == ".csv":
+        if _is_csv(files):
             # every column as text, as the pandas reader does, so both engines parse values alike; in the
             # pandas reader's dialect (commas, double quotes) rather than the one DuckDB's sniffer guesses from
             # a sample (which took 50 ms a file, and could guess no quoting from a sample without quotes). A
@@ -239,10 +239,11 @@ def open_log(folder: str | os.PathLike[str], *, memory_limit: str | None = None,
                              f"<table>.csv for tables {', '.join(TABLES)})")
         found: dict[str, dict[str, str]] = {}
         types: dict[str, dict[str, str]] = {}
+        in_memory = {name for name, files in sources.items() if _csv_in_memory(files)}
         for name, files in sources.items():
             rel = _relation(con, name, files)
             log.files[name] = list(files)  # (before a CSV is read: its errors are refused naming the table)
-            if _csv_in_memory(files):  # parsed once, not by every statement that reads the table
+            if name in in_memory:  # parsed once, not by every statement that reads the table
                 rel.create_view(f"csv_{name}")
                 con.execute(f"CREATE TEMP TABLE raw_{name} AS SELECT * FROM csv_{name}")
             else:
@@ -263,7 +264,7 @@ def open_log(folder: str | os.PathLike[str], *, memory_limit: str | None = None,
         log.text_spaces = _text_spaces(con, found, types)
         for name in TABLES:
             if name in found:
-                _typed_view(log, name, found[name], types.get(name, {}), amount_unit)
+                _typed_view(log, name, found[name], types.get(name, {}), amount_unit, cast_once=name in in_memory)
         if "users" not in found:
             log.problems.insert(0, Problem("users", None, "missing", 0, (), "required table is missing"))
         for space in sorted(log.text_spaces):
@@ -314,9 +315,10 @@ def _csv_refusal(message: str, files: dict[str, list[Path]]) -> str | None:
     if name is None:
         return None
     counts = _CSV_COUNTS.search(message)
-    reason = f"expected {counts.group(1)} fields, found {counts.group(2)}" if counts else \
-        message.split("\n")[0].removeprefix("Invalid Input Error: ").strip()
-    return f"{name}: cannot read {path.name} (line {line.group(1)}: {reason})"
+    if counts:
+        return csv_line_refusal(name, path.name, line.group(1), expected=counts.group(1), found=counts.group(2))
+    return csv_line_refusal(name, path.name, line.group(1),
+                            reason=message.split("\n")[0].removeprefix("Invalid Input Error: ").strip())
 
 
 def _is_integer_type(dtype: str) -> bool:
@@ -350,8 +352,11 @@ def _number(expr: str, dtype: str) -> str:
     return expr if not _is_text_type(dtype) else f"TRY_CAST(nullif(trim({expr}), '') AS DOUBLE)"
 
 
-def _typed_view(log: SqlLog, name: str, mapping: dict[str, str], types: dict[str, str], amount_unit: str) -> None:
-    """``<name>``: the contract's typed columns and ``__row``; type and missing-value problems recorded."""
+def _typed_view(log: SqlLog, name: str, mapping: dict[str, str], types: dict[str, str], amount_unit: str,
+                cast_once: bool = False) -> None:
+    """``<name>``: the contract's typed columns and ``__row``; type and missing-value problems recorded.
+    ``cast_once``: a table of the typed values (a CSV table parsed into memory), not a view that casts them
+    in every statement."""
     present = [c for c in TABLES[name].columns if c.name in mapping]
     raws = ", ".join(f"{quote(mapping[c.name])} AS __raw_{c.name}" for c in present)
     log.con.execute(f"CREATE TEMP VIEW src_{name} AS SELECT row_number() OVER () AS __row"
@@ -360,7 +365,7 @@ def _typed_view(log: SqlLog, name: str, mapping: dict[str, str], types: dict[str
     select = ", ".join(["__row", *(f"{expr} AS {column}" for column, (expr, _) in typed.items())])
     # a small CSV table's text is cast once (the casts of its timestamps, with any UTC offset, cost more than
     # a Parquet scan); a Parquet table's view reads only the columns a statement asks for
-    kind = "TABLE" if _csv_in_memory(log.files.get(name, [])) else "VIEW"
+    kind = "TABLE" if cast_once else "VIEW"
     log.con.execute(f"CREATE TEMP {kind} {name} AS SELECT {select} FROM src_{name}")
     checks = []  # (column, rule, detail, predicate, what to show): every one counted in one scan of the table
     for col in present:

@@ -32,7 +32,8 @@ from adoption.log.contract import (
 )
 from adoption.text import strip_controls
 
-__all__ = ["Problem", "ValidationReport", "id_text", "missing_column", "validate_meta", "validate_tables"]
+__all__ = ["Problem", "ValidationReport", "csv_line_refusal", "id_text", "missing_column", "validate_meta",
+           "validate_tables"]
 
 MAX_EXAMPLES = 5
 
@@ -340,6 +341,20 @@ def missing_column(table: str, column: str, found: Sequence[object], rows: int) 
     """
     return Problem(table, column, "missing", int(rows), (),
                    f"required column is missing (found columns: {', '.join(map(str, found)) or 'none'})")
+
+
+def csv_line_refusal(table: str, file_name: str, line: int | str, expected: int | str | None = None,
+                     found: int | str | None = None, reason: str | None = None) -> str:
+    """The one line that refuses a row of a CSV file, the same from both engines: its field count against the
+    header's (``expected``, ``found``), or another ``reason``.
+
+    Examples
+    --------
+    >>> csv_line_refusal("transfers", "transfers.csv", 7, expected=5, found=6)
+    'transfers: cannot read transfers.csv (line 7: expected 5 fields, found 6)'
+    """
+    detail = reason if reason is not None else f"expected {expected} fields, found {found}"
+    return f"{table}: cannot read {file_name} (line {line}: {detail})"
 
 
 def validate_meta(meta: Mapping[str, object]) -> list[Problem]:
