@@ -101,10 +101,22 @@ def test_a_table_without_covariates_is_the_headline_columns_of_the_whole_table_i
         pd.testing.assert_frame_equal(activation_table(folder, definition, engine="duckdb", covariates=False), narrow)
 
 
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "two passes"])
 @pytest.mark.parametrize("ids", ["small", "beyond_32_bits"])
-def test_receipts_at_the_same_instant_break_ties_alike_in_both_engines(tmp_path, ids):
+def test_receipts_at_the_same_instant_break_ties_alike_in_both_engines(tmp_path, monkeypatch, ids, packed):
     """Time, then red packet before transfer, then the larger amount, then the lower id, with small ids
-    and with ids too large for any packing into one 64-bit key."""
+    and with ids too large for any packing into one 64-bit key; without the covariates, DuckDB finds the
+    first receipts by one minimum of the tie-break packed into 128 bits, or (where it cannot be packed) by
+    the earliest instant and a second pass."""
+    import adoption.analysis.activation_sql as activation_sql
+    from adoption.analysis.activation_columns import HEADLINE_COLUMNS
+
+    if not packed:
+        monkeypatch.setattr(activation_sql, "_PACKED_BITS", 0)
+    packings = []
+    packed_firsts = activation_sql._TableBuilder._packed_firsts
+    monkeypatch.setattr(activation_sql._TableBuilder, "_packed_firsts",
+                        lambda self, receipts: packings.append(packed_firsts(self, receipts)) or packings[-1])
     log = tricky_log()
     at, shift = T("2015-03-01 08:00"), (0 if ids == "small" else 2**33)
     packets = pd.DataFrame({"packet_id": [200 + shift, 201 + shift, 202 + shift], "sender_id": [1, 4, 5],
@@ -121,6 +133,9 @@ def test_receipts_at_the_same_instant_break_ties_alike_in_both_engines(tmp_path,
     folder = log.write(tmp_path / "log")
     a, b = activation_table(log), activation_table(folder, engine="duckdb")
     pd.testing.assert_frame_equal(a, b)
+    narrow = activation_table(folder, engine="duckdb", covariates=False)
+    pd.testing.assert_frame_equal(narrow, a[list(HEADLINE_COLUMNS)])
+    assert [p is not None for p in packings] == [packed]
     # the two 400-cent claims tie on time, kind and amount: the lower packet id, the group packet, wins
     row = b[b.user_id == 8].iloc[0]
     assert (row["first_kind"], row["first_amount_cents"], bool(row["first_group"])) == ("red_packet", 400, True)

@@ -25,6 +25,8 @@ from adoption.log.sql import SqlLog, memory_limit_setting, open_log, validate_sq
 __all__ = ["activation_table_duckdb", "activation_tables_duckdb", "connect_log", "headline_tables_duckdb"]
 
 _DAY_US = "86400000000.0"
+#: The bits of the integer the first receipts' tie-break is packed into (DuckDB's UHUGEINT).
+_PACKED_BITS = 128
 _WEEK_US = 7 * 86_400_000_000
 W, E = "CAST($w_start AS TIMESTAMP)", "CAST($w_end AS TIMESTAMP)"
 #: The values of the text columns a counted table brings as categories (an SQL enum: no string per row).
@@ -337,10 +339,12 @@ class _TableBuilder:
                 week = f"""SELECT *, CASE WHEN kind_order = 1 THEN FALSE ELSE CAST(NULL AS BOOLEAN) END AS in_group
                            FROM ({week})"""
             ties = f"SELECT * FROM {self._once('first_week_receipts', week)} r WHERE earliest"
+            firsts = None
             # (a packet id twice, in a log not checked: grouped if either is, as the lookup below has it)
             group, lookup = "f.in_group", ""
             tie_group, carried = ", 'ng': NOT r.in_group", ", NOT m.ng AS in_group"
         else:
+            firsts = self._packed_firsts(receipts)
             ties = f"SELECT r.* FROM ({receipts}) r JOIN ({earliest}) e ON e.user_id = r.user_id AND {key} = e.k"
             tie_group, carried = "", ""
             if grouped:
@@ -350,19 +354,54 @@ class _TableBuilder:
                                        GROUP BY packet_id) g ON f.kind_order = 0 AND g.packet_id = f.ref"""
             else:
                 group, lookup = "CASE WHEN f.kind_order = 1 THEN FALSE ELSE CAST(NULL AS BOOLEAN) END", ""
-        self.con.execute(f"""
-            CREATE TEMP TABLE first_receipt AS
-            WITH firsts AS (
+        if firsts is None:  # the tie-break among the receipts at each receiver's earliest instant
+            firsts = f"""
                 SELECT user_id, m.t AS t, m.ko AS kind_order, -m.na AS amount, m.ref AS ref{carried} FROM (
                     SELECT r.user_id, min({{'t': r.t, 'ko': r.kind_order, 'na': -r.amount, 'ref': r.ref{tie_group}}})
                            AS m
-                    FROM ({ties}) r GROUP BY r.user_id))
+                    FROM ({ties}) r GROUP BY r.user_id)"""
+        self.con.execute(f"""
+            CREATE TEMP TABLE first_receipt AS
+            WITH firsts AS ({firsts})
             SELECT f.user_id, f.t, CASE WHEN f.kind_order = 0 THEN 'red_packet' ELSE 'transfer' END AS kind,
                    f.amount, {group} AS grp
             FROM firsts f {lookup}""")
         self.receivers = self.sql.scalar("SELECT count(*) FROM first_receipt")
         if self.receivers == 0:
             raise InputError("activation: the log has no receipts (red_packet_claims and transfers are empty)")
+
+    def _packed_firsts(self, receipts: str) -> str | None:
+        """SQL of each receiver's first receipt (``user_id``, ``t``, ``kind_order``, ``amount``, ``ref``) by one
+        minimum of the whole tie-break packed into a 128-bit integer, or None where the receipts' values span
+        too wide a range to be packed (or some are missing, in a log not checked).
+
+        The tie-break is the order of (time, kind, larger amount, lower id): each is stored as its distance
+        from its lowest value (the amount from its highest), in as many bits as its range needs, most
+        significant first, so that the order of the packed integers is the order of the tie-break and one
+        pass over the receipts finds each receiver's first. Otherwise it takes the earliest instant per
+        receiver and then a second pass over the receipts, joined to those instants, to break the ties (at
+        ten million users: 22 s against 12 s for the bounds and the packed minimum)."""
+        row = self.sql.row(f"""
+            SELECT count(*), count(t) = count(*) AND count(amount) = count(*) AND count(ref) = count(*),
+                   min(epoch_us(t)), max(epoch_us(t)), min(amount), max(amount), min(ref), max(ref)
+            FROM ({receipts})""")
+        if row is None or not row[0] or not row[1] or not all(isinstance(v, int) for v in row[2:]):
+            return None  # (no receipts, a missing value, or text ids)
+        t_low, t_high, a_low, a_high, r_low, r_high = (int(v) for v in row[2:])
+        spans = ((t_high - t_low) * 2 + 1, a_high - a_low, r_high - r_low)
+        if any(span >= 2**62 for span in spans):  # (a difference of int64 values that could overflow)
+            return None
+        t_bits, a_bits, r_bits = (span.bit_length() for span in spans)
+        if t_bits + a_bits + r_bits > _PACKED_BITS:
+            return None
+        packed = (f"(CAST((epoch_us(r.t) - {t_low}) * 2 + r.kind_order AS UHUGEINT) << {a_bits + r_bits}) | "
+                  f"(CAST({a_high} - r.amount AS UHUGEINT) << {r_bits}) | CAST(r.ref - {r_low} AS UHUGEINT)")
+        return f"""
+            SELECT user_id, make_timestamp(CAST(h >> {a_bits + r_bits + 1} AS BIGINT) + {t_low}) AS t,
+                   CAST((h >> {a_bits + r_bits}) & 1 AS INTEGER) AS kind_order,
+                   {a_high} - CAST((h >> {r_bits}) & {(1 << a_bits) - 1} AS BIGINT) AS amount,
+                   CAST(h & {(1 << r_bits) - 1} AS BIGINT) + {r_low} AS ref
+            FROM (SELECT r.user_id, min({packed}) AS h FROM ({receipts}) r GROUP BY 1)"""
 
     def _receipt_parts(self) -> list[str]:
         """A SELECT of every receipt of each table that records them: receiver, time, kind (0 a red packet, 1
