@@ -14,12 +14,12 @@ CLAIM_COLUMNS = ["packet_id", "receiver_id", "claimed_at", "amount_cents"]
 PACKET_COLUMNS = ["packet_id", "sender_id", "sent_at", "amount_cents", "shares", "recipient_id"]
 
 
-def _parts(tmp_path, name, frame, sizes):
+def _parts(tmp_path, name, frame, sizes, row_group_size=None):
     """``frame`` written as consecutive Parquet parts of the given row counts."""
     files, start = [], 0
     for i, size in enumerate(sizes):
         path = tmp_path / f"{name}-{i}.parquet"
-        frame.iloc[start:start + size].to_parquet(path, index=False)
+        frame.iloc[start:start + size].to_parquet(path, index=False, row_group_size=row_group_size)
         files.append(path)
         start += size
     return files
@@ -89,23 +89,37 @@ def _random_log(rng, n_packets=12):
 
 
 def _counted(packets, claims):
-    """The same rules, counted with pandas (a join, then a group per packet)."""
+    """The same rules, counted with pandas (a join, then a group per packet), and the key's uniqueness."""
     j = claims.merge(packets, on="packet_id", suffixes=("", "_packet"))
     per = j.groupby("packet_id").agg(n=("receiver_id", "size"), total=("amount_cents", "sum"),
                                      shares=("shares", "first"), amount=("amount_cents_packet", "first"))
     other = j["recipient_id"].notna() & (j["receiver_id"] != j["recipient_id"])
     return (int((j["claimed_at"] < j["sent_at"]).sum()), int((j["receiver_id"] == j["sender_id"]).sum()),
-            int(other.sum()), int((per["n"] > per["shares"]).sum()), int((per["total"] > per["amount"]).sum()))
+            int(other.sum()), int((per["n"] > per["shares"]).sum()), int((per["total"] > per["amount"]).sum()),
+            _brute_unique(claims, ["packet_id", "receiver_id"]))
 
 
 @pytest.mark.parametrize("seed", range(25))
 def test_claims_merged_with_packets_count_what_a_join_counts(tmp_path, small_batches, seed):
+    """Read in batches of 3 rows or a row group of 4 at a time, and with the next row group decoded ahead in
+    a thread of its own (``idle``), as when nothing else runs beside the merge."""
+    import threading
+
     rng = np.random.default_rng(seed)
+    idle = threading.Event()
+    if seed % 4 >= 2:
+        idle.set()
+    row_group_size = 4 if seed % 3 else None  # (4 rows: read a row group at a time; else 3 rows at a time)
     packets, claims = _random_log(rng)
+    if seed % 2:  # one claim per receiver and packet: the key unique
+        claims = claims.drop_duplicates(["packet_id", "receiver_id"])
     claims = claims.sort_values("packet_id", kind="stable").reset_index(drop=True)
-    claim_files = _parts(tmp_path, "claims", claims, [len(claims) // 3, len(claims) - len(claims) // 3])
-    packet_files = _parts(tmp_path, "packets", packets, [5, len(packets) - 5])
-    assert claims_against_packets(claim_files, CLAIM_COLUMNS, packet_files, PACKET_COLUMNS) == _counted(packets, claims)
+    claim_files = _parts(tmp_path, "claims", claims, [len(claims) // 3, len(claims) - len(claims) // 3],
+                         row_group_size)
+    packet_files = _parts(tmp_path, "packets", packets, [5, len(packets) - 5], row_group_size)
+    merged = claims_against_packets(claim_files, CLAIM_COLUMNS, packet_files, PACKET_COLUMNS, idle=idle)
+    assert merged == _counted(packets, claims)
+    assert merged.key_unique == proven_unique(claim_files, ["packet_id", "receiver_id"])  # (the same proof)
 
 
 def test_claims_not_in_packet_order_are_not_proven(tmp_path):

@@ -26,19 +26,48 @@ the examples to report.
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["claims_against_packets", "column_statistics", "proven_unique"]
+__all__ = ["ClaimCounts", "claims_against_packets", "column_statistics", "proven_unique"]
 
 #: Rows decoded at a time: 2M, so that each column's array (16 MB) stays under glibc's 32 MB ceiling for
 #: reusing freed memory, instead of fresh pages mapped and faulted in for every batch (the claims' merge of
 #: the 4.75M-user log: 6.0 and 6.0 s, against 6.3 and 7.8 s with 4M rows and more system time).
 _BATCH_ROWS = 1 << 21
+
+
+class _PairsInOrder:
+    """Whether a two-column key read batch after batch (first column never decreasing) repeats no pair: the
+    previous batch's last run of the first column is carried into the next batch."""
+
+    def __init__(self) -> None:
+        self.unique = True
+        self._last: np.ndarray | None = None  # the rows of the previous batch's last run
+
+    def add(self, first: np.ndarray, second: np.ndarray) -> bool:
+        """Take the next batch (not empty); False once the key is not proven unique (or not in order)."""
+        if not self.unique:
+            return False
+        last = self._last
+        if last is not None:  # the previous batch's last run continues into this one
+            if first[0] < last[0, 0]:
+                self.unique = False
+                return False
+            if first[0] == last[0, 0]:
+                first, second = np.concatenate([last[:, 0], first]), np.concatenate([last[:, 1], second])
+        if not _distinct_within_runs(first, second):
+            self.unique = False
+            return False
+        tail = int(np.searchsorted(first, first[-1]))
+        self._last = np.column_stack([first[tail:], second[tail:]])
+        return True
 
 
 def proven_unique(files: Sequence[Path], columns: Sequence[str]) -> bool:
@@ -66,27 +95,20 @@ def proven_unique(files: Sequence[Path], columns: Sequence[str]) -> bool:
     """
     if not _parquet(files) or len(columns) not in (1, 2):
         return False
-    last: np.ndarray | None = None  # the previous batch's last key, or the rows of its last run (two columns)
+    last: np.ndarray | None = None  # the previous batch's last key (one column)
+    pairs = _PairsInOrder()
     try:
         for arrays, _ in _batches(files, columns):
             if not len(arrays[0]):
                 continue
-            if len(columns) == 1:
-                key = arrays[0]
-                if (last is not None and key[0] <= last[-1]) or bool(np.any(key[1:] <= key[:-1])):
+            if len(columns) == 2:
+                if not pairs.add(*arrays):
                     return False
-                last = key[-1:]
                 continue
-            first, second = arrays
-            if last is not None:  # the previous batch's last run continues into this one
-                if first[0] < last[0, 0]:
-                    return False
-                if first[0] == last[0, 0]:
-                    first, second = np.concatenate([last[:, 0], first]), np.concatenate([last[:, 1], second])
-            if not _distinct_within_runs(first, second):
+            key = arrays[0]
+            if (last is not None and key[0] <= last[-1]) or bool(np.any(key[1:] <= key[:-1])):
                 return False
-            tail = int(np.searchsorted(first, first[-1]))
-            last = np.column_stack([first[tail:], second[tail:]])
+            last = key[-1:]
     except _NotProven:  # a missing value, a non-integer column, or a column the files lack
         return False
     return True
@@ -151,50 +173,127 @@ def column_statistics(files: Sequence[Path], column: str) -> tuple[int, Any, Any
     return nulls, low, high
 
 
+class ClaimCounts(NamedTuple):
+    """What one merge of claims and packets stored in packet order counts (:func:`claims_against_packets`)."""
+
+    #: Claims made before their packet was sent.
+    before_sent: int
+    #: Claims by the packet's own sender.
+    by_sender: int
+    #: Claims of a one-to-one packet by someone other than its recipient.
+    not_recipient: int
+    #: Packets with more claims than shares.
+    over_shares: int
+    #: Packets whose claims sum to more than their amount.
+    over_amount: int
+    #: Whether the claims' key (packet_id, receiver_id) is proven unique by the same pass (False: not proven,
+    #: which the caller settles by counting).
+    key_unique: bool
+
+
 class _NotProven(Exception):
     """The files are not as the merge needs them."""
 
 
 def _batches(files: Sequence[Path], columns: Sequence[str], time_column: int | None = None,
-             optional: int | None = None) -> Iterator[tuple[list[np.ndarray], Any]]:
+             optional: int | None = None, idle: threading.Event | None = None
+             ) -> Iterator[tuple[list[np.ndarray], Any]]:
     """Batches of integer columns as int64 arrays, the time column as int64 ticks with its Arrow type; the
-    ``optional`` column also yields its validity. Raises _NotProven on a missing value or another type."""
+    ``optional`` column also yields its validity. Raises _NotProven on a missing value or another type.
+    ``idle``: once set, the next batch is decoded in a thread of its own while this one is used."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     time_type = None
-    for file in files:
-        parquet = pq.ParquetFile(file)
-        if any(c not in parquet.schema_arrow.names for c in columns):
-            raise _NotProven
-        # decoded in this thread: beside DuckDB's threads on the same cores, pyarrow's own pool only adds
-        # switching (the claims of the 4.75M-user log: 2.3 s in one thread, 2.8 s with its pool)
-        for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=list(columns), use_threads=False):
-            out = []
-            for i in range(len(columns)):
-                column = batch.column(i)
-                if column.null_count and i != optional:
+    for batch in _decoded(files, columns, idle):
+        out = []
+        for i in range(len(columns)):
+            column = batch[i]
+            if column.null_count and i != optional:
+                raise _NotProven
+            if i == time_column:
+                if not pa.types.is_timestamp(column.type) or (time_type is not None and column.type != time_type):
                     raise _NotProven
-                if i == time_column:
-                    if not pa.types.is_timestamp(column.type) or (time_type is not None and column.type != time_type):
-                        raise _NotProven
-                    time_type = column.type
-                    out.append(column.cast(pa.int64()).to_numpy())
+                time_type = column.type
+                out.append(column.cast(pa.int64()).to_numpy())
+                continue
+            if not pa.types.is_integer(column.type):
+                raise _NotProven
+            if i == optional:
+                out.append(column.fill_null(0).to_numpy().astype(np.int64, copy=False))
+                out.append(column.is_valid().to_numpy(zero_copy_only=False))
+            else:
+                out.append(column.to_numpy().astype(np.int64, copy=False))
+        yield out, time_type
+
+
+def _decoded(files: Sequence[Path], columns: Sequence[str], idle: threading.Event | None
+             ) -> Iterator[list[Any]]:
+    """The files' ``columns`` as Arrow arrays, a row group at a time (or :data:`_BATCH_ROWS` rows at a time
+    where a file's row groups are larger), in order.
+
+    Decoded in this thread while other work runs: beside DuckDB's threads on the same cores, another thread
+    only adds switching (the claims of the 4.75M-user log: 2.3 s in one thread, 2.8 s with pyarrow's pool).
+    Once the others are done (``idle`` set), the next row group is decoded in a thread of its own while the
+    caller works on this one, whatever pyarrow's pool is (``OMP_NUM_THREADS=1`` makes it one thread)."""
+    import pyarrow.parquet as pq
+
+    def units() -> Iterator[Callable[[], list[Any]]]:
+        for file in files:
+            parquet = pq.ParquetFile(file)
+            if any(c not in parquet.schema_arrow.names for c in columns):
+                raise _NotProven
+            meta = parquet.metadata
+            if any(meta.row_group(g).num_rows > 2 * _BATCH_ROWS for g in range(meta.num_row_groups)):
+                for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=list(columns), use_threads=False):
+                    yield functools.partial(_columns, batch)
+            else:
+                for g in range(meta.num_row_groups):
+                    yield functools.partial(_row_group, parquet, g, columns)
+
+    pool: ThreadPoolExecutor | None = None
+    ahead: Future[list[Any]] | None = None  # the next unit, decoded meanwhile
+    try:
+        for unit in units():
+            if idle is not None and idle.is_set():
+                pool = pool or ThreadPoolExecutor(max_workers=1, thread_name_prefix="adoption-decode")
+                following = pool.submit(unit)
+                if ahead is None:  # (the first unit decoded ahead: nothing to give yet)
+                    ahead = following
                     continue
-                if not pa.types.is_integer(column.type):
-                    raise _NotProven
-                if i == optional:
-                    out.append(column.fill_null(0).to_numpy().astype(np.int64, copy=False))
-                    out.append(column.is_valid().to_numpy(zero_copy_only=False))
-                else:
-                    out.append(column.to_numpy().astype(np.int64, copy=False))
-            yield out, time_type
+                current, ahead = ahead.result(), following
+                yield current
+                continue
+            if ahead is not None:
+                current, ahead = ahead.result(), None
+                yield current
+            yield unit()
+        if ahead is not None:
+            yield ahead.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _columns(batch: Any) -> list[Any]:
+    return [batch.column(i) for i in range(batch.num_columns)]
+
+
+def _row_group(parquet: Any, group: int, columns: Sequence[str]) -> list[Any]:
+    """One row group's ``columns`` as Arrow arrays (each in one piece)."""
+    import pyarrow as pa
+
+    table = parquet.read_row_group(group, columns=list(columns), use_threads=False)
+    return [c.chunk(0) if c.num_chunks == 1 else pa.concat_arrays(c.chunks) for c in table.columns]
 
 
 def claims_against_packets(claim_files: Sequence[Path], claim_columns: Sequence[str],
                            packet_files: Sequence[Path], packet_columns: Sequence[str], *,
-                           stop: threading.Event | None = None) -> tuple[int, ...] | None:
+                           stop: threading.Event | None = None, idle: threading.Event | None = None
+                           ) -> ClaimCounts | None:
     """The claim rules counted by one merge of claims and packets that are both stored in packet order.
+
+    The same pass proves the claims' key unique where it is (see :func:`proven_unique`): its columns are
+    read once for both.
 
     Parameters
     ----------
@@ -207,15 +306,19 @@ def claims_against_packets(claim_files: Sequence[Path], claim_columns: Sequence[
         (optionally, a sixth) recipient_id.
     stop : threading.Event, optional
         When set (by another thread), the merge gives up after its current batch and returns None.
+    idle : threading.Event, optional
+        When set (by another thread that now waits for the merge), the files still to be read are decoded
+        by pyarrow's threads: the cores the other work leaves free.
 
     Returns
     -------
-    tuple of int or None
+    ClaimCounts or None
         Claims made before their packet was sent, claims by the packet's sender, claims of a one-to-one
         packet by someone other than its recipient, packets with more claims than shares, and packets whose
         claims sum to more than their amount; claims of a packet that does not exist are not counted, as
-        in a join. None if not proven this way: packet ids not strictly increasing, claims not in packet
-        order, a missing value, a non-integer id or amount, or time columns of different types.
+        in a join; and whether (packet_id, receiver_id) is proven unique. None if not proven this way:
+        packet ids not strictly increasing, claims not in packet order, a missing value, a non-integer id
+        or amount, or time columns of different types.
 
     Examples
     --------
@@ -228,12 +331,12 @@ def claims_against_packets(claim_files: Sequence[Path], claim_columns: Sequence[
     ...               "amount_cents": [60, 30, 50]}).to_parquet(folder / "claims.parquet")
     >>> claims_against_packets([folder / "claims.parquet"], ["packet_id", "receiver_id", "claimed_at", "amount_cents"],
     ...                        [folder / "packets.parquet"], ["packet_id", "sender_id", "sent_at", "amount_cents", "shares"])
-    (1, 1, 0, 0, 0)
+    ClaimCounts(before_sent=1, by_sender=1, not_recipient=0, over_shares=0, over_amount=0, key_unique=True)
     """
     if not (_parquet(claim_files) and _parquet(packet_files)):
         return None
     try:
-        return _merge(claim_files, claim_columns, packet_files, packet_columns, stop)
+        return _merge(claim_files, claim_columns, packet_files, packet_columns, stop, idle)
     except _NotProven:
         return None
 
@@ -253,22 +356,24 @@ def _positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def _merge(claim_files: Sequence[Path], claim_columns: Sequence[str], packet_files: Sequence[Path],
-           packet_columns: Sequence[str], stop: threading.Event | None) -> tuple[int, ...]:
+           packet_columns: Sequence[str], stop: threading.Event | None, idle: threading.Event | None = None
+           ) -> ClaimCounts:
     has_recipient = len(packet_columns) > 5
-    packet_batches = _batches(packet_files, packet_columns, 2, 5 if has_recipient else None)
+    packet_batches = _batches(packet_files, packet_columns, 2, 5 if has_recipient else None, idle)
     # the packets read and not yet passed: id, sender, sent, amount, shares, recipient, recipient present
     packets: list[np.ndarray] = [np.zeros(0, np.int64)] * 6 + [np.zeros(0, bool)]
     packet_time, more_packets = None, True
     counts = [0, 0, 0, 0, 0]
     open_packet: tuple[int, int, int] | None = None  # the last packet seen: (id, claims, their total)
     last_claim = None
+    pairs = _PairsInOrder()  # (packet_id, receiver_id) proven unique as the claims go by
 
     def settle(ids: np.ndarray, n: np.ndarray, total: np.ndarray) -> None:
         at = _positions(packets[0], ids)
         counts[3] += int(np.count_nonzero(n > packets[4][at]))
         counts[4] += int(np.count_nonzero(total > packets[3][at]))
 
-    for (pid, receiver, claimed, amount), claim_time in _batches(claim_files, claim_columns, 2):
+    for (pid, receiver, claimed, amount), claim_time in _batches(claim_files, claim_columns, 2, idle=idle):
         if stop is not None and stop.is_set():
             raise _NotProven
         if not len(pid):
@@ -276,6 +381,7 @@ def _merge(claim_files: Sequence[Path], claim_columns: Sequence[str], packet_fil
         if bool(np.any(pid[1:] < pid[:-1])) or (last_claim is not None and pid[0] < last_claim):
             raise _NotProven
         last_claim = int(pid[-1])
+        pairs.add(pid, receiver)  # (every claim, those of packets that do not exist included)
         oldest = min(int(pid[0]), open_packet[0]) if open_packet else int(pid[0])
         keep = int(np.searchsorted(packets[0], oldest))
         packets = [a[keep:] for a in packets]
@@ -321,4 +427,4 @@ def _merge(claim_files: Sequence[Path], claim_columns: Sequence[str], packet_fil
         open_packet = (int(ids[-1]), int(n[-1]), int(total[-1]))
     if open_packet is not None:
         settle(np.array([open_packet[0]]), np.array([open_packet[1]]), np.array([open_packet[2]]))
-    return tuple(counts)
+    return ClaimCounts(*counts, key_unique=pairs.unique)

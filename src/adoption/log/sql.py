@@ -43,7 +43,7 @@ from adoption.log.contract import (
     ColumnSpec,
     id_columns,
 )
-from adoption.log.proofs import claims_against_packets, column_statistics, proven_unique
+from adoption.log.proofs import ClaimCounts, claims_against_packets, column_statistics, proven_unique
 from adoption.log.validation import MAX_EXAMPLES, Problem, csv_line_refusal, missing_column
 from adoption.processes import default_memory_limit
 from adoption.text import strip_controls
@@ -632,7 +632,7 @@ def _foreign_key_rules(log: SqlLog, unique: set[str]) -> list[Problem | None]:
     return [p for table, rules in by_table.items() for p in _rules_of_rows(log, table, rules)]
 
 
-def _cross_rules(log: SqlLog, unique: set[str], merged: Future[tuple[int, ...] | None] | None
+def _cross_rules(log: SqlLog, unique: set[str], merged: Future[ClaimCounts | None] | None, idle: threading.Event
                  ) -> list[Problem | None]:
     out: list[Problem | None] = []
     if log.has("payments", "paid_at") and log.has("merchants", "accepts_from"):
@@ -643,7 +643,7 @@ def _cross_rules(log: SqlLog, unique: set[str], merged: Future[tuple[int, ...] |
                           "paid to a merchant before it accepted the wallet (paid_at < merchants.accepts_from)", view))
     out += _foreign_key_rules(log, unique)
     # the claim rules last, to give their merge (in its thread) the longest time; reported first
-    claims = _claim_rules(log, unique, merged) if log.has("red_packet_claims") else []
+    claims = _claim_rules(log, unique, merged, idle) if log.has("red_packet_claims") else []
     return claims + out
 
 
@@ -656,9 +656,10 @@ def _claims_meet_packets(log: SqlLog) -> bool:
             and all(has("red_packet_claims", c) for c in ("packet_id", "receiver_id", "claimed_at", "amount_cents")))
 
 
-def _merged_claim_counts(log: SqlLog, stop: threading.Event) -> tuple[int, ...] | None:
+def _merged_claim_counts(log: SqlLog, stop: threading.Event, idle: threading.Event) -> ClaimCounts | None:
     """The claim rules counted by one merge of the files (:func:`~adoption.log.proofs.claims_against_packets`);
-    it reads the files only, not the connection, so it can run beside the SQL checks (``stop``: give up)."""
+    it reads the files only, not the connection, so it can run beside the SQL checks (``stop``: give up;
+    ``idle``: the checks wait for it, and it may decode with every core)."""
     source = log.source_columns
     return claims_against_packets(
         log.files["red_packet_claims"],
@@ -666,16 +667,23 @@ def _merged_claim_counts(log: SqlLog, stop: threading.Event) -> tuple[int, ...] 
         log.files["red_packets"],
         [source["red_packets"][c] for c in ("packet_id", "sender_id", "sent_at", "amount_cents", "shares",
                                               *(("recipient_id",) if log.has("red_packets", "recipient_id") else ()))],
-        stop=stop)
+        stop=stop, idle=idle)
 
 
-def _claim_rules(log: SqlLog, unique: set[str], merged_counts: Future[tuple[int, ...] | None] | None
-                 ) -> list[Problem | None]:
+def _claim_rules(log: SqlLog, unique: set[str], merged_counts: Future[ClaimCounts | None] | None,
+                 idle: threading.Event) -> list[Problem | None]:
     """The claims against their packets: one merge of the files when they are stored in packet order (started
-    beside the other checks: ``merged_counts``), else one join and one aggregate per packet for every rule."""
+    beside the other checks: ``merged_counts``, told by ``idle`` when the checks only wait for it), else one
+    join and one aggregate per packet for every rule. The merge also proves the claims' key unique where it
+    is; otherwise it is checked on its own."""
     has = log.has
     out: list[Problem | None] = []
-    if has("red_packet_claims", "packet_id") and has("red_packet_claims", "receiver_id"):
+    merging = None
+    if merged_counts is not None:
+        idle.set()  # nothing else runs while the checks wait: the merge may decode with every core
+        merging = merged_counts.result()
+    if has("red_packet_claims", "packet_id") and has("red_packet_claims", "receiver_id") and \
+            not (merging is not None and merging.key_unique):
         out.append(_unique_rule(log, "red_packet_claims", ("packet_id", "receiver_id"),
                                 "duplicate (packet_id, receiver_id): one claim per receiver")[0])
     if not _claims_meet_packets(log):
@@ -706,9 +714,11 @@ def _claim_rules(log: SqlLog, unique: set[str], merged_counts: Future[tuple[int,
             "sum(amount_cents) AS total FROM red_packet_claims GROUP BY packet_id) c JOIN packet_ref p "
             "USING (packet_id))")  # packet_ref has one row per packet
     # (only where packets are unique; integer amounts in yuan compare as their cents do)
-    merged = merged_counts.result() if merged_counts is not None and "red_packets" in unique else None
+    merged = merging if "red_packets" in unique else None
     if merged is not None:  # counted in one merge of files stored in packet order
-        counts = [*merged[:2], *(merged[2:3] if has("red_packets", "recipient_id") else ()), *merged[3:]]
+        counts = [merged.before_sent, merged.by_sender,
+                  *((merged.not_recipient,) if has("red_packets", "recipient_id") else ()),
+                  merged.over_shares, merged.over_amount]
     else:
         counts = [*_counts(log, joined, [predicate for _, _, predicate, _ in rows]),
                   *_counts(log, view, [predicate for _, predicate, _ in per_packet])]
@@ -758,7 +768,8 @@ def validate_sql(log: SqlLog) -> list[Problem]:
     # the packets are unique and in order, and is used only if they are
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adoption-claims")
     stop = threading.Event()  # set when the checks end early (an error, Ctrl-C): the merge gives up
-    merged = pool.submit(_merged_claim_counts, log, stop) if _claims_meet_packets(log) else None
+    idle = threading.Event()  # set when the checks have nothing left but to wait for the merge
+    merged = pool.submit(_merged_claim_counts, log, stop, idle) if _claims_meet_packets(log) else None
     try:
         unique: set[str] = set()
         for table in TABLES:
@@ -773,7 +784,7 @@ def validate_sql(log: SqlLog) -> list[Problem]:
                     unique.add(table)
             found.extend(_rules_of_rows(log, table, _table_rules(log, table)))
             problems.extend(p for p in found if p is not None)
-        problems.extend(p for p in _cross_rules(log, unique, merged) if p is not None)
+        problems.extend(p for p in _cross_rules(log, unique, merged, idle) if p is not None)
     finally:
         stop.set()
         pool.shutdown(wait=True)
