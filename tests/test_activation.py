@@ -380,3 +380,22 @@ def test_counted_tables_of_partial_and_text_id_logs_give_the_headline_of_their_r
         rows = activation_table(folder, engine="duckdb")
         assert "weight" in counted and counted["weight"].sum() == len(rows), name
         assert activation_headline(counted).to_dict() == activation_headline(rows).to_dict(), name
+
+
+@pytest.mark.parametrize(("k", "d"), [(1, 1.0), (2, 0.5), (3, 30.0)])
+def test_first_payments_and_k_payments_from_one_pass_agree_with_pandas(tmp_path, k, d):
+    """Asked for together, DuckDB finds each user's first payment and k_payments time in one pass over the
+    payments in each user's order; alone, by a minimum and that pass apart: the tables of the pandas engine."""
+    from adoption import Scenario, simulate
+    from adoption.analysis.activation_sql import activation_tables_duckdb
+
+    log = simulate(Scenario(n_users=1_500, end="2014-12-31", campaigns=False), seed=4)
+    folder = log.write(tmp_path / "log")
+    together = activation_tables_duckdb(folder, ["first_payment", "k_payments"], k=k, d=d, covariates=())
+    for definition in ("first_payment", "k_payments"):
+        expected = activation_table(log, definition, k=k, d=d, covariates=False)
+        pd.testing.assert_frame_equal(together[definition], expected)
+        alone = activation_tables_duckdb(folder, [definition], k=k, d=d, covariates=())[definition]
+        pd.testing.assert_frame_equal(alone, expected)
+    fewer = together["k_payments"]["event"].sum(), together["first_payment"]["event"].sum()
+    assert fewer[0] == fewer[1] if k == 1 else fewer[0] < fewer[1]  # (one payment in a day: the first payment)
