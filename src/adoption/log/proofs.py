@@ -275,15 +275,14 @@ def _decoded(files: Sequence[Path], columns: Sequence[str], idle: threading.Even
 
 
 def _columns(batch: Any) -> list[Any]:
+    """A record batch's columns as Arrow arrays."""
     return [batch.column(i) for i in range(batch.num_columns)]
 
 
 def _row_group(parquet: Any, group: int, columns: Sequence[str]) -> list[Any]:
     """One row group's ``columns`` as Arrow arrays (each in one piece)."""
-    import pyarrow as pa
-
     table = parquet.read_row_group(group, columns=list(columns), use_threads=False)
-    return [c.chunk(0) if c.num_chunks == 1 else pa.concat_arrays(c.chunks) for c in table.columns]
+    return [c.chunk(0) if c.num_chunks == 1 else c.combine_chunks() for c in table.columns]
 
 
 def claims_against_packets(claim_files: Sequence[Path], claim_columns: Sequence[str],
@@ -307,8 +306,8 @@ def claims_against_packets(claim_files: Sequence[Path], claim_columns: Sequence[
     stop : threading.Event, optional
         When set (by another thread), the merge gives up after its current batch and returns None.
     idle : threading.Event, optional
-        When set (by another thread that now waits for the merge), the files still to be read are decoded
-        by pyarrow's threads: the cores the other work leaves free.
+        When set (by another thread that now only waits for the merge), the next row group is decoded in a
+        thread of its own while the merge works on the current one: the core the other work leaves free.
 
     Returns
     -------
