@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import full_tables
@@ -237,3 +238,55 @@ def test_check_raises_with_every_problem():
         EventLog(**tables).check()
     assert len(err.value.problems) == 2
     assert "and 1 more problem" in str(err.value)
+
+
+def _claim_rules_by_merge(claims: pd.DataFrame, packets: pd.DataFrame) -> list[tuple]:
+    """The claim rules counted the plain way: a merge of claims and packets, then a group per packet."""
+    ref = packets.drop_duplicates("packet_id").rename(columns={"amount_cents": "packet_amount"})
+    merged = claims.merge(ref, on="packet_id", how="left")
+    known = merged["sent_at"].notna()
+    dup = claims.duplicated(["packet_id", "receiver_id"], keep=False)
+    rows = [("unique", int(dup.sum())),
+            ("order", int((known & (merged["claimed_at"] < merged["sent_at"])).sum())),
+            ("self", int((known & (merged["receiver_id"] == merged["sender_id"])).sum())),
+            ("target", int((known & merged["recipient_id"].notna()
+                            & (merged["receiver_id"] != merged["recipient_id"])).fillna(False).sum()))]
+    per = claims.groupby("packet_id").agg(n=("receiver_id", "size"), total=("amount_cents", "sum")).join(
+        ref.set_index("packet_id")[["shares", "packet_amount"]], how="inner")
+    for over in (per["n"] > per["shares"], per["total"] > per["packet_amount"]):
+        ids = sorted(per.index[over])
+        if ids:
+            rows.append(("claims", int(claims["packet_id"].isin(ids).sum()), len(ids), ids[:5]))
+    return [r for r in rows if r[1]]
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_claim_rules_by_position_count_what_a_merge_counts(seed):
+    """Claims meet their packets by position (a binary search where the packet ids are in order, a hash
+    lookup where not): the same problems as a merge and a group-by, on random logs with packets out of
+    order or duplicated, claims of packets that do not exist, duplicated claims and every rule broken."""
+    from adoption.log.validation import _rule_claims
+
+    rng = np.random.default_rng(seed)
+    n = 15
+    ids = rng.permutation(n) + 1 if seed % 3 == 0 else np.arange(1, n + 1)
+    if seed % 4 == 1:
+        ids[3] = ids[2]  # a packet id twice: its first row is the packet
+    t0 = T("2015-02-18")
+    packets = pd.DataFrame({"packet_id": ids, "sender_id": rng.integers(1, 6, n),
+                            "sent_at": t0 + pd.to_timedelta(rng.integers(0, 60, n), unit="min"),
+                            "amount_cents": rng.integers(50, 200, n), "shares": rng.integers(1, 4, n),
+                            "recipient_id": pd.array(np.where(rng.random(n) < 0.4, rng.integers(1, 6, n), -1), dtype="Int64")})
+    packets.loc[packets["recipient_id"] == -1, "recipient_id"] = pd.NA
+    m = int(rng.integers(10, 40))
+    claims = pd.DataFrame({"packet_id": np.sort(rng.integers(1, n + 3, m)) if seed % 2 else rng.integers(1, n + 3, m),
+                           "receiver_id": rng.integers(1, 6, m),
+                           "claimed_at": t0 + pd.to_timedelta(rng.integers(-10, 90, m), unit="min"),
+                           "amount_cents": rng.integers(10, 90, m)})
+    if seed % 6 == 5:
+        claims = claims.drop_duplicates(["packet_id", "receiver_id"]).reset_index(drop=True)
+    found = [p for p in _rule_claims({"red_packet_claims": claims, "red_packets": packets}) if p is not None]
+    mine = [(p.rule, p.rows) if p.rule != "claims" else (p.rule, p.rows, int(p.detail.split()[1]),
+                                                          [int(e.split("=")[1]) for e in p.examples])
+            for p in found]
+    assert mine == _claim_rules_by_merge(claims, packets)

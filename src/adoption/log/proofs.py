@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["ClaimCounts", "claims_against_packets", "column_statistics", "proven_unique"]
+__all__ = ["ClaimCounts", "claims_against_packets", "column_statistics", "pairs_unique_in_order", "proven_unique"]
 
 #: Rows decoded at a time: 2M, so that each column's array (16 MB) stays under glibc's 32 MB ceiling for
 #: reusing freed memory, instead of fresh pages mapped and faulted in for every batch (the claims' merge of
@@ -112,6 +112,21 @@ def proven_unique(files: Sequence[Path], columns: Sequence[str]) -> bool:
     except _NotProven:  # a missing value, a non-integer column, or a column the files lack
         return False
     return True
+
+
+def pairs_unique_in_order(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether the integer pairs ``(first[i], second[i])`` are proven to repeat no pair: ``first`` never
+    decreases and ``second`` repeats no value within a run of equal ``first`` (False: not proven). The
+    in-memory form of :func:`proven_unique`'s two-column key, without a hash table of the pairs.
+
+    Examples
+    --------
+    >>> pairs_unique_in_order(np.array([1, 1, 2]), np.array([7, 5, 5])), pairs_unique_in_order(np.array([1, 1]), np.array([5, 5]))
+    (True, False)
+    """
+    if not len(first):
+        return True
+    return _distinct_within_runs(np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64))
 
 
 def _distinct_within_runs(first: np.ndarray, second: np.ndarray) -> bool:
