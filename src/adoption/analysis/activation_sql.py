@@ -383,7 +383,7 @@ class _TableBuilder:
         significant first, so that the order of the packed integers is the order of the tie-break and one
         pass over the receipts finds each receiver's first. Otherwise it takes the earliest instant per
         receiver and then a second pass over the receipts, joined to those instants, to break the ties (at
-        ten million users: 22 s against 12 s for the bounds and the packed minimum)."""
+        ten million users, the bounds and the packed minimum: 38.8 and 39.9 CPU s against 44.0 and 42.3)."""
         row = self.sql.row(f"""
             SELECT count(*), count(t) = count(*) AND count(amount) = count(*) AND count(ref) = count(*),
                    min(epoch_us(t)), max(epoch_us(t)), min(amount), max(amount), min(ref), max(ref)

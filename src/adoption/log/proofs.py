@@ -278,10 +278,7 @@ def _decoded(files: Sequence[Path], columns: Sequence[str], idle: threading.Even
                 current, ahead = ahead.result(), following
                 yield current
                 continue
-            if ahead is not None:
-                current, ahead = ahead.result(), None
-                yield current
-            yield unit()
+            yield unit()  # (idle is never cleared: once a unit is decoded ahead, every later one is)
         if ahead is not None:
             yield ahead.result()
     finally:

@@ -659,7 +659,7 @@ def _claims_meet_packets(log: SqlLog) -> bool:
 def _merged_claim_counts(log: SqlLog, stop: threading.Event, idle: threading.Event) -> ClaimCounts | None:
     """The claim rules counted by one merge of the files (:func:`~adoption.log.proofs.claims_against_packets`);
     it reads the files only, not the connection, so it can run beside the SQL checks (``stop``: give up;
-    ``idle``: the checks wait for it, and it may decode with every core)."""
+    ``idle``: the checks only wait for it now, and it decodes the next row group in a thread of its own)."""
     source = log.source_columns
     return claims_against_packets(
         log.files["red_packet_claims"],

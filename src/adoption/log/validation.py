@@ -21,7 +21,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from adoption.arrays import searchsorted_in_order
+from adoption.arrays import run_starts, searchsorted_in_order
 from adoption.log.contract import (
     ACTIVITY_TABLES,
     CST_OFFSET,
@@ -250,7 +250,7 @@ def _rule_claims(t: Mapping[str, pd.DataFrame]) -> list[Problem | None]:
     Each claim finds its packet by position in the packets' ids (no merged table of every claim), and the
     per-packet counts and totals are sums over those positions; a key stored in order is proven unique
     without a hash table of the pairs (:func:`~adoption.log.proofs.pairs_unique_in_order`). At a million
-    users: 1.6 s against 9.0 s for a merge, a group-by and ``duplicated``."""
+    users: 2.8 s against 9.0 s for a merge, a group-by and ``duplicated``."""
     claims, cspec = t["red_packet_claims"], TABLES["red_packet_claims"]
     out: list[Problem | None] = []
     pid, receiver = claims["packet_id"], claims["receiver_id"]
@@ -314,7 +314,7 @@ def _rule_claims(t: Mapping[str, pd.DataFrame]) -> list[Problem | None]:
     total_float = np.bincount(where, weights=float_amounts, minlength=len(ref))
     order = np.argsort(where, kind="stable") if np.any(where[1:] < where[:-1]) else None
     sorted_where = where if order is None else where[order]
-    starts = np.flatnonzero(np.r_[True, sorted_where[1:] != sorted_where[:-1]]) if len(where) else np.zeros(0, int)
+    starts = np.flatnonzero(run_starts(sorted_where))
     total = np.zeros(len(ref), dtype=np.int64)
     if len(where):
         total[sorted_where[starts]] = np.add.reduceat(exact_amounts if order is None else exact_amounts[order], starts)
