@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import pandas as pd
 import pytest
@@ -17,6 +20,17 @@ if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:  # test workers si
     from adoption.processes import one_thread_per_worker
 
     one_thread_per_worker()
+# the checks of logs that the tests (doctests too) remember go to a folder of this process, never the user's
+# (each test gets a fresh one below)
+os.environ["ADOPTION_CACHE_DIR"] = tempfile.mkdtemp(prefix="adoption-test-cache-")
+atexit.register(shutil.rmtree, os.environ["ADOPTION_CACHE_DIR"], ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_check_remembered(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test, and every command it runs, starts with no check of a log remembered
+    (:mod:`adoption.log.checked`), in a cache folder of its own: never the user's."""
+    monkeypatch.setenv("ADOPTION_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
 def full_tables() -> dict[str, pd.DataFrame]:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from adoption.analysis.activation_columns import COLUMNS, HEADLINE_COLUMNS, check_definition, typed_table
 from adoption.errors import InputError, InvalidEventLog
+from adoption.log.checked import remember_checked, was_checked
 from adoption.log.contract import ACTIVITY_TABLES, RECIPROCITY_HOURS, TABLES
 from adoption.log.eventlog import EventLog
 from adoption.log.sql import SqlLog, memory_limit_setting, open_log, validate_sql
@@ -45,7 +46,8 @@ def connect_log(log: EventLog | str | os.PathLike[str], *, memory_limit: str | N
 
     A folder is read in place (``<table>.parquet``, a folder ``<table>/`` of Parquet parts, or
     ``<table>.csv``) and checked by :func:`adoption.log.sql.validate_sql` (types always; every rule unless
-    ``validate=False``). An EventLog's frames are registered without copying.
+    ``validate=False``, or unless these files passed every rule before, see :mod:`adoption.log.checked`).
+    An EventLog's frames are registered without copying.
     """
     if isinstance(log, EventLog):
 
@@ -64,9 +66,14 @@ def connect_log(log: EventLog | str | os.PathLike[str], *, memory_limit: str | N
             con.close()
         return
     with open_log(log, memory_limit=memory_limit, amount_unit=amount_unit) as sql:
-        problems = validate_sql(sql) if validate else sql.problems
+        # (the rules are not checked again on files that passed them before: adoption.log.checked)
+        options = {"amount_unit": amount_unit}
+        check = validate and not was_checked(log, options)
+        problems = validate_sql(sql) if check else sql.problems
         if problems:
             raise InvalidEventLog(problems)
+        if check:
+            remember_checked(log, options)
         yield sql
 
 

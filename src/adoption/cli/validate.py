@@ -1,4 +1,7 @@
-"""``adoption validate LOG``: check a log folder against the contract; exit 0 when valid, 1 when not."""
+"""``adoption validate LOG``: check a log folder against the contract; exit 0 when valid, 1 when not.
+
+It always checks every rule, even where the files passed them before (the analyses do not check those again:
+:mod:`adoption.log.checked`)."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from adoption.log.eventlog import read_eventlog
 
     try:
-        log = read_eventlog(args.path, amount_unit=args.amount_unit)
+        log = read_eventlog(args.path, amount_unit=args.amount_unit, recheck=True)
     except InvalidEventLog as err:
         problems = err.problems
         if args.json:

@@ -11,6 +11,8 @@
 :mod:`~adoption.log.proofs`
     what Parquet storage proves without a hash table (footer statistics, keys stored in order, claims
     merged with their packets), so that checking a log of hundreds of millions of rows takes seconds.
+:mod:`~adoption.log.checked`
+    logs whose files passed every rule, remembered until a file changes, so that they are not checked again.
 
 Every layer above reads logs through this one; the simulator writes them through it.
 """

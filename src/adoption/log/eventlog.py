@@ -32,6 +32,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from adoption.errors import InputError, InvalidEventLog, UsageError
+from adoption.log.checked import remember_checked, was_checked
 from adoption.log.contract import (
     ACTIVITY_TABLES,
     AMOUNT_UNITS,
@@ -534,7 +535,8 @@ def read_tables(path: str | os.PathLike[str]) -> tuple[dict[str, pd.DataFrame], 
     return raw, _json_object(folder, META_FILE)
 
 
-def read_eventlog(path: str | os.PathLike[str], *, validate: bool = True, amount_unit: str = "cents") -> EventLog:
+def read_eventlog(path: str | os.PathLike[str], *, validate: bool = True, amount_unit: str = "cents",
+                  recheck: bool = False) -> EventLog:
     """Read an event log from a folder of Parquet or CSV files.
 
     Each table is a file ``<table>.parquet`` (or a folder ``<table>/`` of Parquet parts) or
@@ -547,9 +549,12 @@ def read_eventlog(path: str | os.PathLike[str], *, validate: bool = True, amount
         The folder.
     validate : bool, default True
         Check every contract rule and raise if any is broken. Column presence and types are always
-        checked.
+        checked. Files that passed every rule before, unchanged since, are not checked again
+        (:mod:`adoption.log.checked`).
     amount_unit : {"cents", "yuan"}, default "cents"
         The unit of the money columns in the files; yuan are converted to whole cents.
+    recheck : bool, default False
+        Check every rule even where these files passed them before.
 
     Returns
     -------
@@ -577,10 +582,14 @@ def read_eventlog(path: str | os.PathLike[str], *, validate: bool = True, amount
     raw, meta = read_tables(path)
     tables, problems = coerce_tables(raw, amount_unit=amount_unit, warn_units=amount_unit == "cents")
     tables, labels = encode_ids(tables)
-    if validate:
+    options = {"amount_unit": amount_unit}
+    check = validate and (recheck or not was_checked(path, options))
+    if check:
         problems = problems + validate_tables(tables, labels=labels) + validate_meta(meta)
     if problems:
         raise InvalidEventLog(problems)
+    if check:
+        remember_checked(path, options)
     return EventLog(**tables, meta=meta, labels=labels, truth=read_truth(path))
 
 
