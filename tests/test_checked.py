@@ -15,7 +15,7 @@ import adoption.log.eventlog as eventlog
 from adoption.analysis.activation_sql import connect_log
 from adoption.cli.main import main
 from adoption.errors import InvalidEventLog
-from adoption.log.checked import cache_folder, log_digest, remember_checked, was_checked
+from adoption.log.checked import LogFiles, cache_folder, log_digest
 from adoption.log.eventlog import EventLog, read_eventlog
 from tests.conftest import full_tables
 
@@ -87,6 +87,19 @@ def test_any_change_to_the_files_or_the_options_checks_again(log_folder, checks)
     assert checks["pandas"] == expected + 1
 
 
+def test_a_file_changed_while_it_is_checked_is_checked_again(log_folder, checks, monkeypatch):
+    check = eventlog.validate_tables
+
+    def check_while_a_file_changes(*args, **kwargs):
+        (log_folder / "meta.json").write_text('{"window_start": "2014-01-01"}')  # (after the files were named)
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(eventlog, "validate_tables", check_while_a_file_changes)
+    read_eventlog(log_folder)
+    monkeypatch.setattr(eventlog, "validate_tables", check)
+    assert not LogFiles.now(log_folder, CENTS).checked_before()
+
+
 def test_a_log_with_problems_is_refused_every_time(tmp_path, checks):
     tables = full_tables()
     tables["red_packet_claims"].loc[0, "packet_id"] = 999  # a claim of no packet
@@ -98,7 +111,7 @@ def test_a_log_with_problems_is_refused_every_time(tmp_path, checks):
         with pytest.raises(InvalidEventLog, match="packet_id"):
             _open_with_duckdb(folder)
     assert checks == {"pandas": 2, "duckdb": 2}
-    assert not was_checked(folder, CENTS)
+    assert not LogFiles.now(folder, CENTS).checked_before()
 
 
 def test_validate_always_checks_and_analyses_skip_after_it(log_folder, checks, capsys):
@@ -129,8 +142,8 @@ def test_nothing_is_remembered_where_the_cache_is_off_or_cannot_be_written(log_f
 def test_a_folder_that_cannot_be_looked_at_is_checked(log_folder, checks):
     (log_folder / "dangling").symlink_to(log_folder / "nowhere")
     assert log_digest(log_folder, CENTS) is None
-    remember_checked(log_folder, CENTS)
-    assert not was_checked(log_folder, CENTS)
+    LogFiles.now(log_folder, CENTS).remember_checked()
+    assert not LogFiles.now(log_folder, CENTS).checked_before()
     read_eventlog(log_folder)
     read_eventlog(log_folder)
     assert checks["pandas"] == 2

@@ -18,7 +18,7 @@ import pandas as pd
 
 from adoption.analysis.activation_columns import COLUMNS, HEADLINE_COLUMNS, check_definition, typed_table
 from adoption.errors import InputError, InvalidEventLog
-from adoption.log.checked import remember_checked, was_checked
+from adoption.log.checked import LogFiles
 from adoption.log.contract import ACTIVITY_TABLES, RECIPROCITY_HOURS, TABLES
 from adoption.log.eventlog import EventLog
 from adoption.log.sql import SqlLog, memory_limit_setting, open_log, validate_sql
@@ -67,13 +67,13 @@ def connect_log(log: EventLog | str | os.PathLike[str], *, memory_limit: str | N
         return
     with open_log(log, memory_limit=memory_limit, amount_unit=amount_unit) as sql:
         # (the rules are not checked again on files that passed them before: adoption.log.checked)
-        options = {"amount_unit": amount_unit}
-        check = validate and not was_checked(log, options)
+        files = LogFiles.now(log, {"amount_unit": amount_unit}) if validate else None
+        check = files is not None and not files.checked_before()
         problems = validate_sql(sql) if check else sql.problems
         if problems:
             raise InvalidEventLog(problems)
-        if check:
-            remember_checked(log, options)
+        if files is not None and check:
+            files.remember_checked()
         yield sql
 
 

@@ -12,8 +12,9 @@ empty mark in a cache folder, named by a digest of:
 - the source of the rules themselves (every module of :mod:`adoption.log`) and the package's version.
 
 Any write to a file, a file added, removed or renamed, another unit, or another version of the rules gives
-another digest, and the log is checked again. A check that found problems is never remembered: those are
-found, and said, every time.
+another digest, and the log is checked again (on a file system that keeps these times, as every POSIX one
+does). The digest is taken before the check, so a file changed while it is checked is checked again next
+time. A check that found problems is never remembered: those are found, and said, every time.
 
 The cache folder is ``$ADOPTION_CACHE_DIR/checked`` if that variable is set (set to an empty string: nothing
 is remembered), else ``$XDG_CACHE_HOME/adoption/checked``, else ``~/.cache/adoption/checked``. Deleting it
@@ -30,10 +31,11 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["CACHE_ENV", "cache_folder", "log_digest", "remember_checked", "was_checked"]
+__all__ = ["CACHE_ENV", "LogFiles", "cache_folder", "log_digest"]
 
 #: The environment variable naming the cache folder (an empty value: nothing is remembered).
 CACHE_ENV = "ADOPTION_CACHE_DIR"
@@ -126,44 +128,64 @@ def _files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
                 yield entry.path, os.stat(entry.path)  # (a link's target: what the readers read)
 
 
-def was_checked(folder: str | os.PathLike[str], options: Mapping[str, str]) -> bool:
-    """Whether ``folder``'s files, as they are now, passed every contract rule with ``options`` before.
+@dataclass(frozen=True)
+class LogFiles:
+    """A log folder's files as they are when this is made (:meth:`now`), read with ``options``: whether they
+    passed every contract rule before, and a way to remember that they did.
+
+    Taken before a check and remembered after it passes, it names the files as they were checked: a file
+    changed while the rules were being checked gives another digest next time, and is checked again.
 
     Examples
     --------
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())  # (a new folder: never checked)
     >>> _ = (folder / "users.csv").write_text("user_id,joined_at\\n1,2014-01-01\\n")
-    >>> was_checked(folder, {"amount_unit": "cents"})
+    >>> files = LogFiles.now(folder, {"amount_unit": "cents"})
+    >>> files.checked_before()
     False
-    >>> remember_checked(folder, {"amount_unit": "cents"})
-    >>> was_checked(folder, {"amount_unit": "cents"}), was_checked(folder, {"amount_unit": "yuan"})
-    (True, False)
+    >>> files.remember_checked()
+    >>> LogFiles.now(folder, {"amount_unit": "cents"}).checked_before()
+    True
+    >>> LogFiles.now(folder, {"amount_unit": "yuan"}).checked_before()
+    False
     """
-    cache, digest = cache_folder(), log_digest(folder, options)
-    return cache is not None and digest is not None and (cache / digest).is_file()
 
+    folder: Path
+    options: Mapping[str, str]
+    #: :func:`log_digest` of the files (None where some file cannot be looked at: never remembered).
+    digest: str | None
 
-def remember_checked(folder: str | os.PathLike[str], options: Mapping[str, str]) -> None:
-    """Remember that ``folder``'s files, as they are now, passed every contract rule with ``options``.
+    @classmethod
+    def now(cls, folder: str | os.PathLike[str], options: Mapping[str, str]) -> LogFiles:
+        """The files of ``folder`` as they are now."""
+        return cls(Path(folder), dict(options), log_digest(folder, options))
 
-    The mark is written whole or not at all (a temporary file renamed into place); where the cache folder
-    cannot be written, nothing is remembered and nothing is said.
-    """
-    cache, digest = cache_folder(), log_digest(folder, options)
-    if cache is None or digest is None:
-        return
-    note = {"folder": str(Path(folder).resolve()), "options": dict(options),
-            "checked_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=cache, prefix=".checking-")
-    except OSError:
-        return
-    try:
-        with os.fdopen(handle, "w") as file:
-            json.dump(note, file)
-        os.replace(temporary, cache / digest)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+    def checked_before(self) -> bool:
+        """Whether these files passed every contract rule with these options before."""
+        cache = cache_folder()
+        return cache is not None and self.digest is not None and (cache / self.digest).is_file()
+
+    def remember_checked(self) -> None:
+        """Remember that these files passed every contract rule with these options.
+
+        The mark is written whole or not at all (a temporary file renamed into place); where the cache
+        folder cannot be written, nothing is remembered and nothing is said.
+        """
+        cache = cache_folder()
+        if cache is None or self.digest is None:
+            return
+        note = {"folder": str(self.folder.resolve()), "options": dict(self.options),
+                "checked_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=cache, prefix=".checking-")
+        except OSError:
+            return
+        try:
+            with os.fdopen(handle, "w") as file:
+                json.dump(note, file)
+            os.replace(temporary, cache / self.digest)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)

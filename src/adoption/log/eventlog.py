@@ -32,7 +32,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from adoption.errors import InputError, InvalidEventLog, UsageError
-from adoption.log.checked import remember_checked, was_checked
+from adoption.log.checked import LogFiles
 from adoption.log.contract import (
     ACTIVITY_TABLES,
     AMOUNT_UNITS,
@@ -582,14 +582,14 @@ def read_eventlog(path: str | os.PathLike[str], *, validate: bool = True, amount
     raw, meta = read_tables(path)
     tables, problems = coerce_tables(raw, amount_unit=amount_unit, warn_units=amount_unit == "cents")
     tables, labels = encode_ids(tables)
-    options = {"amount_unit": amount_unit}
-    check = validate and (recheck or not was_checked(path, options))
+    files = LogFiles.now(path, {"amount_unit": amount_unit}) if validate else None
+    check = files is not None and (recheck or not files.checked_before())
     if check:
         problems = problems + validate_tables(tables, labels=labels) + validate_meta(meta)
     if problems:
         raise InvalidEventLog(problems)
-    if check:
-        remember_checked(path, options)
+    if files is not None and check:
+        files.remember_checked()
     return EventLog(**tables, meta=meta, labels=labels, truth=read_truth(path))
 
 
