@@ -160,15 +160,15 @@ def test_engines_agree_on_csv_and_partial_logs(tmp_path):
 def test_the_command_opens_a_partial_log_once(tmp_path, capsys, monkeypatch):
     # a log without packets or card bindings defines some definitions only: the ones it cannot define are
     # left out of the table of definitions, not tried again in a second opening of the log
-    import adoption.analysis.activation_sql as activation_sql
+    import adoption.log.sql as log_sql
     from adoption.cli.main import main
 
     log = tricky_log()
     folder = EventLog(users=log.users, red_packet_claims=log.red_packet_claims, transfers=log.transfers,
                       payments=log.payments, meta=log.meta).write(tmp_path / "minimal")
     openings = []
-    opened = activation_sql.open_log
-    monkeypatch.setattr(activation_sql, "open_log", lambda *a, **k: openings.append(a) or opened(*a, **k))
+    opened = log_sql.open_log
+    monkeypatch.setattr(log_sql, "open_log", lambda *a, **k: openings.append(a) or opened(*a, **k))
     assert main(["activation", "--engine", "duckdb", "--json", str(folder)]) == 0
     by_duckdb = json.loads(capsys.readouterr().out)
     assert len(openings) == 1

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import full_tables
 
-import adoption.analysis.activation_sql as activation_sql
 import adoption.log.eventlog as eventlog
+import adoption.log.sql as log_sql
 from adoption.analysis.activation_sql import connect_log
 from adoption.cli.main import main
 from adoption.errors import InvalidEventLog
 from adoption.log.checked import LogFiles, cache_folder, log_digest
 from adoption.log.eventlog import EventLog, read_eventlog
-from tests.conftest import full_tables
 
 CENTS = {"amount_unit": "cents"}
 
@@ -41,7 +41,7 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         return run
 
     monkeypatch.setattr(eventlog, "validate_tables", counted("pandas", eventlog.validate_tables))
-    monkeypatch.setattr(activation_sql, "validate_sql", counted("duckdb", activation_sql.validate_sql))
+    monkeypatch.setattr(log_sql, "validate_sql", counted("duckdb", log_sql.validate_sql))
     return counts
 
 

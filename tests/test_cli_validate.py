@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import full_tables
 
@@ -62,6 +63,57 @@ def test_valid_log_json(tmp_path, capsys):
     assert code == 0 and summary["valid"] and summary["rows"]["transfers"] == 1
 
 
+def _export(folder: Path) -> Path:
+    """A log as a database export gives it: CSV, text ids, upper-case headers, a column of its own."""
+    tables = full_tables()
+    folder.mkdir()
+    for name, df in tables.items():
+        df = df.copy()
+        for column in [c for c in df.columns if c.endswith("_id") or c in ("user_a", "user_b")]:
+            df[column] = df[column].map(lambda v: "" if pd.isna(v) else f"id-{int(v)}")
+        if name == "payments":
+            df["Note"] = "paid"
+        df.rename(columns=str.upper).to_csv(folder / f"{name}.csv", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("make", [lambda folder: EventLog(**full_tables()).write(folder), _export])
+def test_both_engines_give_the_same_summary(tmp_path, capsys, make):
+    import json
+
+    folder = make(tmp_path / "log")
+    answers = []
+    for engine in ("pandas", "duckdb"):
+        code, out, err = _run(["validate", "--json", "--engine", engine, str(folder)], capsys)
+        assert code == 0, err
+        answers.append(json.loads(out))
+    assert answers[0] == answers[1]
+    assert answers[0]["users"] == 4 and answers[0]["receivers"] == 4 and answers[0]["payers"] == 2
+
+
+def test_both_engines_refuse_with_the_same_problems(tmp_path, capsys):
+    import json
+
+    tables = full_tables()
+    tables["red_packet_claims"].loc[0, "packet_id"] = 999  # a claim of no packet
+    tables["transfers"].loc[0, "amount_cents"] = -5  # a negative amount
+    folder = EventLog(**tables).write(tmp_path / "log")
+    answers = []
+    for engine in ("pandas", "duckdb"):
+        code, out, _ = _run(["validate", "--json", "--engine", engine, str(folder)], capsys)
+        assert code == 1
+        answers.append(json.loads(out))
+    assert answers[0] == answers[1] and len(answers[0]["problems"]) >= 2
+
+
+def test_a_memory_limit_needs_duckdb(tmp_path, capsys):
+    folder = EventLog(**full_tables()).write(tmp_path / "log")
+    code, _, err = _run(["validate", "--memory-limit", "1GB", str(folder)], capsys)
+    assert code == 2 and "--memory-limit" in err
+    code, _, err = _run(["validate", "--engine", "duckdb", "--memory-limit", "1GB", str(folder)], capsys)
+    assert code == 0, err
+
+
 def _bad_folder(tmp_path: Path, case: str) -> Path:
     folder = tmp_path / case
     if case == "empty folder":
@@ -105,10 +157,11 @@ BAD = {
 }
 
 
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
 @pytest.mark.parametrize("case", list(BAD))
-def test_bad_input_gives_one_line_and_exit_1(tmp_path, capsys, case):
+def test_bad_input_gives_one_line_and_exit_1(tmp_path, capsys, case, engine):
     folder = _bad_folder(tmp_path, case)
-    code, out, err = _run(["validate", str(folder)], capsys)
+    code, out, err = _run(["validate", "--engine", engine, str(folder)], capsys)
     assert code == 1, (out, err)
     text = out + err
     assert BAD[case] in text

@@ -17,11 +17,10 @@ import duckdb
 import pandas as pd
 
 from adoption.analysis.activation_columns import COLUMNS, HEADLINE_COLUMNS, check_definition, typed_table
-from adoption.errors import InputError, InvalidEventLog
-from adoption.log.checked import LogFiles
+from adoption.errors import InputError
 from adoption.log.contract import ACTIVITY_TABLES, RECIPROCITY_HOURS, TABLES
 from adoption.log.eventlog import EventLog
-from adoption.log.sql import SqlLog, memory_limit_setting, open_log, validate_sql
+from adoption.log.sql import SqlLog, memory_limit_setting, open_checked
 
 __all__ = ["activation_table_duckdb", "activation_tables_duckdb", "connect_log", "headline_tables_duckdb"]
 
@@ -65,15 +64,7 @@ def connect_log(log: EventLog | str | os.PathLike[str], *, memory_limit: str | N
         finally:
             con.close()
         return
-    with open_log(log, memory_limit=memory_limit, amount_unit=amount_unit) as sql:
-        # (the rules are not checked again on files that passed them before: adoption.log.checked)
-        files = LogFiles.now(log, {"amount_unit": amount_unit}) if validate else None
-        check = files is not None and not files.checked_before()
-        problems = validate_sql(sql) if check else sql.problems
-        if problems:
-            raise InvalidEventLog(problems)
-        if files is not None and check:
-            files.remember_checked()
+    with open_checked(log, memory_limit=memory_limit, amount_unit=amount_unit, validate=validate) as sql:
         yield sql
 
 

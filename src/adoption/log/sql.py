@@ -7,7 +7,9 @@ disk. This module gives it what :func:`adoption.log.eventlog.read_eventlog` give
   Time, amounts in cents, ids as integers or as the user's text ids), built through DuckDB's Python
   relation API, so that no path or value is ever pasted into SQL text;
 * :func:`validate_sql`, every rule of the contract as SQL, returning the same :class:`Problem` lines as
-  the pandas validator (the test suite checks both on a corpus of broken logs).
+  the pandas validator (the test suite checks both on a corpus of broken logs);
+* :func:`open_checked`, the log opened and checked once (a log checked before is remembered:
+  :mod:`adoption.log.checked`), and :func:`summary_sql`, what ``EventLog.summary`` says of it.
 
 Only names that come from the contract itself (table and column names) appear in SQL text; the user's
 column names are quoted as identifiers, and values are bound parameters.
@@ -31,7 +33,8 @@ from typing import Any, NamedTuple
 
 import duckdb
 
-from adoption.errors import InputError, UsageError
+from adoption.errors import InputError, InvalidEventLog, UsageError
+from adoption.log.checked import LogFiles
 from adoption.log.contract import (
     ACTIVITY_TABLES,
     FOREIGN_KEYS,
@@ -48,7 +51,8 @@ from adoption.log.validation import MAX_EXAMPLES, Problem, csv_line_refusal, mis
 from adoption.processes import default_memory_limit
 from adoption.text import strip_controls
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "SqlLog", "memory_limit_setting", "open_log", "validate_sql"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "SqlLog", "memory_limit_setting", "open_checked", "open_log", "summary_sql",
+           "validate_sql"]
 
 #: DuckDB's memory budget, unless told otherwise (:func:`adoption.processes.default_memory_limit`); it spills to
 #: disk beyond it.
@@ -790,3 +794,75 @@ def validate_sql(log: SqlLog) -> list[Problem]:
         pool.shutdown(wait=True)
         log.columns = columns
     return problems + validate_meta(log.meta)
+
+
+@contextmanager
+def open_checked(folder: str | os.PathLike[str], *, memory_limit: str | None = None, amount_unit: str = "cents",
+                 validate: bool = True, recheck: bool = False) -> Iterator[SqlLog]:
+    """:func:`open_log`, refused with every problem found (:class:`~adoption.errors.InvalidEventLog`) unless it
+    keeps every contract rule (:func:`validate_sql`).
+
+    Types are always checked; the rules unless ``validate=False``, and not again on files that passed them
+    before (:mod:`adoption.log.checked`) unless ``recheck``. Files that pass are remembered.
+
+    Examples
+    --------
+    >>> from adoption.datasets.example import example_path
+    >>> with open_checked(example_path()) as log:
+    ...     log.scalar("SELECT count(*) FROM payments") > 0
+    True
+    """
+    with open_log(folder, memory_limit=memory_limit, amount_unit=amount_unit) as log:
+        # (the files named before they are checked: one changed meanwhile is checked again next time)
+        files = LogFiles.now(folder, {"amount_unit": amount_unit}) if validate else None
+        check = files is not None and (recheck or not files.checked_before())
+        problems = validate_sql(log) if check else log.problems
+        if problems:
+            raise InvalidEventLog(problems)
+        if files is not None and check:
+            files.remember_checked()
+        yield log
+
+
+def summary_sql(log: SqlLog) -> dict[str, Any]:
+    """What :meth:`adoption.log.eventlog.EventLog.summary` says of a log, counted by DuckDB: the columns
+    not in the contract (ignored), rows per table, the time span, and how many users, receivers (a claim or
+    a transfer received) and payers (a payment to a merchant).
+
+    Examples
+    --------
+    >>> from adoption.datasets.example import example_path
+    >>> from adoption.log.eventlog import read_eventlog
+    >>> with open_checked(example_path()) as log:
+    ...     summary = summary_sql(log)
+    >>> summary == read_eventlog(example_path()).summary()
+    True
+    >>> summary["users"], summary["rows"]["payments"] > 0
+    (20000, True)
+    """
+    present = [name for name in TABLES if name in log.columns]
+    ignored = {}
+    for name in present:
+        kept = set(log.source_columns[name].values())
+        extra = [column for column, *_ in log.con.execute(f"SELECT * FROM raw_{name} LIMIT 0").description
+                 if column not in kept]
+        if extra:
+            ignored[name] = extra
+    times = [f"SELECT min({c}) AS low, max({c}) AS high FROM {name}" for name in (*ACTIVITY_TABLES, "card_bindings")
+             if name in log.columns for c in TABLES[name].time_columns if c in log.columns[name]]
+    low, high = log.row(f"SELECT min(low), max(high) FROM ({' UNION ALL '.join(times)})") if times else (None, None)
+    received = [f"SELECT receiver_id FROM {name}" for name in ("red_packet_claims", "transfers")
+                if log.has(name, "receiver_id")]
+
+    def distinct(sql: str) -> int:
+        return int(log.scalar(f"SELECT count(DISTINCT v) FROM ({sql}) AS t(v)"))
+
+    return {
+        "ignored_columns": ignored,
+        "rows": {name: int(log.scalar(f"SELECT count(*) FROM {name}")) for name in present},
+        "start": None if low is None else low.isoformat(),
+        "end": None if high is None else high.isoformat(),
+        "users": distinct("SELECT user_id FROM users") if log.has("users", "user_id") else 0,
+        "receivers": distinct(" UNION ALL ".join(received)) if received else 0,
+        "payers": distinct("SELECT user_id FROM payments") if log.has("payments", "user_id") else 0,
+    }
