@@ -2,12 +2,13 @@
 system says of those files, so that the next analysis of the same files does not check them again.
 
 Checking every rule is a pass over the whole log (at ten million users, 24 s of an analysis that takes 90 s
-without it), and the answer cannot change while the files do not. A check that passed is remembered as an
-empty mark in a cache folder, named by a digest of:
+without it), and the answer cannot change while the files do not. A check that passed is remembered as a
+small mark (the folder, the options, the time) in a cache folder, named by a digest of:
 
-- every file under the log folder: its path, device, inode, size, and the times of its last change of
-  content (``st_mtime_ns``) and of its last change of any kind (``st_ctime_ns``, which no program can set
-  back: the rule ``git`` uses to know a file is unchanged without reading it);
+- every file the readers may read (the files in the log folder, and everything under a folder named as a
+  table): its path, device, inode, size, and the times of its last change of content (``st_mtime_ns``) and
+  of its last change of any kind (``st_ctime_ns``, which no program can set back: the rule ``git`` uses to
+  know a file is unchanged without reading it);
 - the options that change what the rules see (the amount unit);
 - the source of the rules themselves (every module of :mod:`adoption.log`) and the package's version.
 
@@ -109,8 +110,11 @@ def log_digest(folder: str | os.PathLike[str], options: Mapping[str, str]) -> st
 
 
 def _files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """Every file under ``root`` with its status, in a fixed order, through links as the readers follow
-    them (a folder reached twice is listed once)."""
+    """Every file the readers may read, with its status, in a fixed order: the files in ``root`` and
+    everything under a folder named as a table (``payments/``), through links as the readers follow them (a
+    folder reached twice is listed once); other folders are not looked into."""
+    from adoption.log.contract import TABLES
+
     seen: set[tuple[int, int]] = set()
     folders = [str(root)]
     while folders:
@@ -123,7 +127,8 @@ def _files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
             entries = sorted(scan, key=lambda entry: entry.name)
         for entry in entries:
             if entry.is_dir():
-                folders.append(entry.path)
+                if folder != str(root) or entry.name in TABLES:
+                    folders.append(entry.path)
             else:
                 yield entry.path, os.stat(entry.path)  # (a link's target: what the readers read)
 
