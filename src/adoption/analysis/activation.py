@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from adoption.analysis.activation_columns import COLUMNS, HEADLINE_COLUMNS, check_definition, typed_table
-from adoption.analysis.events import activation_times, as_days, receipts
+from adoption.analysis.events import activation_times, as_days, first_receipts, receipts
 from adoption.errors import ParameterError
 from adoption.log.contract import DEFINITIONS, Definition
 from adoption.log.eventlog import EventLog, read_eventlog
@@ -98,10 +98,7 @@ def activation_table(log: EventLog | str | os.PathLike[str], definition: Definit
 def _pandas_table(log: EventLog, definition: str, k: int, d: float, covariates: bool = True) -> pd.DataFrame:
     window_start, window_end = log.window
     received = receipts(log)
-    received["kind_order"] = (received["kind"] == "transfer").astype(np.int8)
-    received = received.sort_values(["user_id", "t", "kind_order", "amount", "ref"],
-                                    ascending=[True, True, True, False, True], kind="stable")
-    first = received.drop_duplicates("user_id").set_index("user_id")
+    first = first_receipts(received)
     activated = activation_times(log, definition, k, d)
     users = log.users.set_index("user_id")
 

@@ -15,7 +15,7 @@ from adoption.errors import InputError
 from adoption.log.contract import RECIPROCITY_HOURS
 from adoption.log.eventlog import EventLog
 
-__all__ = ["activation_times", "as_days", "receipts"]
+__all__ = ["activation_times", "as_days", "first_receipts", "receipts"]
 
 
 def receipts(log: EventLog) -> pd.DataFrame:
@@ -45,6 +45,43 @@ def receipts(log: EventLog) -> pd.DataFrame:
     if received.empty:
         raise InputError("activation: the log has no receipts (red_packet_claims and transfers are empty)")
     return received
+
+
+def first_receipts(received: pd.DataFrame) -> pd.DataFrame:
+    """Each receiver's first receipt: the rows of ``received`` (:func:`receipts`) indexed by user, in user order.
+
+    The first is the earliest; at one instant, a red packet before a transfer, then the larger amount, then
+    the lower id (the order both engines break ties in; a missing time or amount comes last). The earliest
+    (time, kind) per user is one minimum over an integer key, without sorting the receipts; only the users
+    with several receipts at that instant are sorted (on a million-user log: 31M receipts, 1.1M of them
+    earliest, about 2 s against 9–10 s for a sort of every receipt by five keys).
+
+    Examples
+    --------
+    >>> received = pd.DataFrame({"user_id": [7, 7, 7, 8], "t": pd.to_datetime(["2014-02-01"] * 3 + ["2014-01-05"]),
+    ...                          "kind": ["transfer", "red_packet", "red_packet", "transfer"],
+    ...                          "amount": [900, 100, 300, 50], "ref": [1, 2, 3, 4]})
+    >>> first_receipts(received)[["kind", "amount", "ref"]]
+                   kind  amount  ref
+    user_id
+    7        red_packet     300    3
+    8          transfer      50    4
+    """
+    codes, users = pd.factorize(received["user_id"], use_na_sentinel=False)
+    stamp = received["t"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    timed = stamp != np.iinfo(np.int64).min  # (NaT comes after every time)
+    key = np.full(len(stamp), np.iinfo(np.int64).max)
+    later = (received["kind"].to_numpy() == "transfer").astype(np.int64)
+    key[timed] = stamp[timed] * 2 + later[timed]  # (nanoseconds since 1970 fit twice in an int64 to 2116)
+    earliest = np.full(len(users), np.iinfo(np.int64).max)
+    np.minimum.at(earliest, codes, key)
+    rows = np.flatnonzero(key == earliest[codes])
+    tied = np.bincount(codes[rows], minlength=len(users))[codes[rows]] > 1
+    if tied.any():  # the larger amount, then the lower id (then the row first), among a user's earliest
+        ties = received.iloc[rows[tied]][["user_id", "amount", "ref"]].assign(position=rows[tied])
+        ties = ties.sort_values(["amount", "ref"], ascending=[False, True], kind="stable")
+        rows = np.concatenate([rows[~tied], ties.drop_duplicates("user_id")["position"].to_numpy()])
+    return received.iloc[rows].sort_values("user_id", kind="stable").set_index("user_id")
 
 
 def _packet_of_each_claim(log: EventLog) -> tuple[pd.api.extensions.ExtensionArray, pd.api.extensions.ExtensionArray]:
