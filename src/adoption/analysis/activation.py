@@ -25,6 +25,7 @@ logic as SQL over Parquet files, for logs that do not fit in memory.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -33,11 +34,11 @@ import pandas as pd
 
 from adoption.analysis.activation_columns import COLUMNS, HEADLINE_COLUMNS, check_definition, typed_table
 from adoption.analysis.events import activation_times, as_days, first_receipts, receipts
-from adoption.errors import ParameterError
+from adoption.errors import InputError, ParameterError
 from adoption.log.contract import DEFINITIONS, Definition
 from adoption.log.eventlog import EventLog, read_eventlog
 
-__all__ = ["COLUMNS", "DEFINITIONS", "activation_table"]
+__all__ = ["COLUMNS", "DEFINITIONS", "activation_table", "activation_tables"]
 
 
 def activation_table(log: EventLog | str | os.PathLike[str], definition: Definition = "first_action", *,
@@ -94,11 +95,74 @@ def activation_table(log: EventLog | str | os.PathLike[str], definition: Definit
     return _pandas_table(log, definition, k, d, covariates)
 
 
-# ------------------------------------------------------------------ pandas
-def _pandas_table(log: EventLog, definition: str, k: int, d: float, covariates: bool = True) -> pd.DataFrame:
-    window_start, window_end = log.window
-    received = receipts(log)
+def activation_tables(log: EventLog | str | os.PathLike[str], definitions: Sequence[str], *, k: int = 3,
+                      d: float = 30.0, covariates: Collection[str] | None = None,
+                      optional: Collection[str] = ()) -> dict[str, pd.DataFrame]:
+    """The activation tables of several definitions (pandas engine), sharing their receipts: every receipt
+    and each receiver's first are found once, not once per definition (the DuckDB engine's counterpart is
+    :func:`~adoption.analysis.activation_sql.activation_tables_duckdb`).
+
+    Parameters
+    ----------
+    log : EventLog or path
+        The log (a folder is read and checked: :func:`~adoption.log.eventlog.read_eventlog`).
+    definitions : sequence of str
+        Definitions of activation (:data:`adoption.log.contract.DEFINITIONS`).
+    k, d : of the ``k_payments`` definition.
+    covariates : collection of str, optional
+        The definitions whose tables carry the covariates; the others have only the columns of
+        :data:`~adoption.analysis.activation_columns.HEADLINE_COLUMNS`, all a headline reads. Default: every
+        definition.
+    optional : collection of str, default ()
+        Definitions left out where the log cannot define them (it lacks their table, or has no receipts);
+        any other is refused with the reason.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        The table of each definition, in the order asked.
+
+    Examples
+    --------
+    >>> from adoption import load_example
+    >>> tables = activation_tables(load_example(), ["first_action", "card_binding"], covariates=["first_action"])
+    >>> [len(t.columns) for t in tables.values()]
+    [18, 11]
+    >>> tables["card_binding"].equals(activation_table(load_example(), "card_binding", covariates=False))
+    True
+    """
+    wanted = list(dict.fromkeys(definitions))
+    for definition in wanted:
+        check_definition(definition, k, d)
+    if not isinstance(log, EventLog):
+        log = read_eventlog(Path(log))
+    with_covariates = set(wanted if covariates is None else covariates)
+    try:
+        received = receipts(log)
+    except InputError:  # (no receipts: no definition has a table)
+        if set(wanted) <= set(optional):
+            return {}
+        raise
     first = first_receipts(received)
+    out = {}
+    for definition in wanted:
+        try:
+            out[definition] = _pandas_table(log, definition, k, d, definition in with_covariates,
+                                            received=received, first=first)
+        except InputError:
+            if definition not in optional:
+                raise
+    return out
+
+
+# ------------------------------------------------------------------ pandas
+def _pandas_table(log: EventLog, definition: str, k: int, d: float, covariates: bool = True,
+                  received: pd.DataFrame | None = None, first: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One definition's table; ``received`` and ``first`` (:func:`receipts`, :func:`first_receipts` of the
+    log) where they were found already."""
+    window_start, window_end = log.window
+    received = receipts(log) if received is None else received
+    first = first_receipts(received) if first is None else first
     activated = activation_times(log, definition, k, d)
     users = log.users.set_index("user_id")
 

@@ -196,32 +196,36 @@ def headline_by_definition(source: Any, horizon: float = 90.0, *, engine: str = 
     >>> bool(table.loc["first_action", "cumulative_incidence"] > table.loc["k_payments", "cumulative_incidence"])
     True
     """
-    from adoption.analysis.activation import activation_table
-    from adoption.errors import InputError
+    from adoption.errors import InputError, ParameterError
     from adoption.log.contract import DEFINITIONS
 
+    if engine not in ("pandas", "duckdb"):
+        raise ParameterError(f"engine: expected 'pandas' or 'duckdb', got {engine!r}")
     tables = dict(tables or {})
-    if engine == "duckdb":  # what every missing headline reads, from one opening of the log
+    known = {definition: headline for definition, headline in (headlines or {}).items()
+             if headline.horizon == float(horizon)}
+    missing = [definition for definition in DEFINITIONS if definition not in tables and definition not in known]
+    if missing and engine == "duckdb":  # what every missing headline reads, from one opening of the log
         from adoption.analysis.activation_sql import headline_tables_duckdb
 
-        missing = [definition for definition in DEFINITIONS if definition not in tables]
-        if missing:
-            tables.update(headline_tables_duckdb(source, missing, k=k, d=d, memory_limit=memory_limit,
-                                                 validate=validate, optional=missing,
-                                                 until=dict.fromkeys(missing, horizon)))
+        tables.update(headline_tables_duckdb(source, missing, k=k, d=d, memory_limit=memory_limit,
+                                             validate=validate, optional=missing,
+                                             until=dict.fromkeys(missing, horizon)))
+    elif missing:  # every missing table from one pass over the receipts
+        from adoption.analysis.activation import activation_tables
+
+        tables.update(activation_tables(source, missing, k=k, d=d, covariates=(), optional=missing))
     rows = {}
     for definition in DEFINITIONS:
-        known = (headlines or {}).get(definition)
-        if known is not None and known.horizon == float(horizon):
-            rows[definition] = _definition_row(definition, known.competing["overall"].iloc[0], known.overall, k, d)
+        if definition in known:
+            headline = known[definition]
+            rows[definition] = _definition_row(definition, headline.competing["overall"].iloc[0], headline.overall,
+                                               k, d)
             continue
         try:
             table = tables.get(definition)
             if table is None:
-                if engine == "duckdb" or definition in tables:
-                    continue  # the log has no table for it
-                table = activation_table(source, definition, k=k, d=d, engine=engine, memory_limit=memory_limit,
-                                         validate=validate, covariates=False)
+                continue  # the log has no table for it
             # only the horizon is read: fitted up to it (the same figures, faster)
             receivers = _receivers(table)
             aj = CompetingRisks(horizon=horizon, follow_up="horizon").fit(receivers).headline_.iloc[0]

@@ -12,21 +12,21 @@ __all__ = ["add_parser", "run"]
 
 
 def run(args: argparse.Namespace) -> int:
-    from adoption.analysis.activation import activation_table
+    from adoption.analysis.activation import activation_tables
     from adoption.analysis.headline import activation_headline, headline_by_definition
+    from adoption.log.contract import DEFINITIONS
 
     if args.memory_limit is not None and args.engine != "duckdb":
         raise UsageError("--memory-limit: only with --engine duckdb")
     if not (math.isfinite(args.horizon) and args.horizon > 0):
         raise ParameterError(f"--horizon: expected a number of days > 0, got {args.horizon:g}")
+    others = [d for d in DEFINITIONS if d != args.definition]
     if args.engine == "duckdb":  # one opening and one check of the log for every definition
         from adoption.analysis.activation_sql import headline_tables_duckdb
-        from adoption.log.contract import DEFINITIONS
 
         # what the headlines read, no covariates; a big cohort counted on the fits' grid by DuckDB (at ten
         # million users the tables' rows took a minute and a half to reach pandas and be fitted); the other
         # definitions are read at the horizon only, so their follow-up ends there
-        others = [d for d in DEFINITIONS if d != args.definition]
         tables = headline_tables_duckdb(args.log, [args.definition, *others], k=args.k, d=args.d, optional=others,
                                         memory_limit=args.memory_limit, validate=not args.skip_validation,
                                         amount_unit=args.amount_unit, progress=not (args.quiet or args.json),
@@ -35,9 +35,12 @@ def run(args: argparse.Namespace) -> int:
         # rather than opening the log again to try)
         tables = {definition: tables.get(definition) for definition in (args.definition, *others)}
         source = args.log
-    else:
+    else:  # every definition's table from one pass over the receipts, as the headlines read them
         source = read_for_analysis(args)
-        tables = {args.definition: activation_table(source, args.definition, k=args.k, d=args.d)}
+        built = activation_tables(source, [args.definition, *others], k=args.k, d=args.d, covariates=(),
+                                  optional=others)
+        # (None: the log has no table for that definition; headline_by_definition leaves it out)
+        tables = {definition: built.get(definition) for definition in (args.definition, *others)}
     table = tables[args.definition]
     headline = activation_headline(table, horizon=args.horizon, definition=args.definition)
     result = headline.to_dict()
