@@ -53,8 +53,8 @@ def first_receipts(received: pd.DataFrame) -> pd.DataFrame:
     The first is the earliest; at one instant, a red packet before a transfer, then the larger amount, then
     the lower id (the order both engines break ties in; a missing time or amount comes last). The earliest
     (time, kind) per user is one minimum over an integer key, without sorting the receipts; only the users
-    with several receipts at that instant are sorted (on a million-user log: 31M receipts, 1.1M of them
-    earliest, about 2 s against 9–10 s for a sort of every receipt by five keys).
+    with several receipts at that instant are sorted (on a million-user log, under cProfile: 1.3 s a call
+    against 9.2 s for a sort of every receipt by five keys).
 
     Examples
     --------
