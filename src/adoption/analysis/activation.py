@@ -90,9 +90,7 @@ def activation_table(log: EventLog | str | os.PathLike[str], definition: Definit
                                        validate=validate, covariates=covariates)
     if engine != "pandas":
         raise ParameterError(f"engine: expected 'pandas' or 'duckdb', got {engine!r}")
-    if not isinstance(log, EventLog):
-        log = read_eventlog(Path(log))
-    return _pandas_table(log, definition, k, d, covariates)
+    return activation_tables(log, [definition], k=k, d=d, covariates=[definition] if covariates else [])[definition]
 
 
 def activation_tables(log: EventLog | str | os.PathLike[str], definitions: Sequence[str], *, k: int = 3,
@@ -156,13 +154,11 @@ def activation_tables(log: EventLog | str | os.PathLike[str], definitions: Seque
 
 
 # ------------------------------------------------------------------ pandas
-def _pandas_table(log: EventLog, definition: str, k: int, d: float, covariates: bool = True,
-                  received: pd.DataFrame | None = None, first: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One definition's table; ``received`` and ``first`` (:func:`receipts`, :func:`first_receipts` of the
-    log) where they were found already."""
+def _pandas_table(log: EventLog, definition: str, k: int, d: float, covariates: bool, received: pd.DataFrame,
+                  first: pd.DataFrame) -> pd.DataFrame:
+    """One definition's table, from the log's receipts and each receiver's first (:func:`receipts`,
+    :func:`first_receipts`)."""
     window_start, window_end = log.window
-    received = receipts(log) if received is None else received
-    first = first_receipts(received) if first is None else first
     activated = activation_times(log, definition, k, d)
     users = log.users.set_index("user_id")
 

@@ -20,7 +20,7 @@ from adoption.analysis.activation_columns import COLUMNS, HEADLINE_COLUMNS, chec
 from adoption.errors import InputError
 from adoption.log.contract import ACTIVITY_TABLES, RECIPROCITY_HOURS, TABLES
 from adoption.log.eventlog import EventLog
-from adoption.log.sql import SqlLog, memory_limit_setting, open_checked
+from adoption.log.sql import SqlLog, memory_limit_setting, open_checked, out_of_memory
 
 __all__ = ["activation_table_duckdb", "activation_tables_duckdb", "connect_log", "headline_tables_duckdb"]
 
@@ -248,8 +248,7 @@ def _build(log: EventLog | str | os.PathLike[str], definitions: Sequence[str],
                     out[definition] = typed_table(table)
                 return out
     except duckdb.OutOfMemoryException:
-        raise MemoryError(f"DuckDB needed more than its memory budget ({memory_limit_setting(memory_limit)}) for "
-                          "this log; give it more (--memory-limit 8GB) or use a smaller log") from None
+        raise out_of_memory(memory_limit) from None
 
 
 class _TableBuilder:

@@ -55,15 +55,14 @@ def _checked_summary(args: argparse.Namespace) -> dict[str, Any]:
         return read_eventlog(args.path, amount_unit=args.amount_unit, recheck=True).summary()
     import duckdb
 
-    from adoption.log.sql import memory_limit_setting, open_checked, summary_sql
+    from adoption.log.sql import open_checked, out_of_memory, summary_sql
 
     try:
         with open_checked(args.path, memory_limit=args.memory_limit, amount_unit=args.amount_unit,
                           recheck=True) as log:
             return summary_sql(log)
     except duckdb.OutOfMemoryException:
-        raise MemoryError(f"DuckDB needed more than its memory budget ({memory_limit_setting(args.memory_limit)}) "
-                          "for this log; give it more (--memory-limit 8GB)") from None
+        raise out_of_memory(args.memory_limit) from None
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -31,12 +31,15 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
-__all__ = ["CACHE_ENV", "LogFiles", "cache_folder", "log_digest"]
+_Problem = TypeVar("_Problem")
+
+__all__ = ["CACHE_ENV", "LogFiles", "cache_folder", "check_once", "log_digest"]
 
 #: The environment variable naming the cache folder (an empty value: nothing is remembered).
 CACHE_ENV = "ADOPTION_CACHE_DIR"
@@ -194,3 +197,26 @@ class LogFiles:
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+
+
+def check_once(folder: str | os.PathLike[str], options: Mapping[str, str], check: Callable[[], list[_Problem]], *,
+               recheck: bool = False) -> list[_Problem] | None:
+    """``check()``, the problems of ``folder``'s files, unless these files passed it before (None: not run;
+    ``recheck``: run anyway); files it finds nothing in are remembered. The files are named before the check
+    runs, so that one changed meanwhile is checked again next time.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "users.csv").write_text("user_id,joined_at\\n1,2014-01-01\\n")
+    >>> check_once(folder, {"amount_unit": "cents"}, lambda: []), check_once(folder, {"amount_unit": "cents"}, lambda: [])
+    ([], None)
+    """
+    files = LogFiles.now(folder, options)
+    if not recheck and files.checked_before():
+        return None
+    problems = check()
+    if not problems:
+        files.remember_checked()
+    return problems

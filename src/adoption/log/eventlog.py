@@ -32,7 +32,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from adoption.errors import InputError, InvalidEventLog, UsageError
-from adoption.log.checked import LogFiles
+from adoption.log.checked import check_once
 from adoption.log.contract import (
     ACTIVITY_TABLES,
     AMOUNT_UNITS,
@@ -582,14 +582,12 @@ def read_eventlog(path: str | os.PathLike[str], *, validate: bool = True, amount
     raw, meta = read_tables(path)
     tables, problems = coerce_tables(raw, amount_unit=amount_unit, warn_units=amount_unit == "cents")
     tables, labels = encode_ids(tables)
-    files = LogFiles.now(path, {"amount_unit": amount_unit}) if validate else None
-    check = files is not None and (recheck or not files.checked_before())
-    if check:
-        problems = problems + validate_tables(tables, labels=labels) + validate_meta(meta)
+    if validate:  # (not again on files that passed before: adoption.log.checked)
+        found = check_once(path, {"amount_unit": amount_unit}, recheck=recheck,
+                           check=lambda: problems + validate_tables(tables, labels=labels) + validate_meta(meta))
+        problems = problems if found is None else found
     if problems:
         raise InvalidEventLog(problems)
-    if files is not None and check:
-        files.remember_checked()
     return EventLog(**tables, meta=meta, labels=labels, truth=read_truth(path))
 
 

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 import duckdb
 
 from adoption.errors import InputError, InvalidEventLog, UsageError
-from adoption.log.checked import LogFiles
+from adoption.log.checked import check_once
 from adoption.log.contract import (
     ACTIVITY_TABLES,
     FOREIGN_KEYS,
@@ -51,8 +51,8 @@ from adoption.log.validation import MAX_EXAMPLES, Problem, csv_line_refusal, mis
 from adoption.processes import default_memory_limit
 from adoption.text import strip_controls
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "SqlLog", "memory_limit_setting", "open_checked", "open_log", "summary_sql",
-           "validate_sql"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "SqlLog", "memory_limit_setting", "open_checked", "open_log", "out_of_memory",
+           "summary_sql", "validate_sql"]
 
 #: DuckDB's memory budget, unless told otherwise (:func:`adoption.processes.default_memory_limit`); it spills to
 #: disk beyond it.
@@ -813,15 +813,24 @@ def open_checked(folder: str | os.PathLike[str], *, memory_limit: str | None = N
     True
     """
     with open_log(folder, memory_limit=memory_limit, amount_unit=amount_unit) as log:
-        # (the files named before they are checked: one changed meanwhile is checked again next time)
-        files = LogFiles.now(folder, {"amount_unit": amount_unit}) if validate else None
-        check = files is not None and (recheck or not files.checked_before())
-        problems = validate_sql(log) if check else log.problems
+        found = check_once(folder, {"amount_unit": amount_unit}, lambda: validate_sql(log), recheck=recheck) \
+            if validate else None
+        problems = log.problems if found is None else found
         if problems:
             raise InvalidEventLog(problems)
-        if files is not None and check:
-            files.remember_checked()
         yield log
+
+
+def out_of_memory(memory_limit: str | None) -> MemoryError:
+    """The one-line error for a statement that DuckDB could not fit in its memory budget.
+
+    Examples
+    --------
+    >>> str(out_of_memory("1GB"))
+    'DuckDB needed more than its memory budget (1GB) for this log; give it more (--memory-limit 8GB) or use a smaller log'
+    """
+    return MemoryError(f"DuckDB needed more than its memory budget ({memory_limit_setting(memory_limit)}) for this "
+                       "log; give it more (--memory-limit 8GB) or use a smaller log")
 
 
 def summary_sql(log: SqlLog) -> dict[str, Any]:
