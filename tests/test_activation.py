@@ -80,12 +80,25 @@ def test_hand_built_log_gives_the_hand_computed_table(engine):
 
 
 @pytest.mark.slow
-def test_engines_agree_row_for_row_on_the_example(tmp_path):
+def test_engines_agree_row_for_row_on_the_example(tmp_path, monkeypatch):
+    # with the covariates, DuckDB finds the first receipts and the claims in the reciprocity spans in SQL;
+    # without them (all the definitions at once, as the command asks), in arrays as the receipts stream past,
+    # or, with the arrays turned off, in SQL again
+    import adoption.analysis.activation_sql as activation_sql
+    from adoption.analysis.activation_columns import HEADLINE_COLUMNS
+    from adoption.analysis.activation_sql import activation_tables_duckdb
+
     log = load_example()
+    tables = {}
     for definition in DEFINITIONS:
-        a = activation_table(log, definition)
+        tables[definition] = a = activation_table(log, definition)
         b = activation_table(example_path(), definition, engine="duckdb")
         pd.testing.assert_frame_equal(a, b)
+    for dense_max in (activation_sql._DENSE_MAX, 0):
+        monkeypatch.setattr(activation_sql, "_DENSE_MAX", dense_max)
+        narrow = activation_tables_duckdb(example_path(), DEFINITIONS, covariates=[])
+        for definition in DEFINITIONS:
+            pd.testing.assert_frame_equal(narrow[definition], tables[definition][list(HEADLINE_COLUMNS)])
 
 
 def test_a_table_without_covariates_is_the_headline_columns_of_the_whole_table_in_both_engines(tmp_path):
@@ -101,22 +114,34 @@ def test_a_table_without_covariates_is_the_headline_columns_of_the_whole_table_i
         pd.testing.assert_frame_equal(activation_table(folder, definition, engine="duckdb", covariates=False), narrow)
 
 
-@pytest.mark.parametrize("packed", [True, False], ids=["packed", "two passes"])
+@pytest.mark.parametrize("path", ["arrays", "packed", "two passes"])
 @pytest.mark.parametrize("ids", ["small", "beyond_32_bits"])
-def test_receipts_at_the_same_instant_break_ties_alike_in_both_engines(tmp_path, monkeypatch, ids, packed):
+def test_receipts_at_the_same_instant_break_ties_alike_in_both_engines(tmp_path, monkeypatch, ids, path):
     """Time, then red packet before transfer, then the larger amount, then the lower id, with small ids
     and with ids too large for any packing into one 64-bit key; without the covariates, DuckDB finds the
-    first receipts by one minimum of the tie-break packed into 128 bits, or (where it cannot be packed) by
-    the earliest instant and a second pass."""
+    first receipts in arrays indexed by the user id (where the receipt ids fit 32 bits), by one minimum of
+    the tie-break packed into 128 bits, or (where it cannot be packed) by the earliest instant and a second
+    pass."""
     import adoption.analysis.activation_sql as activation_sql
     from adoption.analysis.activation_columns import HEADLINE_COLUMNS
 
-    if not packed:
+    if path != "arrays":
+        monkeypatch.setattr(activation_sql, "_DENSE_MAX", 0)
+    if path == "two passes":
         monkeypatch.setattr(activation_sql, "_PACKED_BITS", 0)
-    packings = []
-    packed_firsts = activation_sql._TableBuilder._packed_firsts
-    monkeypatch.setattr(activation_sql._TableBuilder, "_packed_firsts",
-                        lambda self, receipts: packings.append(packed_firsts(self, receipts)) or packings[-1])
+    used = []
+
+    def spy_on(name):
+        method = getattr(activation_sql._TableBuilder, name)
+
+        def spy(self, *args):
+            found = method(self, *args)
+            used.append((name, found is not None))
+            return found
+        return spy
+
+    for name in ("_dense_firsts", "_packed_firsts"):
+        monkeypatch.setattr(activation_sql._TableBuilder, name, spy_on(name))
     log = tricky_log()
     at, shift = T("2015-03-01 08:00"), (0 if ids == "small" else 2**33)
     packets = pd.DataFrame({"packet_id": [200 + shift, 201 + shift, 202 + shift], "sender_id": [1, 4, 5],
@@ -135,10 +160,38 @@ def test_receipts_at_the_same_instant_break_ties_alike_in_both_engines(tmp_path,
     pd.testing.assert_frame_equal(a, b)
     narrow = activation_table(folder, engine="duckdb", covariates=False)
     pd.testing.assert_frame_equal(narrow, a[list(HEADLINE_COLUMNS)])
-    assert [p is not None for p in packings] == [packed]
+    arrays = path == "arrays" and ids == "small"
+    packed = path == "packed" or (path == "arrays" and not arrays)
+    assert used == [("_dense_firsts", arrays)] + ([] if arrays else [("_packed_firsts", packed)])
     # the two 400-cent claims tie on time, kind and amount: the lower packet id, the group packet, wins
     row = b[b.user_id == 8].iloc[0]
     assert (row["first_kind"], row["first_amount_cents"], bool(row["first_group"])) == ("red_packet", 400, True)
+
+
+@pytest.mark.parametrize("oddity", ["receiver not a user", "negative amount"])
+def test_the_arrays_give_the_first_receipts_up_to_sql_on_a_log_not_checked(tmp_path, monkeypatch, oddity):
+    """A receipt the arrays cannot take (a receiver outside the users' ids, an amount outside the packed
+    tie-break) stops them part-way, and the SQL finds the first receipts as the pandas engine does."""
+    import adoption.analysis.activation_sql as activation_sql
+    from adoption.analysis.activation_columns import HEADLINE_COLUMNS
+
+    used = []
+    dense_firsts = activation_sql._TableBuilder._dense_firsts
+    monkeypatch.setattr(activation_sql._TableBuilder, "_dense_firsts",
+                        lambda self, *args: used.append(dense_firsts(self, *args)) or used[-1])
+    log = tricky_log()
+    odd = pd.DataFrame({"transfer_id": [99], "sender_id": [1], "receiver_id": [5], "sent_at": [T("2015-01-20")],
+                        "amount_cents": [300]})
+    if oddity == "receiver not a user":
+        odd["receiver_id"] = 10**6
+    elif oddity == "negative amount":
+        odd["amount_cents"] = -300
+    log = EventLog(**{**log.tables, "transfers": pd.concat([log.transfers, odd], ignore_index=True)}, meta=log.meta)
+    folder = log.write(tmp_path / "log")
+    narrow = activation_table(folder, engine="duckdb", covariates=False, validate=False)
+    expected = activation_table(log)[list(HEADLINE_COLUMNS)]
+    pd.testing.assert_frame_equal(narrow, expected)
+    assert used[0] is None
 
 
 def test_engines_agree_on_csv_and_partial_logs(tmp_path):

@@ -6,7 +6,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["clip", "group_extreme", "lexsort_int_float", "run_starts", "searchsorted_in_order"]
+__all__ = ["PairMinimumByIndex", "clip", "group_extreme", "lexsort_int_float", "run_starts", "searchsorted_in_order"]
 
 #: Below this many queries the plain search is as fast (sorting them costs more than it saves).
 _SMALL = 4096
@@ -126,3 +126,55 @@ def group_extreme(keys: np.ndarray, values: np.ndarray, which: Literal["min", "m
     starts = run_starts(keys).nonzero()[0]
     reduce = np.minimum if which == "min" else np.maximum
     return keys[starts], reduce.reduceat(values, starts)
+
+
+class PairMinimumByIndex:
+    """Each index's least ``(primary, secondary)`` pair (compared as a pair, primary first), over rows given in
+    batches, for indices ``0 .. size - 1``.
+
+    The rows of a table too big for memory can be reduced as they stream past: each batch costs one look-up
+    of the running minimum per row, and an update of those rows that equal or beat it (few, once the rows
+    come roughly in order of ``primary``). The result does not depend on how the rows are split into batches
+    or in what order they come. Both keys are ``int64``; ``np.iinfo(np.int64).max`` is reserved (an index
+    never given keeps it).
+
+    Parameters
+    ----------
+    size : int
+        One more than the largest index.
+
+    Examples
+    --------
+    >>> least = PairMinimumByIndex(3)
+    >>> least.update(np.array([2, 0, 2]), np.array([5, 7, 5]), np.array([9, 1, 4]))
+    >>> least.update(np.array([0, 2]), np.array([6, 8]), np.array([3, 0]))
+    >>> index, primary, secondary = least.result()
+    >>> index.tolist(), primary.tolist(), secondary.tolist()
+    ([0, 2], [6, 5], [3, 4])
+    """
+
+    _NONE = np.iinfo(np.int64).max
+
+    def __init__(self, size: int) -> None:
+        self.primary = np.full(size, self._NONE, dtype=np.int64)
+        self.secondary = np.full(size, self._NONE, dtype=np.int64)
+        # the primary each index's secondary belongs to: a secondary is stale once the primary has moved
+        self._secondary_of = np.full(size, self._NONE, dtype=np.int64)
+
+    def update(self, index: np.ndarray, primary: np.ndarray, secondary: np.ndarray) -> None:
+        """Take one batch of rows into account (``index`` within ``0 .. size - 1``, checked by the caller)."""
+        keep = primary <= self.primary[index]  # rows that cannot beat or tie the minimum so far are dropped first
+        if not keep.all():
+            index, primary, secondary = index[keep], primary[keep], secondary[keep]
+        np.minimum.at(self.primary, index, primary)
+        tied = primary == self.primary[index]
+        index, primary, secondary = index[tied], primary[tied], secondary[tied]
+        stale = self._secondary_of[index] != primary
+        self.secondary[index[stale]] = self._NONE
+        self._secondary_of[index] = primary
+        np.minimum.at(self.secondary, index, secondary)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The indices given at least once, in increasing order, with their least pairs."""
+        index = np.flatnonzero(self.primary != self._NONE)
+        return index, self.primary[index], self.secondary[index]
