@@ -84,7 +84,7 @@ def test_engines_agree_row_for_row_on_the_example(tmp_path, monkeypatch):
     # with the covariates, DuckDB finds the first receipts and the claims in the reciprocity spans in SQL;
     # without them (all the definitions at once, as the command asks), in arrays as the receipts stream past,
     # or, with the arrays turned off, in SQL again
-    import adoption.analysis.activation_sql as activation_sql
+    from adoption.analysis import activation_arrays
     from adoption.analysis.activation_columns import HEADLINE_COLUMNS
     from adoption.analysis.activation_sql import activation_tables_duckdb
 
@@ -94,8 +94,8 @@ def test_engines_agree_row_for_row_on_the_example(tmp_path, monkeypatch):
         tables[definition] = a = activation_table(log, definition)
         b = activation_table(example_path(), definition, engine="duckdb")
         pd.testing.assert_frame_equal(a, b)
-    for dense_max in (activation_sql._DENSE_MAX, 0):
-        monkeypatch.setattr(activation_sql, "_DENSE_MAX", dense_max)
+    for dense_max in (activation_arrays.DENSE_MAX, 0):
+        monkeypatch.setattr(activation_arrays, "DENSE_MAX", dense_max)
         narrow = activation_tables_duckdb(example_path(), DEFINITIONS, covariates=[])
         for definition in DEFINITIONS:
             pd.testing.assert_frame_equal(narrow[definition], tables[definition][list(HEADLINE_COLUMNS)])
@@ -123,10 +123,11 @@ def test_receipts_at_the_same_instant_break_ties_alike_in_both_engines(tmp_path,
     the tie-break packed into 128 bits, or (where it cannot be packed) by the earliest instant and a second
     pass."""
     import adoption.analysis.activation_sql as activation_sql
+    from adoption.analysis import activation_arrays
     from adoption.analysis.activation_columns import HEADLINE_COLUMNS
 
     if path != "arrays":
-        monkeypatch.setattr(activation_sql, "_DENSE_MAX", 0)
+        monkeypatch.setattr(activation_arrays, "DENSE_MAX", 0)
     if path == "two passes":
         monkeypatch.setattr(activation_sql, "_PACKED_BITS", 0)
     used = []
@@ -287,6 +288,31 @@ def test_sending_straight_back_is_not_adoption(engine, tmp_path):
     assert when["first_action"][10] == day + pd.Timedelta(hours=2)  # the packet back into group 1
     assert when["first_action_no_reciprocity"][10] == day + pd.Timedelta(days=3)  # the packet into group 2
     assert when["first_payment"][10] == day + pd.Timedelta(days=5)
+
+
+@pytest.mark.parametrize("oddity", ["a packet id twice", "a claim of no packet"])
+def test_the_arrays_and_the_sql_read_a_log_not_checked_alike(tmp_path, monkeypatch, oddity):
+    """A packet id twice (one to a group, one not) or a claim of a packet not in the log: the first receipts'
+    groups and the reciprocity definition come out of the arrays as out of the SQL."""
+    from adoption.analysis import activation_arrays
+    from adoption.analysis.activation_sql import activation_tables_duckdb
+
+    log = _reciprocity_log()
+    packets, claims = log.red_packets, log.red_packet_claims
+    if oddity == "a packet id twice":
+        packets = pd.concat([packets, packets.iloc[[0]]], ignore_index=True).astype({"group_id": "Int64"})
+        packets.loc[len(packets) - 1, ["group_id", "sender_id"]] = [pd.NA, 20]
+    else:
+        claims = pd.concat([claims, claims.iloc[[0]].assign(packet_id=99)], ignore_index=True)
+    folder = log.write(tmp_path / "log")
+    packets.to_parquet(folder / "red_packets.parquet", index=False)
+    claims.to_parquet(folder / "red_packet_claims.parquet", index=False)
+    definitions = [d for d in DEFINITIONS if d != "card_binding"]  # (the log has no card bindings)
+    arrays = activation_tables_duckdb(folder, definitions, covariates=[], validate=False)
+    monkeypatch.setattr(activation_arrays, "DENSE_MAX", 0)
+    sql = activation_tables_duckdb(folder, definitions, covariates=[], validate=False)
+    for definition in definitions:
+        pd.testing.assert_frame_equal(arrays[definition], sql[definition])
 
 
 def test_joins_kept_as_planned_give_the_same_tables_and_leave_the_setting_as_it_was(tmp_path, monkeypatch):

@@ -11,7 +11,6 @@ import math
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -19,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from adoption.analysis import activation_arrays
 from adoption.analysis.activation_columns import COLUMNS, HEADLINE_COLUMNS, check_definition, typed_table
-from adoption.arrays import PairMinimumByIndex
 from adoption.errors import InputError
 from adoption.log.contract import ACTIVITY_TABLES, RECIPROCITY_HOURS, TABLES
 from adoption.log.eventlog import EventLog
@@ -35,31 +34,9 @@ _WEEK_US = 7 * 86_400_000_000
 # (in whole microseconds: with a decimal point, the literal would make DuckDB compare every claim's time in DECIMAL
 # arithmetic; the claims of a ten-million-user log 8.5 s against 9.0 s)
 _RECIPROCITY_US = math.floor(RECIPROCITY_HOURS * 3600e6)
-#: Rows per batch of a table streamed out of DuckDB into numpy.
-_BATCH_ROWS = 1 << 20
-#: The first receipts are found in arrays indexed by the user id (24 bytes per id) where the ids are integers
-#: spanning at most this many times the number of users (and at most :data:`_DENSE_MAX` ids).
-_DENSE_SPREAD, _DENSE_MAX = 4, 1 << 31
-#: The largest amount and id of a receipt whose first receipt is found in arrays (its tie-break, larger amount
-#: then lower id, is packed into one int64: the amount's complement above the id's 32 bits).
-_DENSE_AMOUNT_MAX, _DENSE_REF_BITS = (1 << 31) - 1, 32
-_DENSE_REF_MAX = (1 << _DENSE_REF_BITS) - 1
 W, E = "CAST($w_start AS TIMESTAMP)", "CAST($w_end AS TIMESTAMP)"
 #: The values of the text columns a counted table brings as categories (an SQL enum: no string per row).
 _COHORTS, _KINDS = "ENUM('organic', 'receipt')", "ENUM('red_packet', 'transfer')"
-_INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"})
-
-
-def _within(values: np.ndarray, low: int, high: int) -> bool:
-    """Whether every value lies in ``low .. high`` (true of none)."""
-    return len(values) == 0 or bool(values.min() >= low and values.max() <= high)
-
-
-def _integers(column: pa.Array | pa.ChunkedArray, missing: int) -> np.ndarray:
-    """An integer column of a batch streamed out of DuckDB as int64, ``missing`` where it has no value."""
-    if column.null_count:
-        column = column.fill_null(missing)
-    return column.to_numpy().astype(np.int64, copy=False)
 
 
 def _days(a: str, b: str) -> str:
@@ -280,20 +257,6 @@ def _build(log: EventLog | str | os.PathLike[str], definitions: Sequence[str],
         raise out_of_memory(memory_limit) from None
 
 
-@dataclass
-class _PacketLookup:
-    """What :meth:`_TableBuilder._dense_packets` found of the red packets (None: not asked for, or given up)."""
-
-    #: whether each first receipt's packet went to a group
-    in_group: np.ndarray | None = None
-    #: for each claim in a reciprocity span, whether its packet was found; for those found, their packets'
-    #: group id (where ``grouped``) and sender
-    found: np.ndarray | None = None
-    group: np.ndarray | None = None
-    grouped: np.ndarray | None = None
-    sender: np.ndarray | None = None
-
-
 class _TableBuilder:
     """The activation tables of one open log, built definition by definition on shared temporary tables."""
 
@@ -422,163 +385,82 @@ class _TableBuilder:
     def _dense_firsts(self, grouped: bool) -> tuple[str, bool] | None:
         """SQL of each receiver's first receipt (``user_id``, ``t``, ``kind_order``, ``amount``, ``ref``, and,
         where ``grouped`` and the packets allow it, ``in_group``) from a table registered as ``dense_firsts``,
-        found in numpy arrays indexed by the user id as the receipts stream out of DuckDB
-        (:class:`~adoption.arrays.PairMinimumByIndex`), with whether it carries ``in_group``; None where the
-        log does not allow it, and :meth:`_packed_firsts` or the tie-break pass find them.
+        found in arrays as the receipts stream past (:func:`.activation_arrays.first_receipts`), with whether it
+        carries ``in_group``; None where the log does not allow it, and :meth:`_packed_firsts`
+        or the tie-break pass find them.
 
-        It needs integer user ids spanning at most :data:`_DENSE_SPREAD` times the users, and integer amounts
-        and receipt ids that fit the packed tie-break; a receipt with a missing value or a receiver outside
-        the users' ids (in a log not checked) gives the work up. A hash aggregate over every receipt costs
-        more than an array look-up per receipt: at ten million users, 8.6 s against 11.1 s for the packed
-        minimum, which also needs a first pass for the bounds (2.8 s)."""
-        claims = ("SELECT receiver_id, epoch_us(claimed_at), amount_cents, packet_id FROM red_packet_claims"
-                  if self.has("red_packet_claims") else None)
-        transfers = ("SELECT receiver_id, epoch_us(sent_at), amount_cents, transfer_id FROM transfers"
-                     if self.has("transfers") else None)
-        relations = {kind: self.con.sql(query) for kind, query in enumerate((claims, transfers)) if query}
-        users = self.con.sql("SELECT user_id FROM users")
-        ids = [r.types[i] for r in relations.values() for i in (0, 2, 3)] + [users.types[0]]
-        if not all(str(t) in _INTEGER_TYPES for t in ids):
-            return None  # (text ids or amounts in the user's own types)
-        row = self.sql.row("SELECT min(user_id), max(user_id), count(user_id) FROM users")
-        if row is None or row[0] is None:
+        Where the reciprocity definition is asked for, the same pass keeps the claims in the senders' spans
+        (``reciprocity_claims``, which :meth:`_first_unreciprocated_send` would otherwise find by a join of
+        every claim), and their packets' groups and senders come from the pass over the packets that finds
+        whether the first receipts went to a group (``reciprocity_claim_receipts``)."""
+        has = self.has
+        parts = {0: "SELECT receiver_id, epoch_us(claimed_at), amount_cents, packet_id FROM red_packet_claims",
+                 1: "SELECT receiver_id, epoch_us(sent_at), amount_cents, transfer_id FROM transfers"}
+        receipts = {kind: self.con.sql(query) for kind, query in parts.items()
+                    if has(("red_packet_claims", "transfers")[kind])}
+        ids = self._dense_users()
+        integers = all(activation_arrays.is_integer(r.types[i]) for r in receipts.values() for i in (0, 2, 3))
+        if ids is None or not integers:
+            return None  # (text ids, or amounts in the user's own types)
+        low, size = ids
+        found = activation_arrays.first_receipts(receipts, low, size, self._dense_spans(low, size))
+        if found is None:
             return None
-        low, high, n_users = (int(v) for v in row)
-        size = high - low + 1
-        if size > max(_DENSE_SPREAD * n_users, 1 << 16) or size > _DENSE_MAX:
-            return None
-        least = PairMinimumByIndex(size)
-        spans = self._dense_spans(low, size)
-        in_spans: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (claims in a sender's span: see below)
-        time_limit = (1 << 61) - 1  # (twice a time and its kind still fit an int64)
-        for kind, relation in relations.items():
-            reader = relation.to_arrow_reader(_BATCH_ROWS)
-            try:
-                for batch in reader:
-                    if any(column.null_count for column in batch.columns):
-                        return None
-                    user, t, amount, ref = (column.to_numpy().astype(np.int64, copy=False) for column in batch.columns)
-                    index = user - low
-                    if not (_within(index, 0, size - 1) and _within(t, -time_limit, time_limit)
-                            and _within(amount, 0, _DENSE_AMOUNT_MAX) and _within(ref, 0, _DENSE_REF_MAX)):
-                        return None
-                    least.update(index, t * 2 + kind, ((_DENSE_AMOUNT_MAX - amount) << _DENSE_REF_BITS) | ref)
-                    if kind == 0 and spans is not None:
-                        inside = t >= spans[0][index]
-                        inside &= t < spans[1][index]
-                        in_spans.append((index[inside], t[inside], ref[inside]))
-            finally:
-                reader.close()
-        claimed = None
-        if spans is not None:
-            # the claims the reciprocity definition matches to their packets, found in the same pass (see
-            # _first_unreciprocated_send, which would otherwise join every claim to the spans)
-            claimed = tuple(np.concatenate(part) for part in zip(*in_spans, strict=True)) if in_spans else \
-                (np.zeros(0, dtype=np.int64),) * 3
-            index, t, packet = claimed
-            self.con.register("dense_span_claims", pa.table({
-                "user_id": index + low, "t": pa.array(t, pa.timestamp("us")), "packet_id": packet}))
-            self._once("reciprocity_claims", "SELECT * FROM dense_span_claims")
-            self.con.unregister("dense_span_claims")
-        index, key, tie = least.result()
-        kind_order, ref = (key & 1).astype(np.int32), tie & _DENSE_REF_MAX
-        columns = {"user_id": index + low, "t": pa.array(key >> 1, pa.timestamp("us")), "kind_order": kind_order,
-                   "amount": _DENSE_AMOUNT_MAX - (tie >> _DENSE_REF_BITS), "ref": ref}
-        packets = self._dense_packets(ref[kind_order == 0] if grouped else None,
-                                      None if claimed is None else claimed[2])
+        if found.span_claims is not None:
+            index, t, packet = found.span_claims
+            self._register_once("reciprocity_claims", {
+                "user_id": index + low, "t": pa.array(t, pa.timestamp("us")), "packet_id": packet})
+        columns = {"user_id": found.index + low, "t": pa.array(found.t, pa.timestamp("us")),
+                   "kind_order": found.kind_order, "amount": found.amount, "ref": found.ref}
+        red_packet = found.kind_order == 0
+        packets = None
+        if has("red_packets") and (grouped or found.span_claims is not None):
+            packets = activation_arrays.packet_lookup(
+                self.con.sql(f"SELECT packet_id, {self._packet_column('group_id')}, sender_id FROM red_packets"),
+                self.sql.scalar("SELECT count(*) FROM red_packets"), found.ref[red_packet] if grouped else None,
+                None if found.span_claims is None else found.span_claims[2])
         if packets is not None and packets.in_group is not None:
-            columns["in_group"] = np.zeros(len(ref), dtype=bool)
-            columns["in_group"][kind_order == 0] = packets.in_group
-        if packets is not None and packets.sender is not None and claimed is not None:
+            columns["in_group"] = np.zeros(len(found.ref), dtype=bool)
+            columns["in_group"][red_packet] = packets.in_group
+        if packets is not None and packets.sender is not None and found.span_claims is not None:
             # (a claim of a packet not in the log is dropped, as the join drops it)
-            index, t, _ = (part[packets.found] for part in claimed)
-            self.con.register("dense_span_receipts", pa.table({
+            index, t, _ = (part[packets.found] for part in found.span_claims)
+            self._register_once("reciprocity_claim_receipts", {
                 "user_id": index + low, "t": pa.array(t, pa.timestamp("us")),
-                "grp": pa.array(packets.group, mask=~packets.grouped), "other": packets.sender}))
-            self._once("reciprocity_claim_receipts", "SELECT * FROM dense_span_receipts")
-            self.con.unregister("dense_span_receipts")
+                "grp": pa.array(packets.group, mask=~packets.grouped), "other": packets.sender})
         self.con.register("dense_firsts", pa.table(columns))
         return "SELECT * FROM dense_firsts", "in_group" in columns
 
+    def _dense_users(self) -> tuple[int, int] | None:
+        """The users' lowest id and the length of an array indexed by their ids, where they are integers that
+        do not spread too wide for one (:func:`.activation_arrays.dense_size`); else None."""
+        if not activation_arrays.is_integer(self.con.sql("SELECT user_id FROM users").types[0]):
+            return None
+        low, high, count = self.sql.row("SELECT min(user_id), max(user_id), count(user_id) FROM users") or (None,) * 3
+        if low is None:
+            return None
+        size = activation_arrays.dense_size(int(low), int(high), int(count))
+        return None if size is None else (int(low), size)
+
     def _dense_spans(self, low: int, size: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """Each user's :meth:`_reciprocity_span` in two arrays indexed by the user id less ``low`` (a user with
-        none: a span no time is in), where the reciprocity definition is asked for and will match claims to
-        their packets; else None."""
+        """Each user's :meth:`_reciprocity_span` in arrays (:func:`.activation_arrays.span_arrays`), where the
+        reciprocity definition is asked for and will match claims to their packets; else None."""
         if not (self._reciprocity and self.has("red_packet_claims") and self.has("red_packets")
                 and self._candidate_sends()):
             return None
         relation = self.con.sql(f"SELECT user_id, low, high FROM {self._reciprocity_span()}")
-        if str(relation.types[0]) not in _INTEGER_TYPES:
+        if not activation_arrays.is_integer(relation.types[0]):
             return None
         found = relation.fetchnumpy()
-        index = found["user_id"].astype(np.int64) - low
-        inside = (index >= 0) & (index < size)  # (a sender outside the users, in a log not checked, receives nothing)
-        span_low, span_high = np.full(size, np.iinfo(np.int64).max), np.zeros(size, dtype=np.int64)
-        span_low[index[inside]] = found["low"][inside]
-        span_high[index[inside]] = found["high"][inside]
-        return span_low, span_high
+        return activation_arrays.span_arrays(found["user_id"], found["low"], found["high"], low, size)
 
-    def _dense_packets(self, firsts: np.ndarray | None, claimed: np.ndarray | None) -> _PacketLookup | None:
-        """What the first receipts and the claims in the reciprocity spans need of their red packets, from one
-        pass over the packets into arrays indexed by the packet id: whether each of ``firsts`` (packet ids)
-        went to a group, and each of ``claimed``'s group and sender (None: not asked for). None where the
-        packet ids are not integers or spread too wide for those arrays.
-
-        As the SQL has it, a packet id twice (in a log not checked) is grouped if either is, and a packet not
-        found is not grouped; the claims' look-up is given up (``sender`` None) where a packet id comes twice
-        or a sender or group id is not an integer (the SQL join then finds them). At ten million users, 1.2 s
-        against 4.2 s for a hash aggregate of the packets, for whether the first receipts went to a group."""
-        if firsts is None and claimed is None:
-            return None
-        relation = self.con.sql(f"SELECT packet_id, {self._packet_column('group_id')}, sender_id FROM red_packets")
-        wanted = [part for part in (firsts, claimed) if part is not None and len(part)]
-        size = max((int(part.max()) + 1 for part in wanted), default=0)
-        n_packets = self.sql.scalar("SELECT count(*) FROM red_packets")
-        if str(relation.types[0]) not in _INTEGER_TYPES or size > _DENSE_SPREAD * n_packets + (1 << 16):
-            return None
-        if claimed is not None and not all(str(t) in _INTEGER_TYPES for t in relation.types[1:]):
-            claimed = None
-        grouped = np.zeros(size, dtype=bool)
-        if claimed is not None:
-            # each claimed packet's slot in the arrays of its group and sender
-            slot = np.zeros(size, dtype=np.int64)
-            slot[claimed] = 1
-            distinct = np.flatnonzero(slot)  # (a mark per packet id: np.unique's sort or hash is slower)
-            slot[:] = -1
-            slot[distinct] = np.arange(len(distinct))
-            group, sender, seen = (np.zeros(len(distinct), dtype=np.int64) for _ in range(3))
-        reader = relation.to_arrow_reader(_BATCH_ROWS)
+    def _register_once(self, name: str, columns: dict[str, Any]) -> str:
+        """The temporary table ``name`` made from numpy or Arrow columns (see :meth:`_once`)."""
+        self.con.register(f"arrays_{name}", pa.table(columns))
         try:
-            for batch in reader:
-                packet = _integers(batch.column(0), -1)
-                has_group = batch.column(1).is_valid().to_numpy(zero_copy_only=False)
-                if _within(packet, 0, size - 1):
-                    rows = None
-                else:  # (a packet no first receipt nor claim can name)
-                    rows = np.flatnonzero((packet >= 0) & (packet < size))
-                    packet, has_group = packet[rows], has_group[rows]
-                grouped[packet[has_group]] = True
-                if claimed is None:
-                    continue
-                at = slot[packet]
-                hit = at >= 0
-                at = at[hit]
-                np.add.at(seen, at, 1)
-                if batch.column(2).null_count:
-                    claimed = None
-                    continue
-                hit = hit.nonzero()[0] if rows is None else rows[hit]
-                group[at] = _integers(batch.column(1), 0)[hit]
-                sender[at] = _integers(batch.column(2), 0)[hit]
+            return self._once(name, f"SELECT * FROM arrays_{name}")
         finally:
-            reader.close()
-        lookup = _PacketLookup(in_group=None if firsts is None else grouped[firsts])
-        if claimed is not None and not (seen > 1).any():
-            at = slot[claimed]
-            lookup.found = seen[at] == 1
-            at = at[lookup.found]
-            lookup.group, lookup.grouped, lookup.sender = group[at], grouped[claimed][lookup.found], sender[at]
-        return lookup
+            self.con.unregister(f"arrays_{name}")
 
     def _packed_firsts(self, receipts: str) -> str | None:
         """SQL of each receiver's first receipt (``user_id``, ``t``, ``kind_order``, ``amount``, ``ref``) by one
