@@ -436,11 +436,12 @@ class _TableBuilder:
         do not spread too wide for one (:func:`.activation_arrays.dense_size`); else None."""
         if not activation_arrays.is_integer(self.con.sql("SELECT user_id FROM users").types[0]):
             return None
-        low, high, count = self.sql.row("SELECT min(user_id), max(user_id), count(user_id) FROM users") or (None,) * 3
-        if low is None:
+        row = self.sql.row("SELECT min(user_id), max(user_id), count(user_id) FROM users")
+        if row is None or row[0] is None:  # (no users)
             return None
-        size = activation_arrays.dense_size(int(low), int(high), int(count))
-        return None if size is None else (int(low), size)
+        low, high, count = (int(value) for value in row)
+        size = activation_arrays.dense_size(low, high, count)
+        return None if size is None else (low, size)
 
     def _dense_spans(self, low: int, size: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Each user's :meth:`_reciprocity_span` in arrays (:func:`.activation_arrays.span_arrays`), where the

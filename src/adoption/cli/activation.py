@@ -87,7 +87,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="duckdb reads the Parquet files directly (for logs bigger than memory)")
     p.add_argument("--memory-limit", metavar="SIZE",
                    help="DuckDB's memory budget, such as 8GB (default: half this machine's memory, "
-                        f"{default_memory_limit()} here); it spills to disk beyond it")
+                        f"{default_memory_limit()} here); it spills to disk beyond it. The arrays the first "
+                        "receipts are found in come on top: about 40 bytes a user and 9 a red packet")
     p.add_argument("--quiet", action="store_true", help="no progress bar (--engine duckdb shows one)")
     add_log_options(p)
     p.set_defaults(handler=run)
