@@ -395,6 +395,33 @@ def test_a_big_cohort_counted_on_the_grid_by_duckdb_gives_the_headline_of_its_ro
         ActivationCox().fit(counted["first_action"])
 
 
+@pytest.mark.parametrize("log", ["example", "tricky", "reciprocity"])
+def test_counted_tables_from_arrays_are_the_sql_s_cells(tmp_path, monkeypatch, log):
+    """The counted tables from arrays indexed by the user id are DuckDB's, cell for cell, for every definition
+    the log defines, with and without the follow-up ended at a horizon (the tricky log: leaving before and
+    after the first receipt, exposures before the window, organic adopters, activation at the horizon)."""
+    import adoption.analysis.survival as survival
+    from adoption.analysis import activation_arrays
+    from adoption.analysis.activation_sql import headline_tables_duckdb
+
+    monkeypatch.setattr(survival, "AGGREGATE_ABOVE", 0)  # every table counted
+    folder = example_path() if log == "example" else \
+        (tricky_log() if log == "tricky" else _reciprocity_log()).write(tmp_path / "log")
+    keys = ["cohort", "entry", "duration", "event", "event_type", "first_kind", "first_group"]
+    for until in (None, 30.0):
+        tables = {}
+        for dense_max in (activation_arrays.DENSE_MAX, 0):
+            with monkeypatch.context() as patch:
+                patch.setattr(activation_arrays, "DENSE_MAX", dense_max)
+                tables[dense_max] = headline_tables_duckdb(folder, DEFINITIONS, optional=DEFINITIONS,
+                                                           until=None if until is None else dict.fromkeys(DEFINITIONS, until))
+        arrays, sql = tables.values()
+        assert list(arrays) == list(sql) and len(arrays) >= 4
+        for definition in arrays:
+            a, b = (t.sort_values(keys, ignore_index=True) for t in (arrays[definition], sql[definition]))
+            pd.testing.assert_frame_equal(a, b)
+
+
 def test_a_follow_up_ended_at_the_horizon_counts_the_cells_follow_up_until_leaves(monkeypatch):
     import adoption.analysis.survival as survival
     from adoption.analysis.activation_sql import headline_tables_duckdb

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from adoption.arrays import PairMinimumByIndex
 
-__all__ = ["FirstReceipts", "PacketLookup", "dense_size", "first_receipts", "is_integer", "packet_lookup",
-           "span_arrays"]
+__all__ = ["FirstReceipts", "PacketLookup", "People", "counted_cells", "dense_size", "first_receipts",
+           "is_integer", "packet_lookup", "people", "span_arrays"]
 
 #: Rows per batch of a table streamed out of DuckDB.
 BATCH_ROWS = 1 << 20
@@ -211,3 +212,134 @@ def packet_lookup(packets: duckdb.DuckDBPyRelation, n_packets: int, firsts: np.n
         at = at[lookup.found]
         lookup.group, lookup.grouped, lookup.sender = group[at], grouped[claimed][lookup.found], sender[at]
     return lookup
+
+
+#: A day in microseconds, as the SQL divides by it (a double).
+_DAY_US = 86_400_000_000.0
+#: The cells of the small fields of a counted row: organic or not, event or not, event type (3), first kind
+#: (2 or none), first group (2 or unknown).
+_SMALL_CELLS = 2 * 2 * 3 * 3 * 3
+
+
+@dataclass
+class People:
+    """Every user's first receipt and leaving, in arrays indexed by the id less the lowest (:func:`people`)."""
+
+    #: the first receipt's time (microseconds), where ``exposed``
+    exposed_at: np.ndarray
+    exposed: np.ndarray
+    #: the time of leaving, where ``gone``
+    left_at: np.ndarray
+    gone: np.ndarray
+    #: the first receipt's kind (0 a red packet, 1 a transfer, -1 none) and whether it came in a group (1 yes,
+    #: 0 no, -1 unknown or none)
+    first_kind: np.ndarray
+    first_group: np.ndarray
+
+
+def people(first: duckdb.DuckDBPyRelation, users: duckdb.DuckDBPyRelation, low: int, size: int) -> People | None:
+    """The people of :func:`counted_cells` from a relation of each receiver's first receipt (id, time in
+    microseconds, kind 0 or 1, in a group or not) and one of the users (id, time of leaving in microseconds);
+    None where an id is outside the ids or a user comes twice (in a log not checked: the SQL's join would
+    count them twice)."""
+    user, left = (users.fetchnumpy()[name] for name in users.columns)
+    index = np.asarray(user, dtype=np.int64) - low
+    if not _within(index, 0, size - 1) or (np.bincount(index, minlength=size) > 1).any():
+        return None
+    gone = np.zeros(size, dtype=bool)
+    left_at = np.zeros(size, dtype=np.int64)
+    left_mask = np.ma.getmaskarray(left)
+    gone[index[~left_mask]] = True
+    left_at[index[~left_mask]] = np.ma.getdata(left)[~left_mask].astype(np.int64)
+    found = first.fetchnumpy()
+    receiver, t, kind, group = (found[name] for name in first.columns)
+    at = np.asarray(receiver, dtype=np.int64) - low
+    if not _within(at, 0, size - 1):
+        return None
+    exposed, exposed_at = np.zeros(size, dtype=bool), np.zeros(size, dtype=np.int64)
+    exposed[at], exposed_at[at] = True, np.asarray(t, dtype=np.int64)
+    first_kind, first_group = np.full(size, -1, dtype=np.int8), np.full(size, -1, dtype=np.int8)
+    first_kind[at] = np.asarray(kind, dtype=np.int8)
+    known = ~np.ma.getmaskarray(group)
+    first_group[at[known]] = np.ma.getdata(group)[known].astype(np.int8)
+    return People(exposed_at, exposed, left_at, gone, first_kind, first_group)
+
+
+def counted_cells(who: People, activated_at: np.ndarray, activated: np.ndarray, window: tuple[int, int],
+                  grid: float, until: float | None = None) -> pd.DataFrame | None:
+    """The counted activation table of the SQL (``_TableBuilder.counted``) from arrays: one row per (cohort,
+    entry, duration, event, event type, first kind, first group) cell of the grid, with the number of people
+    in it as ``weight``; the same flags, the same arithmetic in doubles, the same cells.
+
+    ``activated_at`` / ``activated``: each user's activation time (microseconds) and whether there is one;
+    ``window``: its start and end (microseconds). None where the cells do not fit one int64 key.
+    """
+    w_start, w_end = window
+    exposed_at, exposed, act, has_act = who.exposed_at, who.exposed, activated_at, activated
+    organic = has_act & (~exposed | (act < exposed_at))
+    gone_before = who.gone & exposed & (who.left_at <= exposed_at)
+    never_at_risk = exposed & has_act & (exposed_at < w_start) & (act < w_start)
+    left_early = who.gone & (who.left_at < w_end)
+    at_risk = exposed & ~organic & ~gone_before & ~never_at_risk
+    rows = np.flatnonzero(at_risk | organic)
+    organic, at_risk, left_early = organic[rows], at_risk[rows], left_early[rows]
+    exposed_at, act, has_act = exposed_at[rows], act[rows], has_act[rows]
+    censor = np.where(left_early, who.left_at[rows], w_end)
+    event = at_risk & has_act & (act <= censor)
+    entry = np.where(exposed_at < w_start, (w_start - exposed_at) / _DAY_US, 0.0)
+    duration = (np.where(event, act, censor) - exposed_at) / _DAY_US
+    entry_cell = np.floor(entry / grid)
+    duration_cell = np.ceil(duration / grid)
+    event_type = np.where(event, 1, np.where(left_early, 2, 0))
+    later = np.zeros(len(rows), dtype=bool)
+    if until is not None:
+        later = ~organic & (duration_cell * grid > until) & (entry_cell * grid < until)
+        event &= ~later
+        event_type[later] = 0
+    event_type[organic] = 0
+    event &= ~organic
+    if not len(rows):
+        return None
+    # the cell as one integer: the entry's and the duration's steps of the grid from their lowest (an organic
+    # adopter's, and a follow-up ended at ``until``, as values of their own), then the small fields together
+    entry_code = entry_cell.astype(np.int64)
+    entry_code[organic] = -1
+    duration_code = duration_cell.astype(np.int64)
+    duration_code[later] = -2
+    duration_code[organic] = -1
+    small = organic.astype(np.int16)
+    for field, values in ((event, 2), (event_type, 3), (who.first_kind[rows] + 1, 3), (who.first_group[rows] + 1, 3)):
+        small *= values
+        small += field.astype(np.int16)
+    low_e, low_d = int(entry_code.min()), int(duration_code.min())
+    span_e, span_d = int(entry_code.max()) - low_e + 1, int(duration_code.max()) - low_d + 1
+    if span_e * span_d * _SMALL_CELLS >= 2**62:
+        return None
+    key = entry_code
+    key -= low_e
+    key *= span_d
+    key += duration_code
+    key -= low_d
+    key *= _SMALL_CELLS
+    key += small
+    cells, weight = np.unique(key, return_counts=True)
+    rest, small = np.divmod(cells, _SMALL_CELLS)
+    entry_code, duration_code = np.divmod(rest, span_d)
+    entry_code += low_e
+    duration_code += low_d
+    small, group = np.divmod(small, 3)
+    small, kind = np.divmod(small, 3)
+    small, event_type = np.divmod(small, 3)
+    is_organic, event = np.divmod(small, 2)
+    group -= 1
+    kind -= 1
+    is_organic = is_organic.astype(bool)
+    entry = np.where(is_organic, np.nan, entry_code * grid)
+    duration = np.where(is_organic, np.nan, np.where(duration_code == -2, until or 0.0, duration_code * grid))
+    return pd.DataFrame({
+        "cohort": pd.Categorical.from_codes(np.where(is_organic, 0, 1), ["organic", "receipt"], ordered=True),
+        "entry": entry, "duration": duration, "event": event.astype(bool), "event_type": event_type.astype(np.int32),
+        "first_kind": pd.Categorical.from_codes(kind, ["red_packet", "transfer"], ordered=True),
+        # (as DuckDB gives a boolean column: plain where no value is missing)
+        "first_group": pd.arrays.BooleanArray(group == 1, group < 0) if (group < 0).any() else group == 1,
+        "weight": weight.astype(np.int64)})

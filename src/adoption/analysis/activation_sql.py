@@ -278,6 +278,8 @@ class _TableBuilder:
         w_start, w_end = _window(sql)
         self.window = {"w_start": w_start.to_pydatetime(), "w_end": w_end.to_pydatetime()}
         self._done: set[str] = set()
+        self._dense_ids: tuple[int, int] | None | bool = False  # (not looked at yet)
+        self._people: activation_arrays.People | None | bool = None
         self._first_receipts()
 
     def _once(self, name: str, sql: str, params: dict[str, Any] | None = None, *, sides_as_planned: bool = False
@@ -434,14 +436,15 @@ class _TableBuilder:
     def _dense_users(self) -> tuple[int, int] | None:
         """The users' lowest id and the length of an array indexed by their ids, where they are integers that
         do not spread too wide for one (:func:`.activation_arrays.dense_size`); else None."""
-        if not activation_arrays.is_integer(self.con.sql("SELECT user_id FROM users").types[0]):
-            return None
-        row = self.sql.row("SELECT min(user_id), max(user_id), count(user_id) FROM users")
-        if row is None or row[0] is None:  # (no users)
-            return None
-        low, high, count = (int(value) for value in row)
-        size = activation_arrays.dense_size(low, high, count)
-        return None if size is None else (low, size)
+        if self._dense_ids is False:
+            self._dense_ids = None
+            row = self.sql.row("SELECT min(user_id), max(user_id), count(user_id) FROM users")
+            if activation_arrays.is_integer(self.con.sql("SELECT user_id FROM users").types[0]) and \
+                    row is not None and row[0] is not None:  # (integer ids, some users)
+                low, high, count = (int(value) for value in row)
+                size = activation_arrays.dense_size(low, high, count)
+                self._dense_ids = None if size is None else (low, size)
+        return self._dense_ids
 
     def _dense_spans(self, low: int, size: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Each user's :meth:`_reciprocity_span` in arrays (:func:`.activation_arrays.span_arrays`), where the
@@ -734,6 +737,17 @@ class _TableBuilder:
 
         if self.receivers <= AGGREGATE_ABOVE:  # the cohort is some of the receivers: no grid, nothing to count
             return None
+        counted = self._dense_counted(definition, grid, until)
+        if counted is None:
+            counted = self._sql_counted(definition, grid, until)
+        if counted.loc[counted["cohort"] == "receipt", WEIGHT].sum() <= AGGREGATE_ABOVE:
+            return None
+        return counted
+
+    def _sql_counted(self, definition: str, grid: float, until: float | None) -> pd.DataFrame:
+        """The counted table of :meth:`counted`, by DuckDB."""
+        from adoption.analysis.survival import WEIGHT
+
         base = f"base_{definition}"
         source = base if base in self._done else f"({self._base_sql(definition)})"
         entry, duration = "floor(entry / $grid) * $grid", "ceil(duration / $grid) * $grid"
@@ -743,14 +757,40 @@ class _TableBuilder:
             later = f"coalesce({duration} > $until AND coalesce({entry}, 0.0) < $until, FALSE)"
             cut = (f"CASE WHEN {later} THEN $until ELSE {duration} END AS duration, event AND NOT {later} AS event, "
                    f"CASE WHEN {later} THEN 0 ELSE event_type END AS event_type")
-        counted = self.con.execute(f"""
+        return self.con.execute(f"""
             SELECT CAST(cohort AS {_COHORTS}) AS cohort, {entry} AS entry, {cut},
                    CAST(first_kind AS {_KINDS}) AS first_kind, first_group, count(*) AS {WEIGHT}
             FROM {source} GROUP BY ALL""",  # (fitted in the grid's order)
             {**self.window, "grid": float(grid), **({} if until is None else {"until": float(until)})}).df()
-        if counted.loc[counted["cohort"] == "receipt", WEIGHT].sum() <= AGGREGATE_ABOVE:
+
+    def _dense_counted(self, definition: str, grid: float, until: float | None) -> pd.DataFrame | None:
+        """The counted table of :meth:`counted` from arrays indexed by the user id
+        (:func:`.activation_arrays.counted_cells`), without the join of every user to their activation time
+        that the SQL makes for each definition; None where the ids do not allow it."""
+        ids = self._dense_users()
+        if ids is None:
             return None
-        return counted
+        low, size = ids
+        if self._people is None:
+            left = "epoch_us(left_at)" if "left_at" in self.cols["users"] else "CAST(NULL AS BIGINT)"
+            self._people = activation_arrays.people(
+                self.con.sql("SELECT user_id, epoch_us(t), CASE WHEN kind = 'red_packet' THEN 0 ELSE 1 END, grp "
+                             "FROM first_receipt"),
+                self.con.sql(f"SELECT user_id, {left} FROM users"), low, size) or False
+        if self._people is False:
+            return None
+        activated = self.con.sql(f"SELECT user_id, epoch_us(t) FROM {self._activated(definition)}")
+        if not activation_arrays.is_integer(activated.types[0]):
+            return None
+        found = activated.fetchnumpy()
+        index = np.asarray(found[activated.columns[0]], dtype=np.int64) - low
+        if len(index) and (index.min() < 0 or index.max() >= size or (np.bincount(index, minlength=size) > 1).any()):
+            return None  # (an activation outside the users' ids, or twice: an adoptions table not checked)
+        activated_at, has = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=bool)
+        activated_at[index], has[index] = np.asarray(found[activated.columns[1]], dtype=np.int64), True
+        window = tuple(pd.Timestamp(self.window[name]).value // 1000 for name in ("w_start", "w_end"))
+        return activation_arrays.counted_cells(self._people, activated_at, has, window, float(grid),
+                                               None if until is None else float(until))
 
     def table(self, definition: str, covariates: bool) -> pd.DataFrame:
         """The activation table of ``definition``; only :data:`HEADLINE_COLUMNS` unless ``covariates``."""
