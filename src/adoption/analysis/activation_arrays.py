@@ -1,11 +1,13 @@
 """The activation tables' heaviest passes over a log, in numpy arrays indexed by the ids, as DuckDB streams
 the log's tables past in Arrow batches: each receiver's first receipt, the claims in the reciprocity spans,
-and what those need of their red packets.
+what those need of their red packets, and the tables counted on the fits' grid.
 
 Where the ids are integers spanning not much more than their number, a look-up in an array per row costs
 less than a hash aggregate or a hash join of every row: at ten million users, the first receipts 8.6 s
-against 11.1 s for DuckDB's packed minimum (which also needs a first pass for the bounds, 2.8 s), and the
-first receipts' packets 1.2 s against 4.2 s. Each function gives up (returns None) on what it cannot take
+against 11.1 s for DuckDB's packed minimum (which also needs a first pass for the bounds, 2.8 s), the
+first receipts' packets 1.2 s against 4.2 s, and a counted table 4.5 CPU s in SQL against about 3 from the
+arrays (each user's first receipt, leaving and activation time; no join). The arrays take about 40 bytes a
+user and 9 a red packet, outside DuckDB's memory budget. Each function gives up (returns None) on what it cannot take
 (text ids, ids spread wide, values out of range, a missing value or a repeated id in a log not checked), and
 :mod:`adoption.analysis.activation_sql` then does the same work in SQL; the tests hold both to the same
 tables.
