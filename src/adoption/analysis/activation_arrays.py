@@ -26,7 +26,7 @@ import pyarrow as pa
 from adoption.arrays import PairMinimumByIndex
 
 __all__ = ["FirstReceipts", "PacketLookup", "People", "counted_cells", "dense_size", "first_receipts",
-           "is_integer", "packet_lookup", "people", "span_arrays"]
+           "is_integer", "packet_lookup", "people", "positions", "span_arrays", "spread"]
 
 #: Rows per batch of a table streamed out of DuckDB.
 BATCH_ROWS = 1 << 20
@@ -239,31 +239,47 @@ class People:
     first_group: np.ndarray
 
 
+def positions(ids: np.ndarray, low: int, size: int) -> np.ndarray | None:
+    """Each row's place in arrays indexed by the id less ``low`` (``size`` long); None where an id is outside
+    them or comes twice (in a log not checked: the SQL's join would count its rows twice)."""
+    index = np.asarray(ids, dtype=np.int64) - low
+    if not _within(index, 0, size - 1) or (len(index) and (np.bincount(index, minlength=size) > 1).any()):
+        return None
+    return index
+
+
+def spread(index: np.ndarray, values: np.ndarray, size: int, fill: int = 0, dtype: type = np.int64
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows' values (a masked array where some are missing) put at their ``index`` in an array ``size`` long
+    (``fill`` elsewhere), with where a value is.
+
+    Examples
+    --------
+    >>> values, where = spread(np.array([2, 0]), np.ma.array([7, 8], mask=[False, True]), 3, fill=-1)
+    >>> values.tolist(), where.tolist()
+    ([-1, -1, 7], [False, False, True])
+    """
+    present = ~np.ma.getmaskarray(values)
+    out, where = np.full(size, fill, dtype=dtype), np.zeros(size, dtype=bool)
+    out[index[present]] = np.ma.getdata(values)[present]
+    where[index[present]] = True
+    return out, where
+
+
 def people(first: duckdb.DuckDBPyRelation, users: duckdb.DuckDBPyRelation, low: int, size: int) -> People | None:
     """The people of :func:`counted_cells` from a relation of each receiver's first receipt (id, time in
     microseconds, kind 0 or 1, in a group or not) and one of the users (id, time of leaving in microseconds);
-    None where an id is outside the ids or a user comes twice (in a log not checked: the SQL's join would
-    count them twice)."""
-    user, left = (users.fetchnumpy()[name] for name in users.columns)
-    index = np.asarray(user, dtype=np.int64) - low
-    if not _within(index, 0, size - 1) or (np.bincount(index, minlength=size) > 1).any():
+    None where an id is outside the ids or comes twice (:func:`positions`)."""
+    users_found, first_found = users.fetchnumpy(), first.fetchnumpy()
+    user, left = (users_found[name] for name in users.columns)
+    receiver, t, kind, group = (first_found[name] for name in first.columns)
+    index, at = positions(user, low, size), positions(receiver, low, size)
+    if index is None or at is None:
         return None
-    gone = np.zeros(size, dtype=bool)
-    left_at = np.zeros(size, dtype=np.int64)
-    left_mask = np.ma.getmaskarray(left)
-    gone[index[~left_mask]] = True
-    left_at[index[~left_mask]] = np.ma.getdata(left)[~left_mask].astype(np.int64)
-    found = first.fetchnumpy()
-    receiver, t, kind, group = (found[name] for name in first.columns)
-    at = np.asarray(receiver, dtype=np.int64) - low
-    if not _within(at, 0, size - 1):
-        return None
-    exposed, exposed_at = np.zeros(size, dtype=bool), np.zeros(size, dtype=np.int64)
-    exposed[at], exposed_at[at] = True, np.asarray(t, dtype=np.int64)
-    first_kind, first_group = np.full(size, -1, dtype=np.int8), np.full(size, -1, dtype=np.int8)
-    first_kind[at] = np.asarray(kind, dtype=np.int8)
-    known = ~np.ma.getmaskarray(group)
-    first_group[at[known]] = np.ma.getdata(group)[known].astype(np.int8)
+    left_at, gone = spread(index, left, size)
+    exposed_at, exposed = spread(at, t, size)
+    first_kind, _ = spread(at, kind, size, fill=-1, dtype=np.int8)
+    first_group, _ = spread(at, group, size, fill=-1, dtype=np.int8)
     return People(exposed_at, exposed, left_at, gone, first_kind, first_group)
 
 

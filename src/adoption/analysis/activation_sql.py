@@ -11,6 +11,7 @@ import math
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
+from functools import cached_property
 from typing import Any
 
 import duckdb
@@ -278,8 +279,6 @@ class _TableBuilder:
         w_start, w_end = _window(sql)
         self.window = {"w_start": w_start.to_pydatetime(), "w_end": w_end.to_pydatetime()}
         self._done: set[str] = set()
-        self._dense_ids: tuple[int, int] | None | bool = False  # (not looked at yet)
-        self._people: activation_arrays.People | None | bool = None
         self._first_receipts()
 
     def _once(self, name: str, sql: str, params: dict[str, Any] | None = None, *, sides_as_planned: bool = False
@@ -400,7 +399,7 @@ class _TableBuilder:
                  1: "SELECT receiver_id, epoch_us(sent_at), amount_cents, transfer_id FROM transfers"}
         receipts = {kind: self.con.sql(query) for kind, query in parts.items()
                     if has(("red_packet_claims", "transfers")[kind])}
-        ids = self._dense_users()
+        ids = self._dense_ids
         integers = all(activation_arrays.is_integer(r.types[i]) for r in receipts.values() for i in (0, 2, 3))
         if ids is None or not integers:
             return None  # (text ids, or amounts in the user's own types)
@@ -433,18 +432,29 @@ class _TableBuilder:
         self.con.register("dense_firsts", pa.table(columns))
         return "SELECT * FROM dense_firsts", "in_group" in columns
 
-    def _dense_users(self) -> tuple[int, int] | None:
+    @cached_property
+    def _dense_ids(self) -> tuple[int, int] | None:
         """The users' lowest id and the length of an array indexed by their ids, where they are integers that
         do not spread too wide for one (:func:`.activation_arrays.dense_size`); else None."""
-        if self._dense_ids is False:
-            self._dense_ids = None
-            row = self.sql.row("SELECT min(user_id), max(user_id), count(user_id) FROM users")
-            if activation_arrays.is_integer(self.con.sql("SELECT user_id FROM users").types[0]) and \
-                    row is not None and row[0] is not None:  # (integer ids, some users)
-                low, high, count = (int(value) for value in row)
-                size = activation_arrays.dense_size(low, high, count)
-                self._dense_ids = None if size is None else (low, size)
-        return self._dense_ids
+        row = self.sql.row("SELECT min(user_id), max(user_id), count(user_id) FROM users")
+        if not activation_arrays.is_integer(self.con.sql("SELECT user_id FROM users").types[0]) or \
+                row is None or row[0] is None:  # (text ids, or no users)
+            return None
+        low, high, count = (int(value) for value in row)
+        size = activation_arrays.dense_size(low, high, count)
+        return None if size is None else (low, size)
+
+    @cached_property
+    def _people(self) -> activation_arrays.People | None:
+        """Every user's first receipt and leaving in arrays (:func:`.activation_arrays.people`), where the ids
+        allow it; else None."""
+        if self._dense_ids is None:
+            return None
+        left = "epoch_us(left_at)" if "left_at" in self.cols["users"] else "CAST(NULL AS BIGINT)"
+        return activation_arrays.people(
+            self.con.sql("SELECT user_id, epoch_us(t), CASE WHEN kind = 'red_packet' THEN 0 ELSE 1 END, grp "
+                         "FROM first_receipt"),
+            self.con.sql(f"SELECT user_id, {left} FROM users"), *self._dense_ids)
 
     def _dense_spans(self, low: int, size: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Each user's :meth:`_reciprocity_span` in arrays (:func:`.activation_arrays.span_arrays`), where the
@@ -767,27 +777,17 @@ class _TableBuilder:
         """The counted table of :meth:`counted` from arrays indexed by the user id
         (:func:`.activation_arrays.counted_cells`), without the join of every user to their activation time
         that the SQL makes for each definition; None where the ids do not allow it."""
-        ids = self._dense_users()
-        if ids is None:
-            return None
-        low, size = ids
         if self._people is None:
-            left = "epoch_us(left_at)" if "left_at" in self.cols["users"] else "CAST(NULL AS BIGINT)"
-            self._people = activation_arrays.people(
-                self.con.sql("SELECT user_id, epoch_us(t), CASE WHEN kind = 'red_packet' THEN 0 ELSE 1 END, grp "
-                             "FROM first_receipt"),
-                self.con.sql(f"SELECT user_id, {left} FROM users"), low, size) or False
-        if self._people is False:
             return None
+        low, size = self._dense_ids
         activated = self.con.sql(f"SELECT user_id, epoch_us(t) FROM {self._activated(definition)}")
         if not activation_arrays.is_integer(activated.types[0]):
             return None
         found = activated.fetchnumpy()
-        index = np.asarray(found[activated.columns[0]], dtype=np.int64) - low
-        if len(index) and (index.min() < 0 or index.max() >= size or (np.bincount(index, minlength=size) > 1).any()):
+        index = activation_arrays.positions(found[activated.columns[0]], low, size)
+        if index is None:
             return None  # (an activation outside the users' ids, or twice: an adoptions table not checked)
-        activated_at, has = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=bool)
-        activated_at[index], has[index] = np.asarray(found[activated.columns[1]], dtype=np.int64), True
+        activated_at, has = activation_arrays.spread(index, found[activated.columns[1]], size)
         window = tuple(pd.Timestamp(self.window[name]).value // 1000 for name in ("w_start", "w_end"))
         return activation_arrays.counted_cells(self._people, activated_at, has, window, float(grid),
                                                None if until is None else float(until))
