@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -160,6 +161,7 @@ def _complete(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
 
 
 # ------------------------------------------------------ per-table (pandera)
+@cache  # one schema per table of the contract, built once per process
 def _schema(spec: TableSpec) -> pa.DataFrameSchema:
     columns: dict[str, pa.Column] = {}
     for col in spec.columns:

@@ -139,8 +139,10 @@ class TwoSidedMarket:
             raise ParameterError(f"tastes: expected one of {sorted(TASTES)}, got {self.tastes!r}")
 
     # ------------------------------------------------------------------ dynamics
-    @property
+    @functools.cached_property
     def _taste(self) -> Tastes:
+        """The tastes' functions, made once per market (the flow is evaluated a few hundred thousand times by
+        the ODE solver for one policy search)."""
         return TASTES[self.tastes](self.taste_spread)
 
     def replace(self, **changes: float | str) -> TwoSidedMarket:
@@ -154,6 +156,18 @@ class TwoSidedMarket:
         du = self.l_users * (F(self.b_users * np.asarray(m) - self.p_users + shift_users) - u)
         dm = self.l_merchants * (F(self.b_merchants * np.asarray(u) - self.p_merchants + shift_merchants) - m)
         return du, dm
+
+    def _velocity(self, _t: float, y: np.ndarray, shift_users: float = 0.0, shift_merchants: float = 0.0
+                  ) -> np.ndarray:
+        """:meth:`flow` at one point ``y = (u, m)`` as an array, the tastes evaluated once for both sides: the
+        right-hand side handed to the ODE solver (the same numbers as :meth:`flow`)."""
+        pull = np.array([self.b_users * y[1] - self.p_users + shift_users,
+                         self.b_merchants * y[0] - self.p_merchants + shift_merchants])
+        return self._rates * (self._taste.cdf(pull) - y)
+
+    @functools.cached_property
+    def _rates(self) -> np.ndarray:
+        return np.array([self.l_users, self.l_merchants])
 
     def jacobian(self, u: float, m: float) -> np.ndarray:
         """Jacobian of the flow at (u, m)."""
@@ -311,9 +325,8 @@ class TwoSidedMarket:
             if t1 <= t0:
                 continue
             inside = t_eval[(t_eval >= t0) & (t_eval <= t1)]
-            sol = solve_ivp(lambda _t, y, su=su, sm=sm: np.array(self.flow(y[0], y[1], su, sm)),
-                            (t0, t1), y, t_eval=inside, rtol=1e-9, atol=1e-12, dense_output=True,
-                            max_step=max((t1 - t0) / 50, 1e-3))
+            sol = solve_ivp(self._velocity, (t0, t1), y, args=(su, sm), t_eval=inside, rtol=1e-9, atol=1e-12,
+                            dense_output=True, max_step=max((t1 - t0) / 50, 1e-3))
             ts.append(sol.t)
             ys.append(sol.y)
             y = sol.sol(t1)
@@ -349,7 +362,7 @@ class TwoSidedMarket:
 
             near.terminal = True  # type: ignore[attr-defined]
             targets.append(near)
-        sol = solve_ivp(lambda _t, y: np.array(self.flow(y[0], y[1])), (0.0, t_max), y, events=targets,
+        sol = solve_ivp(self._velocity, (0.0, t_max), y, events=targets,
                         rtol=1e-9, atol=1e-12)
         end = sol.y[:, -1]
         hi, lo = pts[eq["kind"].to_numpy() == "stable"][[-1, 0]]
@@ -384,7 +397,7 @@ class TwoSidedMarket:
         leave.terminal = True  # type: ignore[attr-defined]
         for sign in (1.0, -1.0):
             start = np.array([u_s, m_s]) + sign * 1e-7 * direction
-            sol = solve_ivp(lambda _t, y: -np.array(self.flow(y[0], y[1])), (0.0, 60.0 * scale), start,
+            sol = solve_ivp(lambda t, y: -self._velocity(t, y), (0.0, 60.0 * scale), start,
                             events=leave, rtol=1e-10, atol=1e-12, dense_output=True)
             t = np.linspace(0.0, sol.t[-1], 400)
             halves.append(np.clip(sol.sol(t), 0.0, 1.0))
