@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from functools import cached_property
 from typing import Any
@@ -200,26 +201,33 @@ def headline_tables_duckdb(log: EventLog | str | os.PathLike[str], definitions: 
     """
     from adoption.analysis.survival import GRID_DAYS, follow_up_until
 
-    def headline_table(builder: _TableBuilder, definition: str) -> pd.DataFrame:
+    def headline_table(builder: _TableBuilder, definition: str) -> Callable[[], pd.DataFrame]:
         horizon = (until or {}).get(definition)
-        counted = builder.counted(definition, GRID_DAYS, until=horizon)
-        if counted is not None:
-            return counted
-        rows = builder.table(definition, covariates=False)
-        return rows if horizon is None else follow_up_until(rows, horizon)
+        counting = builder.counted(definition, GRID_DAYS, until=horizon)
+
+        def finish() -> pd.DataFrame:  # (after the next definitions' SQL is under way)
+            counted = counting()
+            if counted is not None:
+                return counted
+            rows = builder.table(definition, covariates=False)
+            return rows if horizon is None else follow_up_until(rows, horizon)
+
+        return finish
 
     return _build(log, definitions, headline_table, k=k, d=d, memory_limit=memory_limit, validate=validate,
                   amount_unit=amount_unit, optional=optional, progress=progress)
 
 
 def _build(log: EventLog | str | os.PathLike[str], definitions: Sequence[str],
-           make: Callable[[_TableBuilder, str], pd.DataFrame], *, k: int, d: float, memory_limit: str | None,
-           validate: bool, amount_unit: str, optional: Collection[str], progress: bool = False,
-           covariates: bool = False) -> dict[str, pd.DataFrame]:
+           make: Callable[[_TableBuilder, str], pd.DataFrame | Callable[[], pd.DataFrame]], *, k: int, d: float,
+           memory_limit: str | None, validate: bool, amount_unit: str, optional: Collection[str],
+           progress: bool = False, covariates: bool = False) -> dict[str, pd.DataFrame]:
     """``make(builder, definition)`` for each definition, from one opening of the log; the definitions in
-    ``optional`` left out where the log cannot define them. ``progress``: a bar of the steps (the checks,
-    the first receipts, each definition) on standard error, when it is a terminal. ``covariates``: some
-    table carries them (the first receipts' pass then keeps the first week's receipts for them)."""
+    ``optional`` left out where the log cannot define them. ``make`` may give a function that finishes the
+    table instead: it is called after every definition has been started, while the log is still open (so
+    that work in the background overlaps the next definitions' SQL). ``progress``: a bar of the steps (the
+    checks, the first receipts, each definition) on standard error, when it is a terminal. ``covariates``:
+    some table carries them (the first receipts' pass then keeps the first week's receipts for them)."""
     from tqdm.auto import tqdm
 
     wanted = list(dict.fromkeys(definitions))
@@ -241,18 +249,24 @@ def _build(log: EventLog | str | os.PathLike[str], definitions: Sequence[str],
                         return {}
                     raise
                 bar.update()
-                out = {}
-                for definition in wanted:
-                    bar.set_postfix_str(definition)
-                    try:
-                        table = make(builder, definition)
-                    except InputError:
-                        if definition not in optional:
-                            raise
-                        continue
-                    finally:
-                        bar.update()
-                    out[definition] = typed_table(table)
+                started: dict[str, pd.DataFrame | Callable[[], pd.DataFrame]] = {}
+                with builder.background:
+                    for definition in wanted:
+                        bar.set_postfix_str(definition)
+                        try:
+                            started[definition] = make(builder, definition)
+                        except InputError:
+                            if definition not in optional:
+                                raise
+                        finally:
+                            bar.update()
+                    out = {}
+                    for definition, table in started.items():
+                        try:
+                            out[definition] = typed_table(table() if callable(table) else table)
+                        except InputError:
+                            if definition not in optional:
+                                raise
                 return out
     except duckdb.OutOfMemoryException:
         raise out_of_memory(memory_limit) from None
@@ -279,6 +293,9 @@ class _TableBuilder:
         w_start, w_end = _window(sql)
         self.window = {"w_start": w_start.to_pydatetime(), "w_end": w_end.to_pydatetime()}
         self._done: set[str] = set()
+        #: one thread for the arrays' counting, beside DuckDB's statements (numpy lets go of the
+        #: interpreter in its loops over the arrays, DuckDB in its statements)
+        self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adoption-counting")
         self._first_receipts()
 
     def _once(self, name: str, sql: str, params: dict[str, Any] | None = None, *, sides_as_planned: bool = False
@@ -736,23 +753,32 @@ class _TableBuilder:
                    coalesce(exposed_at, activated_at) AS t_cov
             FROM ev WHERE at_risk OR organic"""
 
-    def counted(self, definition: str, grid: float, until: float | None = None) -> pd.DataFrame | None:
-        """``definition``'s table counted on the fits' grid: one row per (cohort, entry, duration, event,
-        first receipt) cell, times put on the grid as the fits put them (entry down, duration up), and the
-        number of people in the cell as ``weight``; None if it has :data:`AGGREGATE_ABOVE` receivers or fewer
-        (the fits would not put them on a grid). ``until``: the follow-up ends that many days after the first
-        receipt, as :func:`~adoption.analysis.survival.follow_up_until` ends it on the counted rows (a
-        receiver still waiting then is censored there). The text columns come as categories."""
+    def counted(self, definition: str, grid: float, until: float | None = None
+                ) -> Callable[[], pd.DataFrame | None]:
+        """A function giving ``definition``'s table counted on the fits' grid: one row per (cohort, entry,
+        duration, event, first receipt) cell, times put on the grid as the fits put them (entry down, duration
+        up), and the number of people in the cell as ``weight``; None if it has :data:`AGGREGATE_ABOVE`
+        receivers or fewer (the fits would not put them on a grid). ``until``: the follow-up ends that many
+        days after the first receipt, as :func:`~adoption.analysis.survival.follow_up_until` ends it on the
+        counted rows (a receiver still waiting then is censored there). The text columns come as categories.
+
+        The cells counted from arrays are counted in :attr:`background` from here on, while the caller
+        starts the next definition's SQL; the function waits for them (call it while the log is open)."""
         from adoption.analysis.survival import AGGREGATE_ABOVE, WEIGHT
 
         if self.receivers <= AGGREGATE_ABOVE:  # the cohort is some of the receivers: no grid, nothing to count
-            return None
-        counted = self._dense_counted(definition, grid, until)
-        if counted is None:
-            counted = self._sql_counted(definition, grid, until)
-        if counted.loc[counted["cohort"] == "receipt", WEIGHT].sum() <= AGGREGATE_ABOVE:
-            return None
-        return counted
+            return lambda: None
+        dense = self._dense_counted(definition, grid, until)
+
+        def finish() -> pd.DataFrame | None:
+            counted = None if dense is None else dense.result()
+            if counted is None:
+                counted = self._sql_counted(definition, grid, until)
+            if counted.loc[counted["cohort"] == "receipt", WEIGHT].sum() <= AGGREGATE_ABOVE:
+                return None
+            return counted
+
+        return finish
 
     def _sql_counted(self, definition: str, grid: float, until: float | None) -> pd.DataFrame:
         """The counted table of :meth:`counted`, by DuckDB."""
@@ -773,10 +799,12 @@ class _TableBuilder:
             FROM {source} GROUP BY ALL""",  # (fitted in the grid's order)
             {**self.window, "grid": float(grid), **({} if until is None else {"until": float(until)})}).df()
 
-    def _dense_counted(self, definition: str, grid: float, until: float | None) -> pd.DataFrame | None:
+    def _dense_counted(self, definition: str, grid: float, until: float | None
+                       ) -> Future[pd.DataFrame | None] | None:
         """The counted table of :meth:`counted` from arrays indexed by the user id
-        (:func:`.activation_arrays.counted_cells`), without the join of every user to their activation time
-        that the SQL makes for each definition; None where the ids do not allow it."""
+        (:func:`.activation_arrays.counted_cells`, counted in :attr:`background`), without the join of every
+        user to their activation time that the SQL makes for each definition; None where the ids do not allow
+        it (the future's result is None where the cells do not fit its key)."""
         if self._people is None:
             return None
         low, size = self._dense_ids
@@ -789,8 +817,8 @@ class _TableBuilder:
             return None  # (an activation outside the users' ids, or twice: an adoptions table not checked)
         activated_at, has = activation_arrays.spread(index, found[activated.columns[1]], size)
         window = tuple(pd.Timestamp(self.window[name]).value // 1000 for name in ("w_start", "w_end"))
-        return activation_arrays.counted_cells(self._people, activated_at, has, window, float(grid),
-                                               None if until is None else float(until))
+        return self.background.submit(activation_arrays.counted_cells, self._people, activated_at, has, window,
+                                      float(grid), None if until is None else float(until))
 
     def table(self, definition: str, covariates: bool) -> pd.DataFrame:
         """The activation table of ``definition``; only :data:`HEADLINE_COLUMNS` unless ``covariates``."""
