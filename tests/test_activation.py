@@ -395,6 +395,46 @@ def test_a_big_cohort_counted_on_the_grid_by_duckdb_gives_the_headline_of_its_ro
         ActivationCox().fit(counted["first_action"])
 
 
+@pytest.mark.parametrize("log", ["example", "tricky with friends", "a friend who is no user"])
+def test_friends_covariates_from_arrays_are_the_sql_s(tmp_path, monkeypatch, log):
+    """n_friends and paying_friends counted from arrays indexed by the user id are the SQL join's: on the
+    example, on the tricky log with friendships dated before, after and at no time, and on a log not checked
+    whose friend is no user (the arrays give the work back to the SQL)."""
+    from dataclasses import replace
+
+    import adoption.analysis.activation_sql as activation_sql
+    from adoption.analysis import activation_arrays
+
+    if log == "example":
+        folder = example_path()
+    else:
+        friend = 99 if log == "a friend who is no user" else 6
+        friendships = pd.DataFrame({"user_a": [1, 2, 4, 3, 1, 2], "user_b": [2, 4, 5, friend, 6, 5],
+                                    "since": [T("2015-01-03"), pd.NaT, T("2015-03-01"), T("2014-06-01"), pd.NaT,
+                                              T("2015-01-04")]})
+        folder = tmp_path / "log"
+        replace(tricky_log(), friendships=friendships).write(folder)
+    used = []
+    dense_friends = activation_sql._TableBuilder._dense_friends
+
+    def spy(self, *args):
+        found = dense_friends(self, *args)
+        used.append(found is not None)
+        return found
+
+    monkeypatch.setattr(activation_sql._TableBuilder, "_dense_friends", spy)
+    tables = {}
+    for dense_max in (activation_arrays.DENSE_MAX, 0):
+        monkeypatch.setattr(activation_arrays, "DENSE_MAX", dense_max)
+        tables[dense_max] = activation_sql.activation_tables_duckdb(folder, ["first_action", "first_payment"],
+                                                                    validate=False)
+    assert used == [log != "a friend who is no user"] * 2 + [False] * 2  # (each definition, arrays on, then off)
+    arrays, sql = tables.values()
+    for definition, table in arrays.items():
+        pd.testing.assert_frame_equal(table, sql[definition])
+        assert table["n_friends"].sum() > 0 and table["paying_friends"].sum() > 0
+
+
 @pytest.mark.parametrize("log", ["example", "tricky", "reciprocity"])
 def test_counted_tables_from_arrays_are_the_sql_s_cells(tmp_path, monkeypatch, log):
     """The counted tables from arrays indexed by the user id are DuckDB's, cell for cell, for every definition

@@ -39,3 +39,36 @@ def test_first_receipts_give_up_on_a_receiver_outside_the_ids():
     con.register("r", pd.DataFrame({"receiver": [100, 141], "t": [0, 1], "amount": [1, 1], "ref": [1, 2]}))
     assert activation_arrays.first_receipts({0: con.sql("SELECT * FROM r")}, 100, 40) is None
     assert activation_arrays.first_receipts({0: con.sql("SELECT * FROM r")}, 100, 42) is not None
+
+
+def test_friend_counts_count_both_ends_of_each_friendship_as_a_join_does(monkeypatch):
+    # batches of 64 friendships and 40 users: the counts are tallied several times along the way
+    monkeypatch.setattr(activation_arrays, "BATCH_ROWS", 64)
+    rng = np.random.default_rng(3)
+    n_users, n_pairs, low = 40, 700, 1000
+    a, b = rng.integers(low, low + n_users, n_pairs), rng.integers(low, low + n_users, n_pairs)
+    since = pd.array(rng.integers(0, 100, n_pairs), dtype="Int64")
+    since[rng.random(n_pairs) < 0.2] = pd.NA  # friendships with no date count from the start
+    zero = rng.integers(0, 100, n_users)
+    zero[rng.random(n_users) < 0.25] = activation_arrays.OUTSIDE  # users not in the table
+    activated = np.where(rng.random(n_users) < 0.5, rng.integers(0, 100, n_users), activation_arrays.NEVER)
+    con = duckdb.connect()
+    con.register("f", pd.DataFrame({"user_a": a, "user_b": b, "since": since}))
+    friends, paying = activation_arrays.friend_counts(con.sql("SELECT * FROM f"), zero, activated, low)
+
+    # the SQL's join, by pandas: both ends of every friendship (a pair twice is counted twice)
+    ends = pd.DataFrame({"user": np.r_[a, b] - low, "friend": np.r_[b, a] - low, "since": np.r_[since, since]})
+    ends = ends[(ends["user"].map(lambda u: zero[u] != activation_arrays.OUTSIDE))]
+    ends = ends[ends["since"].isna() | (ends["since"] <= zero[ends["user"]])]
+    ends = ends.assign(paying=activated[ends["friend"]] < zero[ends["user"]])
+    expected = ends.groupby("user").agg(n=("friend", "size"), paying=("paying", "sum")).reindex(range(n_users),
+                                                                                                fill_value=0)
+    assert friends.tolist() == expected["n"].tolist() and paying.tolist() == expected["paying"].tolist()
+    assert friends.sum() > 0 and paying.sum() > 0
+
+
+def test_friend_counts_give_up_on_a_friend_outside_the_ids():
+    con = duckdb.connect()
+    con.register("f", pd.DataFrame({"user_a": [100, 100], "user_b": [101, 140], "since": [None, None]}))
+    zero, never = np.zeros(40, dtype=np.int64), np.full(40, activation_arrays.NEVER)
+    assert activation_arrays.friend_counts(con.sql("SELECT * FROM f"), zero, never, 100) is None

@@ -864,8 +864,9 @@ class _TableBuilder:
         if has("friendships"):
             since = "since" if "since" in cols["friendships"] else "CAST(NULL AS TIMESTAMP)"
             # friends as of time zero, and those of them who had activated before it, counted in one pass
-            # (each user has one activation time at most: the join adds no rows)
-            friends = self._once(f"friends_{definition}", f"""
+            # (each user has one activation time at most: the join adds no rows); from arrays where the ids
+            # allow it
+            friends = self._dense_friends(definition, base, activated, since) or self._once(f"friends_{definition}", f"""
                 SELECT e.user_id, count(*) AS n, count(*) FILTER (WHERE a.t < b.t_cov) AS paying FROM (
                     SELECT user_a AS user_id, user_b AS friend, {since} AS since FROM friendships
                     UNION ALL SELECT user_b, user_a, {since} FROM friendships) e
@@ -898,6 +899,35 @@ class _TableBuilder:
             columns.append("CAST(NULL AS BIGINT) AS merchants_nearby")
         columns.append(f"{_days('b.t_cov', 'b.joined_at')} AS tenure_days")
         return joins, columns
+
+    def _dense_friends(self, definition: str, base: str, activated: str, since: str) -> str | None:
+        """The table of each user's friends and paying friends of :meth:`_covariates`, counted from arrays
+        indexed by the user id (:func:`.activation_arrays.friend_counts`) instead of a join of both ends of
+        every friendship to the table and to the activation times; None where the ids do not allow it."""
+        name = f"friends_{definition}"
+        if name in self._done:
+            return name
+        if self._dense_ids is None:
+            return None
+        low, size = self._dense_ids
+        arrays = []
+        for source, fill in ((f"SELECT user_id, epoch_us(t_cov) FROM {base}", activation_arrays.OUTSIDE),
+                             (f"SELECT user_id, epoch_us(t) FROM {activated}", activation_arrays.NEVER)):
+            relation = self.con.sql(source)
+            if not activation_arrays.is_integer(relation.types[0]):
+                return None
+            found = relation.fetchnumpy()
+            index = activation_arrays.positions(found[relation.columns[0]], low, size)
+            if index is None:
+                return None
+            arrays.append(activation_arrays.spread(index, found[relation.columns[1]], size, fill=fill)[0])
+        counts = activation_arrays.friend_counts(
+            self.con.sql(f"SELECT user_a, user_b, epoch_us({since}) FROM friendships"), *arrays, low)
+        if counts is None:
+            return None
+        friends, paying = counts
+        who = np.flatnonzero(friends)
+        return self._register_once(name, {"user_id": who + low, "n": friends[who], "paying": paying[who]})
 
     def _senders_7d(self) -> str:
         """A table of the distinct senders of each receiver's receipts in the 7 days from the first ('' when
