@@ -13,6 +13,7 @@ from adoption.analysis.episodes import exposure_episodes
 from adoption.datasets.synthetic import selection_log
 
 
+@pytest.mark.slow  # statistical recovery: the fast lane leaves it to make test
 def test_selection_without_influence_naive_large_adjusted_covers_one():
     """Sociable users receive more and adopt more; receiving does nothing."""
     log, truth = selection_log(20_000, effect=1.0, homophily=1.0, seed=1)
@@ -36,6 +37,7 @@ def test_adjusted_interval_covers_no_effect_across_seeds():
     assert covered >= 17
 
 
+@pytest.mark.slow  # statistical recovery: the fast lane leaves it to make test
 def test_a_real_effect_is_recovered_and_detected():
     log, truth = selection_log(20_000, effect=2.0, homophily=1.0, seed=2)
     fx = ReceiptEffect(seed=2).fit(log)

@@ -35,6 +35,7 @@ def _bass_process(seed: int, periods: int, substeps: int = 20) -> tuple[np.ndarr
     return np.arange(periods, dtype=float), np.array(series, dtype=float)
 
 
+@pytest.mark.slow  # statistical recovery: the fast lane leaves it to make test
 def test_bass_recovers_p_and_q_inside_the_intervals():
     fit = BassModel(likelihood="least_squares").fit(*_noisy_bass(3))
     s = fit.summary_
@@ -158,6 +159,7 @@ def test_two_sided_path_without_the_merchants_pull_is_the_bass_curve():
     np.testing.assert_allclose(path["merchants"], merchants, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.slow  # statistical recovery: the fast lane leaves it to make test
 def test_two_sided_bass_recovers_cross_side_effects():
     t = np.arange(0, 80.0)
     truth = {"p_users": 0.01, "q_users": 0.2, "r_users": 0.1, "p_merchants": 0.005, "r_merchants": 0.15}

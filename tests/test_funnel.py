@@ -165,6 +165,7 @@ def test_proportion_interval_matches_scipy():
         proportion_interval(1, 2, method="exact")
 
 
+@pytest.mark.slow  # statistical recovery: the fast lane leaves it to make test
 def test_viral_coefficient_recovered():
     truth = 0.5 * 3.0 * 0.2 * 0.9  # share x referred scans per share x referred rate x logged in
     inside = []
@@ -190,6 +191,7 @@ def test_comparisons_and_ranking():
     assert (bh["p_adjusted"] <= pairs["p_adjusted"] + 1e-12).all()
 
 
+@pytest.mark.slow  # statistical recovery: the fast lane leaves it to make test
 def test_follow_up_lift_recovered_and_return_curves():
     log = campaign_log(scans_per_channel=3000, return_rate=0.02, follow_up_lift=1.5, seed=7)
     visits = return_visits(log)

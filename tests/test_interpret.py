@@ -73,6 +73,7 @@ def test_auc_interval_against_a_hand_computed_value():
     assert low == pytest.approx(0.8 - 1.959964 * se) and high == pytest.approx(0.8 + 1.959964 * se)
 
 
+@pytest.mark.slow  # statistical recovery: the fast lane leaves it to make test
 def test_auc_interval_covers_the_true_auc_at_its_nominal_rate():
     # exponential scores (the model Hanley & McNeil derived it for): P(X > Y) = rate_y / (rate_x + rate_y)
     rng = np.random.default_rng(7)

@@ -57,6 +57,7 @@ def test_look_back_warns_until_someone_says_when_receipts_began():
     assert exposure_origin(load_example()).warning is None  # the simulator says its receipts are complete
 
 
+@pytest.mark.slow  # statistical recovery: the fast lane leaves it to make test
 def test_msm_recovers_an_effect_with_selection_on_what_the_log_shows():
     log, _ = selection_log(12_000, effect=1.5, seed=7)
     msm = MarginalStructuralCox(exposure_start="2015-01-01").fit(log)

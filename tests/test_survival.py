@@ -33,6 +33,7 @@ def test_ninety_day_ci_covers_the_truth_at_nominal_rate():
     assert max(widths) < 0.06 and np.mean(widths) > 0.005
 
 
+@pytest.mark.slow  # statistical recovery: the fast lane leaves it to make test
 @pytest.mark.parametrize("seed", range(3))
 def test_delayed_entry_is_handled_without_bias(seed):
     log, truth = weibull_activation_log(20_000, p90=0.8, delayed_entry_share=0.5, seed=seed)
@@ -64,6 +65,7 @@ def test_aggregated_fit_matches_the_exact_fit():
     assert grid["cumulative_incidence"] == pytest.approx(exact["cumulative_incidence"], abs=1e-3)
 
 
+@pytest.mark.slow  # statistical recovery: the fast lane leaves it to make test
 def test_competing_risks_and_parametric_fits_recover_the_truth():
     log, truth = weibull_activation_log(20_000, p90=0.8, shape=1.2, leave_rate=1 / 200, seed=6)
     table = activation_table(log)

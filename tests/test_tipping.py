@@ -52,6 +52,7 @@ def test_firth_is_finite_under_complete_separation():
     assert np.all(np.isfinite(coef)) and 0.05 < critical < 0.1 and low < critical < high
 
 
+@pytest.mark.slow  # statistical recovery: the fast lane leaves it to make test
 def test_critical_push_interval_covers_the_truth_at_its_nominal_rate():
     """Simulate-and-recover: tipping with a known logistic curve; the 95% interval covers the true critical push."""
     rng = np.random.default_rng(11)
