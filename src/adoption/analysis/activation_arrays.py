@@ -9,10 +9,10 @@ against 11.1 s for DuckDB's packed minimum (which also needs a first pass for th
 first receipts' packets 1.2 s against 4.2 s, and a counted table 4.5 CPU s in SQL against about 3 from the
 arrays (each user's first receipt, leaving and activation time; no join), and the friends of 4.75 million
 users (22 million friendships) 2.3 s against 4.5 s for the join of both ends of every friendship. The arrays
-take about 40 bytes a user and 9 a red packet (32 more a user for the friends), outside DuckDB's memory budget. Each function gives up (returns None) on what it cannot take
-(text ids, ids spread wide, values out of range, a missing value or a repeated id in a log not checked), and
-:mod:`adoption.analysis.activation_sql` then does the same work in SQL; the tests hold both to the same
-tables.
+take about 40 bytes a user and 9 a red packet (32 more a user for the friends), outside DuckDB's memory
+budget. Each function gives up (returns None) on what it cannot take (text ids, ids spread wide, values out
+of range, a missing value or a repeated id in a log not checked), and :mod:`adoption.analysis.activation_sql`
+then does the same work in SQL; the tests hold both to the same tables.
 """
 
 from __future__ import annotations

@@ -866,7 +866,8 @@ class _TableBuilder:
             # friends as of time zero, and those of them who had activated before it, counted in one pass
             # (each user has one activation time at most: the join adds no rows); from arrays where the ids
             # allow it
-            friends = self._dense_friends(definition, base, activated, since) or self._once(f"friends_{definition}", f"""
+            friends = self._dense_friends(definition, base, activated, since) or self._once(
+                f"friends_{definition}", f"""
                 SELECT e.user_id, count(*) AS n, count(*) FILTER (WHERE a.t < b.t_cov) AS paying FROM (
                     SELECT user_a AS user_id, user_b AS friend, {since} AS since FROM friendships
                     UNION ALL SELECT user_b, user_a, {since} FROM friendships) e
