@@ -457,3 +457,38 @@ def test_sweep_keys_cover_every_setting():
     assert base != point_key(0, "default", {"n_users": 100}, 0, 7, 0.6)
     assert base != point_key(0, "default", {"n_users": 101}, 0, 7, 0.5)
     assert base == point_key(0, "default", {"n_users": 100}, 0, 7, 0.5)
+
+
+# ------------------------------------------------------------ a log too big for memory
+def test_a_log_too_big_for_pandas_is_refused_before_it_is_read(tmp_path, capsys, monkeypatch):
+    """Refused in one line before any table is read (not killed by the system minutes later), with the way
+    out: DuckDB where the command has it. The estimate counts the Parquet footers' rows and a CSV's bytes."""
+    import adoption.log.eventlog as eventlog
+    import adoption.processes as processes
+    from adoption.datasets.example import example_path
+    from adoption.log.eventlog import EventLog
+
+    needed = eventlog.memory_needed(example_path())
+    rows = needed // eventlog.MEMORY_PER_ROW
+    assert rows > 100_000  # the example's rows, every table's
+    EventLog(**full_tables()).write(tmp_path / "csv", format="csv")
+    assert 0 < eventlog.memory_needed(tmp_path / "csv") < 2**20
+    assert eventlog.memory_needed(tmp_path / "none") is None  # (its reading says why)
+
+    def reading(*args, **kwargs):
+        raise AssertionError("the log was read")
+
+    monkeypatch.setattr(processes, "memory_allowed", lambda: needed - 1)
+    monkeypatch.setattr(eventlog, "read_tables", reading)
+    for command, way_out in ((["activation"], "--engine duckdb"), (["validate"], "--engine duckdb"),
+                             (["effect"], "a sample of its users")):
+        code, out, err = _run([*command, str(example_path())], capsys)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, (command, err)
+        assert f"about {needed / 2**30:.0f} GB" in err and way_out in err, err
+    monkeypatch.undo()
+    monkeypatch.setattr(processes, "memory_allowed", lambda: needed - 1)
+    code, out, _ = _run(["activation", str(example_path()), "--engine", "duckdb", "--json"], capsys)
+    assert code == 0 and json.loads(out)["n"] > 0  # DuckDB streams the files: no refusal
+    monkeypatch.setattr(processes, "memory_allowed", lambda: needed)
+    code, _, _ = _run(["validate", str(example_path())], capsys)
+    assert code == 0  # (just enough)

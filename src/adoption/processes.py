@@ -71,16 +71,13 @@ def reuse_freed_memory() -> bool:
     return all(mallopt(parameter, value) == 1 for parameter, value in settings)
 
 
-def default_memory_limit() -> str:
-    """Half the memory this process may use (its control group's limit, else the machine's), in whole
-    gigabytes, at least 1GB; "2GB" where neither can be read.
-
-    DuckDB's own default is 80% of the machine. Half leaves room for the Python side beside it; a fixed
-    2GB made a ten-million-user activation spill its joins to disk (135 s against 113 s with 12GB).
+def memory_allowed() -> int | None:
+    """Bytes of memory this process may use: its control group's limit, else the machine's; None where
+    neither can be read.
 
     Examples
     --------
-    >>> default_memory_limit().endswith("GB")
+    >>> memory_allowed() is None or memory_allowed() > 0
     True
     """
     limits = []
@@ -93,9 +90,23 @@ def default_memory_limit() -> str:
             limits.append(int(text))
     with contextlib.suppress(ValueError, OSError, AttributeError):  # (not a POSIX system that says)
         limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    if not limits:
-        return "2GB"
-    return f"{max(1, min(limits) // 2 // 2**30)}GB"
+    return min(limits) if limits else None
+
+
+def default_memory_limit() -> str:
+    """Half the memory this process may use (:func:`memory_allowed`), in whole gigabytes, at least 1GB;
+    "2GB" where it cannot be read.
+
+    DuckDB's own default is 80% of the machine. Half leaves room for the Python side beside it; a fixed
+    2GB made a ten-million-user activation spill its joins to disk (135 s against 113 s with 12GB).
+
+    Examples
+    --------
+    >>> default_memory_limit().endswith("GB")
+    True
+    """
+    allowed = memory_allowed()
+    return "2GB" if allowed is None else f"{max(1, allowed // 2 // 2**30)}GB"
 
 
 def one_thread_per_worker() -> bool:

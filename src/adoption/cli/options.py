@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from adoption.text import strip_controls
 
 __all__ = ["Parser", "Printable", "add_amount_unit", "add_executor", "add_log_options", "count", "date", "positive",
-           "print_json", "read_for_analysis", "wide_pandas"]
+           "check_memory", "print_json", "read_for_analysis", "wide_pandas"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -133,8 +133,28 @@ def wide_pandas() -> Any:
     return pd.option_context("display.width", 200, "display.max_colwidth", 90, "display.max_rows", 500)
 
 
+def check_memory(path: str, engine_option: bool) -> None:
+    """Refuse, before reading, a log that pandas would need more memory for than this process may use
+    (:func:`adoption.log.eventlog.memory_needed` against :func:`adoption.processes.memory_allowed`): one
+    line instead of the system killing the command minutes later. ``engine_option``: the command has
+    ``--engine duckdb``, which streams the files instead."""
+    from adoption.errors import UsageError
+    from adoption.log.eventlog import memory_needed
+    from adoption.processes import memory_allowed
+
+    needed, allowed = memory_needed(path), memory_allowed()
+    if needed is None or allowed is None or needed <= allowed:
+        return
+    instead = ("; --engine duckdb streams the files instead" if engine_option else
+               "; analyse a sample of its users, or a machine with more memory")
+    raise UsageError(f"{path}: reading this log into memory would take about {needed / 2**30:.0f} GB, more "
+                     f"than the {allowed / 2**30:.0f} GB this machine allows{instead}")
+
+
 def read_for_analysis(args: argparse.Namespace) -> Any:
-    """The log of ``args.log``, validated unless ``--skip-validation``, in ``--amount-unit``."""
+    """The log of ``args.log``, validated unless ``--skip-validation``, in ``--amount-unit``; refused up front
+    where it would not fit in memory (:func:`check_memory`)."""
     from adoption.log.eventlog import read_eventlog
 
+    check_memory(args.log, engine_option=hasattr(args, "engine"))
     return read_eventlog(args.log, validate=not args.skip_validation, amount_unit=args.amount_unit)

@@ -50,8 +50,10 @@ def run(args: argparse.Namespace) -> int:
 def _checked_summary(args: argparse.Namespace) -> dict[str, Any]:
     """Every rule checked, even on files that passed them before; the log's summary, or InvalidEventLog."""
     if args.engine == "pandas":
+        from adoption.cli.options import check_memory
         from adoption.log.eventlog import read_eventlog
 
+        check_memory(args.path, engine_option=True)
         return read_eventlog(args.path, amount_unit=args.amount_unit, recheck=True).summary()
     import duckdb
 
