@@ -103,6 +103,10 @@ def test_the_duckdb_tables_show_their_steps_on_a_terminal_only(monkeypatch, caps
     shown = screen.getvalue()
     assert all(step in shown for step in ("checking the log", "first receipts", "first_action", "card_binding"))
     assert "/4 " in shown  # four steps: the checks, the first receipts, two definitions
+    screen.seek(0)
+    screen.truncate()
+    headline_tables_duckdb(example_path(), ["first_action"], progress=True)  # the checks remembered
+    assert "opening the log" in screen.getvalue() and "checking the log" not in screen.getvalue()
     monkeypatch.undo()
     headline_tables_duckdb(example_path(), ["first_action"], progress=True)  # not a terminal: no bar
     assert capsys.readouterr().err == ""

@@ -238,7 +238,8 @@ def _build(log: EventLog | str | os.PathLike[str], definitions: Sequence[str],
                leave=False)
     try:
         with bar:
-            bar.set_postfix_str("checking the log" if validate else "opening the log")
+            bar.set_postfix_str("checking the log" if validate and not _checked_before(log, amount_unit)
+                                else "opening the log")
             with connect_log(log, memory_limit=memory_limit, validate=validate, amount_unit=amount_unit) as sql:
                 bar.update()
                 bar.set_postfix_str("first receipts")
@@ -270,6 +271,18 @@ def _build(log: EventLog | str | os.PathLike[str], definitions: Sequence[str],
                 return out
     except duckdb.OutOfMemoryException:
         raise out_of_memory(memory_limit) from None
+
+
+def _checked_before(log: EventLog | str | os.PathLike[str], amount_unit: str) -> bool:
+    """Whether ``log`` is a folder whose files passed every rule before (:mod:`adoption.log.checked`): its
+    opening then checks nothing, and the progress bar says so."""
+    from pathlib import Path
+
+    from adoption.log.checked import LogFiles
+
+    if isinstance(log, EventLog) or not Path(log).is_dir():
+        return False
+    return LogFiles.now(log, {"amount_unit": amount_unit}).checked_before()
 
 
 class _TableBuilder:
