@@ -163,3 +163,24 @@ def test_a_table_folder_reached_through_a_link_is_part_of_the_digest(tmp_path):
     assert before is not None and before == log_digest(folder, CENTS)
     pd.DataFrame({"x": [2]}).to_parquet(parts / "2014-02.parquet")
     assert log_digest(folder, CENTS) != before
+
+
+def test_the_least_recently_used_marks_are_forgotten_beyond_the_most_kept(tmp_path, monkeypatch):
+    import adoption.log.checked as checked
+
+    monkeypatch.setattr(checked, "MAX_MARKS", 3)
+    folders = []
+    for i in range(5):
+        folder = tmp_path / f"log{i}"
+        folder.mkdir()
+        (folder / "users.csv").write_text(f"user_id,joined_at\n{i},2014-01-01\n")
+        folders.append(folder)
+    for i, folder in enumerate(folders[:3]):
+        LogFiles.now(folder, CENTS).remember_checked()
+        os.utime(cache_folder() / LogFiles.now(folder, CENTS).digest, ns=(i * 10**9, i * 10**9))  # (in order)
+    assert LogFiles.now(folders[0], CENTS).checked_before()  # used now: the most recent
+    for folder in folders[3:]:
+        LogFiles.now(folder, CENTS).remember_checked()
+    kept = [LogFiles.now(folder, CENTS).checked_before() for folder in folders]
+    assert kept == [True, False, False, True, True]  # the two least recently used forgotten
+    assert len([entry for entry in cache_folder().iterdir() if not entry.name.startswith(".")]) == 3

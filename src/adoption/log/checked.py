@@ -20,7 +20,8 @@ time. A check that found problems is never remembered: those are found, and said
 The cache folder is ``$ADOPTION_CACHE_DIR/checked`` if that variable is set (set to an empty string: nothing
 is remembered), else ``$XDG_CACHE_HOME/adoption/checked``, else ``~/.cache/adoption/checked``. Deleting it
 forgets every check; ``adoption validate`` always checks. A cache folder that cannot be written is not an
-error: nothing is remembered.
+error: nothing is remembered. At most :data:`MAX_MARKS` marks are kept: when a new one would pass that, the
+least recently used are forgotten (their logs are checked again when next read).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ __all__ = ["CACHE_ENV", "LogFiles", "cache_folder", "check_once", "log_digest"]
 
 #: The environment variable naming the cache folder (an empty value: nothing is remembered).
 CACHE_ENV = "ADOPTION_CACHE_DIR"
+#: The most marks kept in the cache folder (each a few hundred bytes); the least recently used go first.
+MAX_MARKS = 1000
 
 
 def cache_folder(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -172,7 +175,11 @@ class LogFiles:
     def checked_before(self) -> bool:
         """Whether these files passed every contract rule with these options before."""
         cache = cache_folder()
-        return cache is not None and self.digest is not None and (cache / self.digest).is_file()
+        if cache is None or self.digest is None or not (cache / self.digest).is_file():
+            return False
+        with contextlib.suppress(OSError):  # used now: the last to be forgotten
+            os.utime(cache / self.digest)
+        return True
 
     def remember_checked(self) -> None:
         """Remember that these files passed every contract rule with these options.
@@ -197,6 +204,21 @@ class LogFiles:
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+            return
+        _forget_least_used(cache)
+
+
+def _forget_least_used(cache: Path) -> None:
+    """Remove the least recently used marks beyond :data:`MAX_MARKS` (errors ignored: another process may
+    be doing the same)."""
+    with contextlib.suppress(OSError):
+        marks = [(entry.stat().st_mtime_ns, entry) for entry in cache.iterdir() if not entry.name.startswith(".")]
+        if len(marks) <= MAX_MARKS:
+            return
+        marks.sort()
+        for _, entry in marks[: len(marks) - MAX_MARKS]:
+            with contextlib.suppress(OSError):
+                entry.unlink()
 
 
 def check_once(folder: str | os.PathLike[str], options: Mapping[str, str], check: Callable[[], list[_Problem]], *,
