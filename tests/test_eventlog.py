@@ -137,3 +137,27 @@ def test_full_tables_helper_is_fresh():
     a, b = full_tables(), full_tables()
     a["users"].loc[0, "user_id"] = 99
     assert b["users"].loc[0, "user_id"] == 1
+
+
+def test_columns_already_typed_pass_as_they_are_and_their_problems_are_still_found():
+    """Columns of the contract's type pass without a copy; a typed time outside the supported years or
+    missing where required is still reported, and int64 amounts read as yuan are still converted."""
+    import numpy as np
+
+    from adoption.log.eventlog import coerce_table
+
+    users = pd.DataFrame({"user_id": [1, 2], "joined_at": pd.to_datetime(["2014-01-01", "2014-01-02"]),
+                          "left_at": pd.to_datetime([None, "2014-03-01"])})
+    typed, problems = coerce_table("users", users)
+    assert problems == []
+    for column in users:
+        assert np.shares_memory(typed[column].to_numpy(), users[column].to_numpy()), column
+    far = users.assign(joined_at=pd.to_datetime(["1850-01-01", "2014-01-02"]))
+    (problem,) = coerce_table("users", far)[1]
+    assert (problem.column, problem.rule, problem.rows) == ("joined_at", "type", 1)
+    assert "outside the supported years" in problem.detail
+    (problem,) = coerce_table("users", users.assign(joined_at=pd.to_datetime([None, "2014-01-02"])))[1]
+    assert (problem.column, problem.rule, problem.rows) == ("joined_at", "missing", 1)
+    transfers = pd.DataFrame({"transfer_id": [1], "sender_id": [1], "receiver_id": [2],
+                              "sent_at": pd.to_datetime(["2014-01-05"]), "amount_cents": np.array([12], dtype=np.int64)})
+    assert coerce_table("transfers", transfers, amount_unit="yuan")[0]["amount_cents"].tolist() == [1200]
