@@ -395,7 +395,8 @@ def test_a_big_cohort_counted_on_the_grid_by_duckdb_gives_the_headline_of_its_ro
         ActivationCox().fit(counted["first_action"])
 
 
-@pytest.mark.parametrize("log", ["example", "tricky with friends", "a friend who is no user"])
+@pytest.mark.parametrize("log", [pytest.param("example", marks=pytest.mark.slow), "tricky with friends",
+                                 "a friend who is no user"])
 def test_friends_covariates_from_arrays_are_the_sql_s(tmp_path, monkeypatch, log):
     """n_friends and paying_friends counted from arrays indexed by the user id are the SQL join's: on the
     example, on the tricky log with friendships dated before, after and at no time, and on a log not checked

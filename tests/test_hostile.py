@@ -486,9 +486,10 @@ def test_a_log_too_big_for_pandas_is_refused_before_it_is_read(tmp_path, capsys,
         assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, (command, err)
         assert f"about {needed / 2**30:.0f} GB" in err and way_out in err, err
     monkeypatch.undo()
-    monkeypatch.setattr(processes, "memory_allowed", lambda: needed - 1)
-    code, out, _ = _run(["activation", str(example_path()), "--engine", "duckdb", "--json"], capsys)
+    small = tmp_path / "csv"  # (the same rules on a log of four users: quicker)
+    monkeypatch.setattr(processes, "memory_allowed", lambda: eventlog.memory_needed(small) - 1)
+    code, out, _ = _run(["activation", str(small), "--engine", "duckdb", "--json"], capsys)
     assert code == 0 and json.loads(out)["n"] > 0  # DuckDB streams the files: no refusal
-    monkeypatch.setattr(processes, "memory_allowed", lambda: needed)
-    code, _, _ = _run(["validate", str(example_path())], capsys)
+    monkeypatch.setattr(processes, "memory_allowed", lambda: eventlog.memory_needed(small))
+    code, _, _ = _run(["validate", str(small)], capsys)
     assert code == 0  # (just enough)
