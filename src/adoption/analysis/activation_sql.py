@@ -820,18 +820,27 @@ class _TableBuilder:
         it (the future's result is None where the cells do not fit its key)."""
         if self._people is None:
             return None
-        low, size = self._dense_ids
-        activated = self.con.sql(f"SELECT user_id, epoch_us(t) FROM {self._activated(definition)}")
-        if not activation_arrays.is_integer(activated.types[0]):
-            return None
-        found = activated.fetchnumpy()
-        index = activation_arrays.positions(found[activated.columns[0]], low, size)
-        if index is None:
+        found = self._by_user(self._activated(definition), "t")
+        if found is None:
             return None  # (an activation outside the users' ids, or twice: an adoptions table not checked)
-        activated_at, has = activation_arrays.spread(index, found[activated.columns[1]], size)
+        activated_at, has = found
         window = tuple(pd.Timestamp(self.window[name]).value // 1000 for name in ("w_start", "w_end"))
         return self.background.submit(activation_arrays.counted_cells, self._people, activated_at, has, window,
                                       float(grid), None if until is None else float(until))
+
+    def _by_user(self, table: str, time: str, fill: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
+        """``table``'s ``time`` column (microseconds) in an array indexed by the user id less the lowest,
+        ``fill`` where a user has none, and where one is (:func:`.activation_arrays.spread`); None where the
+        ids do not allow arrays, or a user id of ``table`` is outside the users' or comes twice."""
+        if self._dense_ids is None:
+            return None
+        low, size = self._dense_ids
+        relation = self.con.sql(f"SELECT user_id, epoch_us({time}) FROM {table}")
+        if not activation_arrays.is_integer(relation.types[0]):
+            return None
+        found = relation.fetchnumpy()
+        index = activation_arrays.positions(found[relation.columns[0]], low, size)
+        return None if index is None else activation_arrays.spread(index, found[relation.columns[1]], size, fill)
 
     def table(self, definition: str, covariates: bool) -> pd.DataFrame:
         """The activation table of ``definition``; only :data:`HEADLINE_COLUMNS` unless ``covariates``."""
@@ -921,22 +930,14 @@ class _TableBuilder:
         name = f"friends_{definition}"
         if name in self._done:
             return name
-        if self._dense_ids is None:
+        time_zero = self._by_user(base, "t_cov", fill=activation_arrays.OUTSIDE)
+        activated_at = self._by_user(activated, "t", fill=activation_arrays.NEVER)
+        if time_zero is None or activated_at is None:
             return None
-        low, size = self._dense_ids
-        arrays = []
-        for source, fill in ((f"SELECT user_id, epoch_us(t_cov) FROM {base}", activation_arrays.OUTSIDE),
-                             (f"SELECT user_id, epoch_us(t) FROM {activated}", activation_arrays.NEVER)):
-            relation = self.con.sql(source)
-            if not activation_arrays.is_integer(relation.types[0]):
-                return None
-            found = relation.fetchnumpy()
-            index = activation_arrays.positions(found[relation.columns[0]], low, size)
-            if index is None:
-                return None
-            arrays.append(activation_arrays.spread(index, found[relation.columns[1]], size, fill=fill)[0])
+        low, _ = self._dense_ids
         counts = activation_arrays.friend_counts(
-            self.con.sql(f"SELECT user_a, user_b, epoch_us({since}) FROM friendships"), *arrays, low)
+            self.con.sql(f"SELECT user_a, user_b, epoch_us({since}) FROM friendships"), time_zero[0],
+            activated_at[0], low)
         if counts is None:
             return None
         friends, paying = counts
