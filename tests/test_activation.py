@@ -118,9 +118,10 @@ def test_a_table_without_covariates_is_the_headline_columns_of_the_whole_table_i
 @pytest.mark.parametrize("ids", ["small", "beyond_32_bits"])
 def test_receipts_at_the_same_instant_break_ties_alike_in_both_engines(tmp_path, monkeypatch, ids, path):
     """Time, then red packet before transfer, then the larger amount, then the lower id, with small ids
-    and with ids too large for any packing into one 64-bit key; without the covariates, DuckDB finds the
-    first receipts in arrays indexed by the user id (where the receipt ids fit 32 bits), by one minimum of
-    the tie-break packed into 128 bits, or (where it cannot be packed) by the earliest instant and a second
+    and with ids too large for any packing into one 64-bit key; DuckDB finds the first receipts in arrays
+    indexed by the user id (where the receipt ids fit 32 bits, with the covariates or without), or else, with
+    the covariates, beside the first week's receipts in SQL and, without them, by one minimum of the
+    tie-break packed into 128 bits or (where it cannot be packed) by the earliest instant and a second
     pass."""
     import adoption.analysis.activation_sql as activation_sql
     from adoption.analysis import activation_arrays
@@ -163,7 +164,8 @@ def test_receipts_at_the_same_instant_break_ties_alike_in_both_engines(tmp_path,
     pd.testing.assert_frame_equal(narrow, a[list(HEADLINE_COLUMNS)])
     arrays = path == "arrays" and ids == "small"
     packed = path == "packed" or (path == "arrays" and not arrays)
-    assert used == [("_dense_firsts", arrays)] + ([] if arrays else [("_packed_firsts", packed)])
+    # (the table with the covariates, then the narrow one)
+    assert used == [("_dense_firsts", arrays)] * 2 + ([] if arrays else [("_packed_firsts", packed)])
     # the two 400-cent claims tie on time, kind and amount: the lower packet id, the group packet, wins
     row = b[b.user_id == 8].iloc[0]
     assert (row["first_kind"], row["first_amount_cents"], bool(row["first_group"])) == ("red_packet", 400, True)
@@ -292,8 +294,9 @@ def test_sending_straight_back_is_not_adoption(engine, tmp_path):
 
 @pytest.mark.parametrize("oddity", ["a packet id twice", "a claim of no packet"])
 def test_the_arrays_and_the_sql_read_a_log_not_checked_alike(tmp_path, monkeypatch, oddity):
-    """A packet id twice (one to a group, one not) or a claim of a packet not in the log: the first receipts'
-    groups and the reciprocity definition come out of the arrays as out of the SQL."""
+    """A packet id twice (one to a group, one not, from another sender) or a claim of a packet not in the
+    log: the first receipts' groups, the reciprocity definition and the first week's senders come out of the
+    arrays as out of the SQL."""
     from adoption.analysis import activation_arrays
     from adoption.analysis.activation_sql import activation_tables_duckdb
 
@@ -308,11 +311,12 @@ def test_the_arrays_and_the_sql_read_a_log_not_checked_alike(tmp_path, monkeypat
     packets.to_parquet(folder / "red_packets.parquet", index=False)
     claims.to_parquet(folder / "red_packet_claims.parquet", index=False)
     definitions = [d for d in DEFINITIONS if d != "card_binding"]  # (the log has no card bindings)
-    arrays = activation_tables_duckdb(folder, definitions, covariates=[], validate=False)
+    arrays = activation_tables_duckdb(folder, definitions, covariates=["first_action"], validate=False)
     monkeypatch.setattr(activation_arrays, "DENSE_MAX", 0)
-    sql = activation_tables_duckdb(folder, definitions, covariates=[], validate=False)
+    sql = activation_tables_duckdb(folder, definitions, covariates=["first_action"], validate=False)
     for definition in definitions:
         pd.testing.assert_frame_equal(arrays[definition], sql[definition])
+    assert arrays["first_action"]["senders_7d"].sum() > 0
 
 
 def test_joins_kept_as_planned_give_the_same_tables_and_leave_the_setting_as_it_was(tmp_path, monkeypatch):
@@ -400,7 +404,8 @@ def test_a_big_cohort_counted_on_the_grid_by_duckdb_gives_the_headline_of_its_ro
 def test_friends_covariates_from_arrays_are_the_sql_s(tmp_path, monkeypatch, log):
     """n_friends and paying_friends counted from arrays indexed by the user id are the SQL join's: on the
     example, on the tricky log with friendships dated before, after and at no time, and on a log not checked
-    whose friend is no user (the arrays give the work back to the SQL)."""
+    whose friend is no user (the arrays give the work back to the SQL). So are the first week's senders
+    (senders_7d) kept by the first receipts' pass in arrays (the whole tables are compared)."""
     from dataclasses import replace
 
     import adoption.analysis.activation_sql as activation_sql
@@ -427,8 +432,10 @@ def test_friends_covariates_from_arrays_are_the_sql_s(tmp_path, monkeypatch, log
     tables = {}
     for dense_max in (activation_arrays.DENSE_MAX, 0):
         monkeypatch.setattr(activation_arrays, "DENSE_MAX", dense_max)
-        tables[dense_max] = activation_sql.activation_tables_duckdb(folder, ["first_action", "first_payment"],
-                                                                    validate=False)
+        # (with the reciprocity definition, the packets' pass looks up the claims in its spans and those in
+        # the first weeks together)
+        tables[dense_max] = activation_sql.activation_tables_duckdb(
+            folder, ["first_action", "first_action_no_reciprocity"], validate=False)
     assert used == [log != "a friend who is no user"] * 2 + [False] * 2  # (each definition, arrays on, then off)
     arrays, sql = tables.values()
     for definition, table in arrays.items():

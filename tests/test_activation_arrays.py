@@ -34,6 +34,39 @@ def test_first_receipts_are_those_a_sort_finds_in_any_order_of_rows(monkeypatch,
         assert got.tolist() == first[column].tolist()
 
 
+@pytest.mark.parametrize("order", ["in time", "reversed", "shuffled"])
+def test_the_first_weeks_receipts_are_those_a_join_to_the_first_finds(monkeypatch, order):
+    # batches of 64 rows and narrowing past 32: rows out of time order keep many that a later row rules out
+    monkeypatch.setattr(activation_arrays, "BATCH_ROWS", 64)
+    monkeypatch.setattr(activation_arrays, "NARROW_ROWS", 32)
+    rng = np.random.default_rng(11)
+    day, week = 86_400_000_000, 7 * 86_400_000_000
+    frames = {}
+    for kind, n in ((0, 900), (1, 300)):  # receipts over 40 days: a week's receipts and later ones
+        frames[kind] = pd.DataFrame({"receiver": rng.integers(100, 140, n), "t": rng.integers(0, 40 * 24, n) * day // 24,
+                                     "amount": rng.integers(1, 4, n), "ref": rng.permutation(n) + 10})
+        if kind == 1:  # the transfers' senders, some missing (a log not checked)
+            frames[kind]["sender"] = pd.array(rng.integers(100, 140, n), dtype="Int64")
+            frames[kind].loc[rng.random(n) < 0.1, "sender"] = pd.NA
+        if order != "shuffled":
+            frames[kind] = frames[kind].sort_values("t", ascending=order == "in time", kind="stable")
+    con = duckdb.connect()
+    for kind, frame in frames.items():
+        con.register(f"r{kind}", frame)
+    found = activation_arrays.first_receipts({kind: con.sql(f"SELECT * FROM r{kind}") for kind in frames}, 100, 40,
+                                             week=week)
+
+    rows = pd.concat([frame.assign(kind=kind) for kind, frame in frames.items()], ignore_index=True)
+    near = rows[rows["t"] - rows.groupby("receiver")["t"].transform("min") < week]
+    assert 0 < len(near) < len(rows)
+    for kind, (index, other) in ((0, found.week_claims), (1, found.week_transfers)):
+        want = near[near["kind"] == kind]
+        want = want[want["sender"].notna()] if kind == 1 else want
+        got = sorted(zip((index + 100).tolist(), other.tolist(), strict=True))
+        assert got == sorted(zip(want["receiver"], want["ref" if kind == 0 else "sender"].astype(int), strict=True))
+    assert activation_arrays.first_receipts({0: con.sql("SELECT * FROM r0")}, 100, 40).week_claims is None
+
+
 def test_first_receipts_give_up_on_a_receiver_outside_the_ids():
     con = duckdb.connect()
     con.register("r", pd.DataFrame({"receiver": [100, 141], "t": [0, 1], "amount": [1, 1], "ref": [1, 2]}))

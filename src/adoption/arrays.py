@@ -146,8 +146,9 @@ class PairMinimumByIndex:
     Examples
     --------
     >>> least = PairMinimumByIndex(3)
-    >>> least.update(np.array([2, 0, 2]), np.array([5, 7, 5]), np.array([9, 1, 4]))
-    >>> least.update(np.array([0, 2]), np.array([6, 8]), np.array([3, 0]))
+    >>> _ = least.update(np.array([2, 0, 2]), np.array([5, 7, 5]), np.array([9, 1, 4]))
+    >>> least.update(np.array([0, 2]), np.array([6, 8]), np.array([3, 0])).tolist()  # (the least before)
+    [7, 5]
     >>> index, primary, secondary = least.result()
     >>> index.tolist(), primary.tolist(), secondary.tolist()
     ([0, 2], [6, 5], [3, 4])
@@ -161,9 +162,11 @@ class PairMinimumByIndex:
         # the primary each index's secondary belongs to: a secondary is stale once the primary has moved
         self._secondary_of = np.full(size, self._NONE, dtype=np.int64)
 
-    def update(self, index: np.ndarray, primary: np.ndarray, secondary: np.ndarray) -> None:
-        """Take one batch of rows into account (``index`` within ``0 .. size - 1``, checked by the caller)."""
-        keep = primary <= self.primary[index]  # rows that cannot beat or tie the minimum so far are dropped first
+    def update(self, index: np.ndarray, primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+        """Take one batch of rows into account (``index`` within ``0 .. size - 1``, checked by the caller).
+        Returns each row's least primary before this batch (the reserved maximum where none)."""
+        before = self.primary[index]
+        keep = primary <= before  # rows that cannot beat or tie the minimum so far are dropped first
         if not keep.all():
             index, primary, secondary = index[keep], primary[keep], secondary[keep]
         np.minimum.at(self.primary, index, primary)
@@ -173,6 +176,7 @@ class PairMinimumByIndex:
         self.secondary[index[stale]] = self._NONE
         self._secondary_of[index] = primary
         np.minimum.at(self.secondary, index, secondary)
+        return before
 
     def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The indices given at least once, in increasing order, with their least pairs."""

@@ -349,9 +349,11 @@ class _TableBuilder:
         red packet before transfer, larger amount, lower id); only the first packets are looked up.
 
         Where the covariates are wanted, the same pass keeps every receipt of each receiver's first week
-        with its sender and whether it came in a group (``first_week_receipts``): one match of the receipts
-        to their receivers instead of two, and one of the week's claims to their packets, which gives both
-        the first receipt's group and the week's senders (:meth:`_senders_7d`)."""
+        with its sender (``first_week_receipts``, for :meth:`_senders_7d`): in arrays where the ids allow it
+        (:meth:`_dense_firsts`; at 4.75 million users, 100 million rows: 7.4 s against 12.7 s), else in SQL with
+        whether it came in a group: one match of the receipts to their receivers instead of two, and one of
+        the week's claims to their packets, which gives both the first receipt's group and the week's
+        senders."""
         has, cols = self.has, self.cols
         parts = self._receipt_parts()
         if not parts:
@@ -361,7 +363,9 @@ class _TableBuilder:
         # receipts at that instant only (a minimum of structs over every receipt is several times slower)
         receipts, key = ' UNION ALL '.join(parts), "epoch_us(r.t) * 2 + r.kind_order"
         earliest = f"SELECT r.user_id, min({key}) AS k FROM ({receipts}) r GROUP BY 1"
-        if self._first_week:
+        found = self._dense_firsts(grouped)
+        dense = found is not None
+        if self._first_week and not dense:
             # the week as one expression of both sides (joined on the receiver, filtered after), from the
             # first receipt's time (the key halved); the week's claims then meet their packets, looked up by a
             # hash table of those claims (a twelfth of them), not of every packet
@@ -376,13 +380,11 @@ class _TableBuilder:
                 week = f"""SELECT *, CASE WHEN kind_order = 1 THEN FALSE ELSE CAST(NULL AS BOOLEAN) END AS in_group
                            FROM ({week})"""
             ties = f"SELECT * FROM {self._once('first_week_receipts', week)} r WHERE earliest"
-            firsts = dense = None
+            firsts = None
             # (a packet id twice, in a log not checked: grouped if either is, as the lookup below has it)
             group, lookup = "f.in_group", ""
             tie_group, carried = ", 'ng': NOT r.in_group", ", NOT m.ng AS in_group"
         else:
-            found = self._dense_firsts(grouped)
-            dense = found is not None
             firsts = found[0] if found else self._packed_firsts(receipts)
             ties = f"SELECT r.* FROM ({receipts}) r JOIN ({earliest}) e ON e.user_id = r.user_id AND {key} = e.k"
             tie_group, carried = "", ""
@@ -423,18 +425,22 @@ class _TableBuilder:
         Where the reciprocity definition is asked for, the same pass keeps the claims in the senders' spans
         (``reciprocity_claims``, which :meth:`_first_unreciprocated_send` would otherwise find by a join of
         every claim), and their packets' groups and senders come from the pass over the packets that finds
-        whether the first receipts went to a group (``reciprocity_claim_receipts``)."""
+        whether the first receipts went to a group (``reciprocity_claim_receipts``). Where the covariates are
+        asked for, it keeps the receipts of each receiver's first week too, for :meth:`_week_senders`."""
         has = self.has
+        # (the transfers' senders, for the first week's)
         parts = {0: "SELECT receiver_id, epoch_us(claimed_at), amount_cents, packet_id FROM red_packet_claims",
-                 1: "SELECT receiver_id, epoch_us(sent_at), amount_cents, transfer_id FROM transfers"}
+                 1: "SELECT receiver_id, epoch_us(sent_at), amount_cents, transfer_id"
+                    f"{', sender_id' if self._first_week else ''} FROM transfers"}
         receipts = {kind: self.con.sql(query) for kind, query in parts.items()
                     if has(("red_packet_claims", "transfers")[kind])}
         ids = self._dense_ids
-        integers = all(activation_arrays.is_integer(r.types[i]) for r in receipts.values() for i in (0, 2, 3))
+        integers = all(activation_arrays.is_integer(t) for r in receipts.values() for t in r.types[:1] + r.types[2:])
         if ids is None or not integers:
             return None  # (text ids, or amounts in the user's own types)
         low, size = ids
-        found = activation_arrays.first_receipts(receipts, low, size, self._dense_spans(low, size))
+        found = activation_arrays.first_receipts(receipts, low, size, self._dense_spans(low, size),
+                                                 week=_WEEK_US if self._first_week else None)
         if found is None:
             return None
         if found.span_claims is not None:
@@ -444,23 +450,57 @@ class _TableBuilder:
         columns = {"user_id": found.index + low, "t": pa.array(found.t, pa.timestamp("us")),
                    "kind_order": found.kind_order, "amount": found.amount, "ref": found.ref}
         red_packet = found.kind_order == 0
+        # the claims whose packets' groups and senders are wanted: those in the reciprocity spans, then those
+        # in their receivers' first weeks
+        claimed = [claims[-1] for claims in (found.span_claims, found.week_claims) if claims is not None]
         packets = None
-        if has("red_packets") and (grouped or found.span_claims is not None):
+        if has("red_packets") and (grouped or claimed):
             packets = activation_arrays.packet_lookup(
                 self.con.sql(f"SELECT packet_id, {self._packet_column('group_id')}, sender_id FROM red_packets"),
                 self.sql.scalar("SELECT count(*) FROM red_packets"), found.ref[red_packet] if grouped else None,
-                None if found.span_claims is None else found.span_claims[2])
+                np.concatenate(claimed) if claimed else None)
         if packets is not None and packets.in_group is not None:
             columns["in_group"] = np.zeros(len(found.ref), dtype=bool)
             columns["in_group"][red_packet] = packets.in_group
-        if packets is not None and packets.sender is not None and found.span_claims is not None:
+        looked_up = packets is not None and packets.sender is not None
+        in_spans = 0 if found.span_claims is None else len(found.span_claims[2])
+        if looked_up and found.span_claims is not None:
             # (a claim of a packet not in the log is dropped, as the join drops it)
-            index, t, _ = (part[packets.found] for part in found.span_claims)
+            index, t, _ = (part[packets.found[:in_spans]] for part in found.span_claims)
+            n = len(index)
             self._register_once("reciprocity_claim_receipts", {
                 "user_id": index + low, "t": pa.array(t, pa.timestamp("us")),
-                "grp": pa.array(packets.group, mask=~packets.grouped), "other": packets.sender})
+                "grp": pa.array(packets.group[:n], mask=~packets.grouped[:n]), "other": packets.sender[:n]})
+        if found.week_claims is not None:
+            senders = None
+            if looked_up:  # (after the spans' claims: those found of the week's, in order)
+                in_log = packets.found[in_spans:]
+                senders = found.week_claims[0][in_log], packets.sender[np.count_nonzero(packets.found[:in_spans]):]
+            self._week_senders(found, low, senders)
         self.con.register("dense_firsts", pa.table(columns))
         return "SELECT * FROM dense_firsts", "in_group" in columns
+
+    def _week_senders(self, found: activation_arrays.FirstReceipts, low: int,
+                      claim_senders: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """``first_week_receipts``: the user and sender of each receipt in its receiver's first week, as the
+        first receipts' pass in arrays keeps them (:meth:`_dense_firsts`). A claim's sender is its packet's:
+        ``claim_senders`` (the claims' receivers' positions and their packets' senders) where the pass over the
+        packets found them, else found by a join (none where the packet is not in the log; each, where a
+        packet id comes twice in a log not checked)."""
+        index, sender = found.week_transfers
+        if claim_senders is not None:
+            index, sender = (np.concatenate(pair) for pair in zip((index, sender), claim_senders, strict=True))
+        self.con.register("week_transfers", pa.table({"user_id": index + low, "sender": sender}))
+        parts = ["SELECT user_id, sender FROM week_transfers"]
+        if self.has("red_packets") and claim_senders is None:
+            index, packet = found.week_claims
+            self.con.register("week_claims", pa.table({"user_id": index + low, "packet_id": packet}))
+            parts.append("SELECT c.user_id, p.sender_id FROM week_claims c JOIN red_packets p USING (packet_id)")
+        try:
+            self._once("first_week_receipts", " UNION ALL ".join(parts))
+        finally:
+            for name in ("week_transfers", "week_claims"):
+                self.con.unregister(name)
 
     @cached_property
     def _dense_ids(self) -> tuple[int, int] | None:
