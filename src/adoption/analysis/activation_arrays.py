@@ -11,8 +11,9 @@ arrays (each user's first receipt, leaving and activation time; no join), and th
 users (22 million friendships) 2.3 s against 4.5 s for the join of both ends of every friendship; their
 first receipts with the receipts of their first week (4.7 million of 51 million) 7.4 s against 12.7 s for
 DuckDB's join of every receipt to its receiver's first. The arrays take about 40 bytes a user and 9 a red
-packet (32 more a user for the friends, 24 a receipt of the first weeks), outside DuckDB's memory budget. Each function gives up (returns None) on what it cannot take (text ids, ids spread wide, values out
-of range, a missing value or a repeated id in a log not checked), and :mod:`adoption.analysis.activation_sql`
+packet (32 more a user for the friends, 24 a receipt of the first weeks), outside DuckDB's memory budget.
+Each function gives up (returns None) on what it cannot take (text ids, ids spread wide, values out of
+range, a missing value or a repeated id in a log not checked), and :mod:`adoption.analysis.activation_sql`
 then does the same work in SQL; the tests hold both to the same tables.
 """
 

@@ -490,8 +490,8 @@ class _TableBuilder:
         index, sender = found.week_transfers
         if claim_senders is not None:
             index, sender = (np.concatenate(pair) for pair in zip((index, sender), claim_senders, strict=True))
-        self.con.register("week_transfers", pa.table({"user_id": index + low, "sender": sender}))
-        parts = ["SELECT user_id, sender FROM week_transfers"]
+        self.con.register("week_senders", pa.table({"user_id": index + low, "sender": sender}))
+        parts = ["SELECT user_id, sender FROM week_senders"]
         if self.has("red_packets") and claim_senders is None:
             index, packet = found.week_claims
             self.con.register("week_claims", pa.table({"user_id": index + low, "packet_id": packet}))
@@ -499,7 +499,7 @@ class _TableBuilder:
         try:
             self._once("first_week_receipts", " UNION ALL ".join(parts))
         finally:
-            for name in ("week_transfers", "week_claims"):
+            for name in ("week_senders", "week_claims"):
                 self.con.unregister(name)
 
     @cached_property
