@@ -84,6 +84,30 @@ def test_partitioned_parquet_folder(tmp_path, tables):
     assert len(read_eventlog(folder).payments) == 2
 
 
+def test_a_partitioned_export_reads_alike_in_both_engines(tmp_path, tables):
+    """A table exported in partition folders (``payments/month=2014-02/part-0.parquet``, as Spark or DuckDB
+    write them) is read whole by the pandas reader, as DuckDB reads it: the same rows, the same answers."""
+    from adoption.analysis.activation import activation_table
+    from adoption.log.sql import open_log
+
+    folder = tmp_path / "log"
+    EventLog(**tables).write(folder)
+    pay = pd.read_parquet(folder / "payments.parquet")
+    (folder / "payments.parquet").unlink()
+    for i, (_, rows) in enumerate(pay.groupby(pay["paid_at"].dt.strftime("%Y-%m"))):
+        (folder / "payments" / f"month={rows['paid_at'].iloc[0]:%Y-%m}").mkdir(parents=True)
+        rows.to_parquet(folder / "payments" / f"month={rows['paid_at'].iloc[0]:%Y-%m}" / f"part-{i}.parquet")
+    assert len(list((folder / "payments").iterdir())) >= 2 and not list((folder / "payments").glob("*.parquet"))
+    read = read_eventlog(folder)
+    pd.testing.assert_frame_equal(read.payments.sort_values("payment_id", ignore_index=True),
+                                  EventLog(**tables).payments.sort_values("payment_id", ignore_index=True),
+                                  check_dtype=False)
+    with open_log(folder) as sql:
+        assert sql.scalar("SELECT count(*) FROM payments") == len(pay)
+    pd.testing.assert_frame_equal(activation_table(folder, "first_payment"),
+                                  activation_table(folder, "first_payment", engine="duckdb"))
+
+
 def test_write_refuses_to_overwrite(tmp_path, tables):
     log = EventLog(**tables)
     folder = log.write(tmp_path / "log")

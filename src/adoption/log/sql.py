@@ -121,11 +121,13 @@ class SqlLog:
 
 
 def _sources(folder: Path) -> dict[str, list[Path]]:
+    from adoption.log.eventlog import table_parts
+
     sources: dict[str, list[Path]] = {}
     for entry in sorted(folder.iterdir()):
         stem, suffix = entry.stem, entry.suffix.lower()
         if entry.is_dir() and entry.name in TABLES:
-            parts = sorted(entry.rglob("*.parquet"))
+            parts = table_parts(entry)
             if not parts:
                 raise InputError(f"{entry.name}: folder {entry} holds no .parquet files")
             name, files = entry.name, parts
