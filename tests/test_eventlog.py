@@ -86,9 +86,10 @@ def test_partitioned_parquet_folder(tmp_path, tables):
 
 def test_a_partitioned_export_reads_alike_in_both_engines(tmp_path, tables):
     """A table exported in partition folders (``payments/month=2014-02/part-0.parquet``, as Spark or DuckDB
-    write them) is read whole by the pandas reader, as DuckDB reads it: the same rows, the same answers."""
+    write them) is read whole by the pandas reader, as DuckDB reads it: the same rows, the same summary (the
+    parts carry pandas' index, which is no column of the log), the same answers."""
     from adoption.analysis.activation import activation_table
-    from adoption.log.sql import open_log
+    from adoption.log.sql import open_log, summary_sql
 
     folder = tmp_path / "log"
     EventLog(**tables).write(folder)
@@ -104,6 +105,7 @@ def test_a_partitioned_export_reads_alike_in_both_engines(tmp_path, tables):
                                   check_dtype=False)
     with open_log(folder) as sql:
         assert sql.scalar("SELECT count(*) FROM payments") == len(pay)
+        assert summary_sql(sql) == read.summary()
     pd.testing.assert_frame_equal(activation_table(folder, "first_payment"),
                                   activation_table(folder, "first_payment", engine="duckdb"))
 

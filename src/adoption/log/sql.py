@@ -835,6 +835,11 @@ def out_of_memory(memory_limit: str | None) -> MemoryError:
                        "log; give it more (--memory-limit 8GB) or use a smaller log")
 
 
+#: The columns in which pandas stores a frame's index in a Parquet file (``df.to_parquet`` with an index that
+#: is not 0, 1, 2, ...): the pandas reader makes them the index again, so they are no column of the log.
+_PANDAS_INDEX = re.compile(r"__index_level_\d+__")
+
+
 def summary_sql(log: SqlLog) -> dict[str, Any]:
     """What :meth:`adoption.log.eventlog.EventLog.summary` says of a log, counted by DuckDB: the columns
     not in the contract (ignored), rows per table, the time span, and how many users, receivers (a claim or
@@ -856,7 +861,7 @@ def summary_sql(log: SqlLog) -> dict[str, Any]:
     for name in present:
         kept = set(log.source_columns[name].values())
         extra = [column for column, *_ in log.con.execute(f"SELECT * FROM raw_{name} LIMIT 0").description
-                 if column not in kept]
+                 if column not in kept and not _PANDAS_INDEX.fullmatch(column)]
         if extra:
             ignored[name] = extra
     times = [f"SELECT min({c}) AS low, max({c}) AS high FROM {name}" for name in (*ACTIVITY_TABLES, "card_bindings")
