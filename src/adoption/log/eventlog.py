@@ -57,7 +57,7 @@ from adoption.processes import process_alive
 
 __all__ = ["MEMORY_PER_ROW", "META_FILE", "TRUTH_FILE", "AmountUnitWarning", "EventLog", "canonical_columns",
            "check_destination", "coerce_table", "coerce_tables", "decode_ids", "encode_ids", "log_writer",
-           "memory_needed", "read_eventlog", "read_tables", "read_truth", "table_parts"]
+           "memory_needed", "read_eventlog", "read_tables", "read_truth", "table_parts", "table_sources"]
 
 META_FILE = "meta.json"
 #: A simulator's ground truth beside the log (optional; never read by validation).
@@ -437,7 +437,21 @@ def _publish(tmp: Path, dest: Path, overwrite: bool) -> None:
 
 
 # ---------------------------------------------------------------------- reading
-def _table_sources(folder: Path) -> dict[str, Path]:
+def table_sources(folder: Path) -> dict[str, Path]:
+    """Each table's file in a log folder (``<table>.parquet``, ``.pq`` or ``.csv``), or its folder of Parquet
+    parts (:func:`table_parts`), by table name: what both engines read. Other files are not the log's; a
+    table given twice is refused (InputError).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ("users.csv", "payments/part-0.parquet", "notes.txt"):
+    ...     (folder / name).parent.mkdir(parents=True, exist_ok=True)
+    ...     _ = (folder / name).write_bytes(b"")
+    >>> {name: path.name for name, path in table_sources(folder).items()}
+    {'payments': 'payments', 'users': 'users.csv'}
+    """
     sources: dict[str, Path] = {}
     for entry in sorted(folder.iterdir()):
         stem, suffix = entry.stem, entry.suffix.lower()
@@ -490,7 +504,7 @@ def memory_needed(path: str | os.PathLike[str]) -> int | None:
     True
     """
     try:
-        sources = _table_sources(Path(path))
+        sources = table_sources(Path(path))
         rows = 0
         for source in sources.values():
             for part in (table_parts(source) if source.is_dir() else [source]):
@@ -576,7 +590,7 @@ def read_tables(path: str | os.PathLike[str]) -> tuple[dict[str, pd.DataFrame], 
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder (expected a folder of Parquet or CSV tables)")
     try:
-        sources = _table_sources(folder)
+        sources = table_sources(folder)
     except PermissionError:
         raise InputError(f"{folder}: folder cannot be read (permission denied)") from None
     if not sources:

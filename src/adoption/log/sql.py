@@ -121,23 +121,14 @@ class SqlLog:
 
 
 def _sources(folder: Path) -> dict[str, list[Path]]:
-    from adoption.log.eventlog import table_parts
+    """Each table's files in ``folder``, as the pandas reader finds them (a folder of parts must hold some)."""
+    from adoption.log.eventlog import table_parts, table_sources
 
     sources: dict[str, list[Path]] = {}
-    for entry in sorted(folder.iterdir()):
-        stem, suffix = entry.stem, entry.suffix.lower()
-        if entry.is_dir() and entry.name in TABLES:
-            parts = table_parts(entry)
-            if not parts:
-                raise InputError(f"{entry.name}: folder {entry} holds no .parquet files")
-            name, files = entry.name, parts
-        elif suffix in (".parquet", ".pq", ".csv") and stem in TABLES:
-            name, files = stem, [entry]
-        else:
-            continue
-        if name in sources:
-            raise InputError(f"{name}: found both {sources[name][0].name} and {entry.name} in {folder}; keep one")
-        sources[name] = files
+    for name, entry in table_sources(folder).items():
+        sources[name] = table_parts(entry) if entry.is_dir() else [entry]
+        if not sources[name]:
+            raise InputError(f"{name}: folder {entry} holds no .parquet files")
     return sources
 
 
