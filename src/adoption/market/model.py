@@ -151,19 +151,38 @@ class TwoSidedMarket:
 
     def flow(self, u: np.ndarray | float, m: np.ndarray | float, shift_users: float = 0.0,
              shift_merchants: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-        """The vector field (du/dt, dm/dt); the shifts lower the prices (a temporary subsidy)."""
-        F = self._taste.cdf
-        du = self.l_users * (F(self.b_users * np.asarray(m) - self.p_users + shift_users) - u)
-        dm = self.l_merchants * (F(self.b_merchants * np.asarray(u) - self.p_merchants + shift_merchants) - m)
+        """The vector field (du/dt, dm/dt); the shifts lower the prices (a temporary subsidy).
+
+        Examples
+        --------
+        >>> market = TwoSidedMarket(b_users=2.0, b_merchants=2.0, p_users=1.0, p_merchants=1.0)
+        >>> du, dm = market.flow(np.array([0.0, 1.0]), 0.5)
+        >>> du.round(3).tolist(), dm.round(3).tolist()
+        ([0.0, -1.0], [-0.5, 0.5])
+        """
+        du, dm = self.velocity(np.array(np.broadcast_arrays(u, m), dtype=float), shift_users, shift_merchants)
         return du, dm
+
+    def velocity(self, y: np.ndarray, shift_users: float = 0.0, shift_merchants: float = 0.0) -> np.ndarray:
+        """:meth:`flow` with the state as one array ``y = (u, m)`` along its first axis, and the velocity
+        ``(du/dt, dm/dt)`` returned alike: the form an ODE solver's right-hand side takes (one evaluation of
+        the tastes for both sides).
+
+        Examples
+        --------
+        >>> TwoSidedMarket(b_users=2.0, b_merchants=2.0, p_users=1.0, p_merchants=1.0).velocity(np.array([1.0, 0.5]))
+        array([-1. ,  0.5])
+        """
+        y = np.asarray(y, dtype=float)
+        pull = np.array([self.b_users * y[1] - self.p_users + shift_users,
+                         self.b_merchants * y[0] - self.p_merchants + shift_merchants])
+        rates = self._rates.reshape((2,) + (1,) * (y.ndim - 1))
+        return rates * (self._taste.cdf(pull) - y)
 
     def _velocity(self, _t: float, y: np.ndarray, shift_users: float = 0.0, shift_merchants: float = 0.0
                   ) -> np.ndarray:
-        """:meth:`flow` at one point ``y = (u, m)`` as an array, the tastes evaluated once for both sides: the
-        right-hand side handed to the ODE solver (the same numbers as :meth:`flow`)."""
-        pull = np.array([self.b_users * y[1] - self.p_users + shift_users,
-                         self.b_merchants * y[0] - self.p_merchants + shift_merchants])
-        return self._rates * (self._taste.cdf(pull) - y)
+        """:meth:`velocity` as ``solve_ivp`` calls it (time first)."""
+        return self.velocity(y, shift_users, shift_merchants)
 
     @functools.cached_property
     def _rates(self) -> np.ndarray:

@@ -38,15 +38,11 @@ def race(entrant: TwoSidedMarket, incumbent: TwoSidedMarket, social_benefit: flo
     for name, value in (("social_benefit", social_benefit), ("multihoming_cost", multihoming_cost)):
         if value < 0:
             raise ParameterError(f"{name}: expected a number >= 0, got {value}")
-    Fe = entrant._taste.cdf
 
     def rhs(_t: float, y: np.ndarray) -> np.ndarray:
-        ue, me, ui, mi = y
-        due = entrant.l_users * (Fe(entrant.b_users * me + social_benefit * ue - entrant.p_users
-                                    - multihoming_cost * ui) - ue)
-        dme = entrant.l_merchants * (Fe(entrant.b_merchants * ue - entrant.p_merchants) - me)
-        dui, dmi = incumbent.flow(ui, mi)
-        return np.array([due, dme, dui, dmi])
+        # the entrant's users also value each other (social benefit) and pay to multihome with the incumbent's
+        entrant_pull = social_benefit * y[0] - multihoming_cost * y[2]
+        return np.concatenate([entrant.velocity(y[:2], shift_users=entrant_pull), incumbent.velocity(y[2:])])
 
     t = np.linspace(0.0, t_max, n_points)
     sol = solve_ivp(rhs, (0.0, t_max), [*entrant_start, *incumbent_start], t_eval=t, rtol=1e-8, atol=1e-11)
