@@ -207,7 +207,7 @@ def test_a_log_written_a_month_at_a_time_reads_as_the_whole(tmp_path):
     same order, as one file per table (and as the log in memory), DuckDB included."""
     from adoption.analysis.activation import activation_table
 
-    scenario = Scenario(n_users=2_000, end="2015-07-31")  # the campaign and its follow-up after the last day
+    scenario = Scenario(n_users=800, end="2015-07-31")  # the campaign and its follow-up after the last day
     rows = simulate_to(tmp_path / "month", scenario, seed=8)
     assert rows == simulate_to(tmp_path / "whole", scenario, seed=8, partition="none")
     parts = sorted(p.name for p in (tmp_path / "month" / "red_packets").iterdir())
