@@ -419,17 +419,27 @@ class WorldMeanField:
         out = np.zeros((batch, n_days + 1, 3))
         exp_minus_money = np.exp(-self.money_value)
         receiving = self.receiving
+        # (what does not change from day to day, computed once: a single start's day is mostly the fixed cost
+        # of its array operations)
+        joined_by_day = np.diff(self.present, axis=0)
+        n_merchant_costs = len(self.merchant_cost)
+        any_friend = self.friend_weight * self.receives
+        group_receiving = self.group_weight * self.receives
+        no_packets = np.zeros(batch)
+        rates = np.empty((batch, self.n_classes, 3))
         for day in range(n_days):
             present_mass = money.sum(axis=2) + active_present  # per start and class: share of the class present
             present_share = present_mass @ weight
             u_all = active @ weight
             u = (active_present @ weight) / np.maximum(present_share, 1e-12)
-            merchants = 1.0 - merchant_waiting.mean(axis=1)
-            out[:, day] = np.column_stack([u_all, u_all + money[:, :, 1:].sum(axis=2) @ weight, merchants])
+            merchants = 1.0 - merchant_waiting.sum(axis=1) / n_merchant_costs  # (the mean, without its wrapper)
+            out[:, day, 0] = u_all
+            out[:, day, 1] = u_all + money[:, :, 1:].sum(axis=2) @ weight
+            out[:, day, 2] = merchants
             # merchants, on the share of present users active
             m_value = s.merchant_benefit * u + (s.merchant_subsidy if subsidy[0] <= day < subsidy[1] else 0.0)
             merchant_waiting *= np.exp(-s.merchant_rate * expit(m_value[:, None] - self.merchant_cost[None, :]))
-            joined = self.present[day + 1] - self.present[day] if day + 1 < len(self.present) else 0.0
+            joined = joined_by_day[day] if day < len(joined_by_day) else 0.0
             # activations: value against cost, by class and money waiting
             friends_value = (s.value_paying_friends * _interp_rows(u_all, self.friends_table)
                              if s.value_paying_friends else 0.0)
@@ -448,25 +458,25 @@ class WorldMeanField:
             first_transfer = 1.0 - first_pay - first_packet
             routine_transfers = s.transfer_rate * transfers_mult[day] * senders
             first_transfers = first_transfer * activated
+            group_mass = max_present(present_mass, self.group_weight, weight)
             if packets_on:
                 habit = 1.0 + s.habit_gain * np.minimum(sent_per_active, s.habit_cap)
                 packets = s.send_rate * packets_mult[day] * habit * senders + first_packet * activated
                 sent_per_active += packets / np.maximum(active_present @ weight + activated, 1e-12)
-                active_receivers = (active_present * self.group_weight) @ weight / max_present(present_mass, self.group_weight, weight)
+                active_receivers = (active_present * self.group_weight) @ weight / group_mass
                 contagion = 1.0 / np.maximum(1.0 - s.contagion_units_back * active_receivers, 0.05)
                 group_packets = packets * s.group_packet_share * contagion
                 direct_packets = packets * (1.0 - s.group_packet_share) * s.direct_claim_prob
             else:
-                group_packets = direct_packets = np.zeros(batch)
+                group_packets = direct_packets = no_packets
             # who receives, per user present: routine transfers and one-to-one packets go to a random friend and
             # are lost when that friend is away (not joined, left) or held out; a first action looks for a friend
             # present, and a group packet's shares go to the members present who open it (normalized to those)
-            any_friend = self.friend_weight * self.receives
             friend_present = any_friend / max_present(present_mass, self.friend_weight, weight)[:, None]
-            group_present = self.group_weight * self.receives / max_present(present_mass, self.group_weight, weight)[:, None]
-            rates = np.stack([routine_transfers[:, None] * any_friend + first_transfers[:, None] * friend_present,
-                              direct_packets[:, None] * any_friend,
-                              (group_packets * self.claims_per_group_packet)[:, None] * group_present], axis=2)
+            group_present = group_receiving / group_mass[:, None]
+            rates[:, :, 0] = routine_transfers[:, None] * any_friend + first_transfers[:, None] * friend_present
+            rates[:, :, 1] = direct_packets[:, None] * any_friend
+            rates[:, :, 2] = (group_packets * self.claims_per_group_packet)[:, None] * group_present
             money[:, :receiving] = _receive(money[:, :receiving], rates[:, :receiving], self._money_moves)
             active = active + new
             active_present = (active_present + new) * staying
@@ -573,7 +583,7 @@ def _paying_friends_table(degrees: list[np.ndarray]) -> np.ndarray:
 
 def _interp_rows(share: np.ndarray, table: np.ndarray) -> np.ndarray:
     """``table`` (class x share grid) interpolated at each ``share`` of the batch: (batch, class)."""
-    position = np.clip(share, 0.0, 1.0) * (len(_SHARE_GRID) - 1)
+    position = np.minimum(np.maximum(share, 0.0), 1.0) * (len(_SHARE_GRID) - 1)  # (np.clip's checks cost more)
     low = np.minimum(position.astype(np.int64), len(_SHARE_GRID) - 2)
     frac = (position - low)[:, None]
     return table[:, low].T * (1.0 - frac) + table[:, low + 1].T * frac
@@ -662,10 +672,11 @@ class _MoneyMoves:
 def _receive(money: np.ndarray, rates: np.ndarray, moves: _MoneyMoves) -> np.ndarray:
     """Money after a day's receipts: Poisson numbers of receipts per start and class, each receipt of a
     channel drawn by its rate (``money``: start x class x grid; ``rates``: start x class x channel)."""
-    total = rates.sum(axis=2)
-    if not np.any(total > 0):
+    used = (rates > 0).any(axis=(0, 1))  # (rates are never negative)
+    if not used.any():
         return money
-    channels = tuple(c for c in range(rates.shape[2]) if np.any(rates[:, :, c] > 0))
+    total = rates.sum(axis=2)
+    channels = tuple(c for c, on in enumerate(used.tolist()) if on)
     mix = rates[:, :, channels] / np.maximum(total, 1e-300)[:, :, None]
     k_max = max(1, _poisson_bound(float(total.max())))  # more receipts in a day: below 1e-10, counted as k_max
     prob = np.empty(total.shape + (k_max + 1,))
