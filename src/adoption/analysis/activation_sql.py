@@ -490,17 +490,14 @@ class _TableBuilder:
         index, sender = found.week_transfers
         if claim_senders is not None:
             index, sender = (np.concatenate(pair) for pair in zip((index, sender), claim_senders, strict=True))
-        self.con.register("week_senders", pa.table({"user_id": index + low, "sender": sender}))
+        tables = {"week_senders": {"user_id": index + low, "sender": sender}}
         parts = ["SELECT user_id, sender FROM week_senders"]
         if self.has("red_packets") and claim_senders is None:
             index, packet = found.week_claims
-            self.con.register("week_claims", pa.table({"user_id": index + low, "packet_id": packet}))
+            tables["week_claims"] = {"user_id": index + low, "packet_id": packet}
             parts.append("SELECT c.user_id, p.sender_id FROM week_claims c JOIN red_packets p USING (packet_id)")
-        try:
+        with self._registered(tables):
             self._once("first_week_receipts", " UNION ALL ".join(parts))
-        finally:
-            for name in ("week_senders", "week_claims"):
-                self.con.unregister(name)
 
     @cached_property
     def _dense_ids(self) -> tuple[int, int] | None:
@@ -538,13 +535,21 @@ class _TableBuilder:
         found = relation.fetchnumpy()
         return activation_arrays.span_arrays(found["user_id"], found["low"], found["high"], low, size)
 
+    @contextmanager
+    def _registered(self, tables: Mapping[str, Mapping[str, Any]]) -> Iterator[None]:
+        """Each of ``tables`` (numpy or Arrow columns by name) readable by that name while the block runs."""
+        for name, columns in tables.items():
+            self.con.register(name, pa.table(dict(columns)))
+        try:
+            yield
+        finally:
+            for name in tables:
+                self.con.unregister(name)
+
     def _register_once(self, name: str, columns: dict[str, Any]) -> str:
         """The temporary table ``name`` made from numpy or Arrow columns (see :meth:`_once`)."""
-        self.con.register(f"arrays_{name}", pa.table(columns))
-        try:
+        with self._registered({f"arrays_{name}": columns}):
             return self._once(name, f"SELECT * FROM arrays_{name}")
-        finally:
-            self.con.unregister(f"arrays_{name}")
 
     def _packed_firsts(self, receipts: str) -> str | None:
         """SQL of each receiver's first receipt (``user_id``, ``t``, ``kind_order``, ``amount``, ``ref``) by one
