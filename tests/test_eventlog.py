@@ -187,3 +187,15 @@ def test_columns_already_typed_pass_as_they_are_and_their_problems_are_still_fou
     transfers = pd.DataFrame({"transfer_id": [1], "sender_id": [1], "receiver_id": [2],
                               "sent_at": pd.to_datetime(["2014-01-05"]), "amount_cents": np.array([12], dtype=np.int64)})
     assert coerce_table("transfers", transfers, amount_unit="yuan")[0]["amount_cents"].tolist() == [1200]
+
+
+def test_a_table_folder_without_parts_is_refused_alike_by_both_engines(tmp_path, tables):
+    from adoption.log.sql import open_log
+
+    folder = EventLog(**tables).write(tmp_path / "log")
+    (folder / "payments.parquet").unlink()
+    (folder / "payments" / "month=2014-01").mkdir(parents=True)
+    with pytest.raises(InputError, match=r"^payments: folder .*payments holds no \.parquet files$"):
+        read_eventlog(folder)
+    with pytest.raises(InputError, match=r"^payments: folder .*payments holds no \.parquet files$"), open_log(folder):
+        pass

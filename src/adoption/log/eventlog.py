@@ -470,6 +470,7 @@ def table_sources(folder: Path) -> dict[str, Path]:
 def table_parts(folder: Path) -> list[Path]:
     """The Parquet files of a table written as a folder (``payments/``), in its subfolders too (a partitioned
     export's ``payments/month=2014-01/part-0.parquet``), in order of their paths: what both engines read.
+    A folder without any is refused (InputError).
 
     Examples
     --------
@@ -481,7 +482,10 @@ def table_parts(folder: Path) -> list[Path]:
     >>> [str(part.relative_to(folder)) for part in table_parts(folder)]
     ['2014-02.parquet', 'month=2014-01/part-0.parquet']
     """
-    return sorted(folder.rglob("*.parquet"))
+    parts = sorted(folder.rglob("*.parquet"))
+    if not parts:
+        raise InputError(f"{folder.name}: folder {folder} holds no .parquet files")
+    return parts
 
 
 #: Bytes of memory a row of a log (any table's) takes at the peak of reading it into pandas, checking it and
@@ -522,10 +526,7 @@ def read_table_file(name: str, source: Path) -> pd.DataFrame:
     spec = TABLES[name]
     try:
         if source.is_dir():
-            parts = table_parts(source)
-            if not parts:
-                raise InputError(f"{name}: folder {source} holds no .parquet files")
-            return pads.dataset(parts, format="parquet").to_table().to_pandas()
+            return pads.dataset(table_parts(source), format="parquet").to_table().to_pandas()
         if source.suffix.lower() == ".csv":
             frame = pd.read_csv(source, dtype="string", keep_default_na=True, na_values=[""])
             # pandas fills a short row's missing fields, always the last column among them: only then look

@@ -124,12 +124,7 @@ def _sources(folder: Path) -> dict[str, list[Path]]:
     """Each table's files in ``folder``, as the pandas reader finds them (a folder of parts must hold some)."""
     from adoption.log.eventlog import table_parts, table_sources
 
-    sources: dict[str, list[Path]] = {}
-    for name, entry in table_sources(folder).items():
-        sources[name] = table_parts(entry) if entry.is_dir() else [entry]
-        if not sources[name]:
-            raise InputError(f"{name}: folder {entry} holds no .parquet files")
-    return sources
+    return {name: table_parts(entry) if entry.is_dir() else [entry] for name, entry in table_sources(folder).items()}
 
 
 def _csv_header(path: Path) -> list[str] | None:
