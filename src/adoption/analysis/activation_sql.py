@@ -538,11 +538,11 @@ class _TableBuilder:
     @contextmanager
     def _registered(self, tables: Mapping[str, Mapping[str, Any]]) -> Iterator[None]:
         """Each of ``tables`` (numpy or Arrow columns by name) readable by that name while the block runs."""
-        for name, columns in tables.items():
-            self.con.register(name, pa.table(dict(columns)))
         try:
+            for name, columns in tables.items():
+                self.con.register(name, pa.table(dict(columns)))
             yield
-        finally:
+        finally:  # (a name never registered, as when a table before it failed, unregisters as nothing)
             for name in tables:
                 self.con.unregister(name)
 
