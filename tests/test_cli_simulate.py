@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from adoption import Scenario, load_example, simulate
 from adoption.cli.main import main
 from adoption.datasets.example import EXAMPLE_SCENARIO, EXAMPLE_SEED, EXAMPLE_USERS, example_path
+from adoption.log.checked import LogFiles
+from adoption.world.tables import state_tables
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -22,6 +25,36 @@ def test_simulate_then_validate_as_a_new_user_would(tmp_path, capsys):
     assert main(["validate", str(out)]) == 0
     text = capsys.readouterr().out
     assert "valid event log" in text and "users 2,000" in text
+
+
+def test_simulate_checks_what_it_wrote_so_the_first_analysis_need_not(tmp_path, capsys):
+    """The log is checked once written and remembered as checked (the first analysis reads the mark);
+    --no-check leaves the check to that analysis."""
+    checked, unchecked = tmp_path / "checked", tmp_path / "unchecked"
+    assert main(["simulate", "--users", "300", "--set", "end=2014-02-28", "--out", str(checked), "--quiet"]) == 0
+    assert main(["simulate", "--users", "300", "--set", "end=2014-02-28", "--out", str(unchecked), "--quiet",
+                 "--no-check"]) == 0
+    assert LogFiles.now(checked, {"amount_unit": "cents"}).checked_before()
+    assert not LogFiles.now(unchecked, {"amount_unit": "cents"}).checked_before()
+    (checked / "users.parquet").touch()  # a file changed since: not checked any more
+    assert not LogFiles.now(checked, {"amount_unit": "cents"}).checked_before()
+
+
+def test_a_log_the_simulator_wrote_against_the_contract_is_a_bug_not_bad_input(tmp_path, capsys, monkeypatch):
+    import adoption.world.simulate as simulate_module
+
+    def users_twice(world):  # a simulator bug: every user written twice
+        for name, frame in state_tables(world):
+            yield name, pd.concat([frame, frame]) if name == "users" else frame
+
+    monkeypatch.setattr(simulate_module, "state_tables", users_twice)
+    out = tmp_path / "x"
+    assert main(["simulate", "--users", "300", "--set", "end=2014-02-28", "--out", str(out), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "breaks the contract" in err and "user_id" in err and "a bug in adoption" in err
+    assert len(err.strip().splitlines()) == 1
+    assert (out / "users.parquet").exists()  # left for the report
+    assert not LogFiles.now(out, {"amount_unit": "cents"}).checked_before()
 
 
 def test_simulate_set_and_scenario(tmp_path, capsys):

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if args.partition == "month" and args.format != "parquet":
         raise UsageError("--partition month: needs --format parquet (a CSV log is one file per table)")
     rows = simulate_to(out, scenario, seed=args.seed, progress=not args.quiet, overwrite=args.overwrite,
-                       format=args.format, partition=args.partition)
+                       format=args.format, partition=args.partition, check=not args.no_check)
     print(f"{out}: {rows['users']:,} users, {sum(rows.values()):,} rows "
           f"({', '.join(f'{k} {v:,}' for k, v in rows.items())})")
     return 0
@@ -68,6 +68,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="tables of events as one Parquet part per simulated month, written as the run goes "
                         "(default for Parquet: memory holds a month of the log), or one file per table "
                         "(default for CSV)")
+    p.add_argument("--no-check", action="store_true",
+                   help="do not check the log written against the contract (by default it is checked and "
+                        "remembered as checked, so that the first analysis of it does not check it again)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
     q = sub.add_parser("scenarios", help="list the named scenarios (or every parameter)")
