@@ -55,6 +55,8 @@ def test_a_log_the_simulator_wrote_against_the_contract_is_a_bug_not_bad_input(t
     assert len(err.strip().splitlines()) == 1
     assert (out / "users.parquet").exists()  # left for the report
     assert not LogFiles.now(out, {"amount_unit": "cents"}).checked_before()
+    monkeypatch.setenv("ADOPTION_CACHE_DIR", "")  # nothing remembered: nothing checked (every analysis checks)
+    assert main(["simulate", "--users", "300", "--set", "end=2014-02-28", "--out", str(tmp_path / "y"), "--quiet"]) == 0
 
 
 def test_simulate_set_and_scenario(tmp_path, capsys):
