@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from adoption.log.eventlog import parquet_options
+from adoption.log.eventlog import parquet_options, table_parts, table_sources
 from adoption.log.proofs import claims_against_packets
 
 CLAIMS = ["packet_id", "receiver_id", "claimed_at", "amount_cents"]
@@ -47,8 +47,9 @@ STORAGE = {"plain": plain_options, "differences": parquet_options}
 
 
 def parts(folder: Path, table: str) -> list[Path]:
-    """A table's Parquet files: its folder's parts in name order, or its one file."""
-    return sorted((folder / table).glob("*.parquet")) if (folder / table).is_dir() else [folder / f"{table}.parquet"]
+    """A table's Parquet files as the readers list them: its folder's parts, or its one file."""
+    source = table_sources(folder)[table]
+    return table_parts(source) if source.is_dir() else [source]
 
 
 def tables(log: Path, repeat: int, scratch: Path) -> None:
@@ -77,9 +78,9 @@ def claims_check(log: Path, repeat: int, scratch: Path) -> None:
         copies[storage] = scratch / storage
         for table in ("red_packets", "red_packet_claims"):
             (copies[storage] / table).mkdir(parents=True)
-            for file in parts(log, table):
+            for number, file in enumerate(parts(log, table)):  # (numbered: the parts' order kept)
                 data = pq.read_table(file)
-                pq.write_table(data, copies[storage] / table / file.name, **options(data.schema))
+                pq.write_table(data, copies[storage] / table / f"{number:05d}.parquet", **options(data.schema))
     for _ in range(repeat):
         for storage, folder in copies.items():
             packets = parts(folder, "red_packets")
