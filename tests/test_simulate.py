@@ -184,9 +184,10 @@ def test_no_scenario_parameter_names_an_outcome():
 
 @pytest.mark.slow
 def test_without_red_packets_the_market_stalls():
-    """20,000 users, seeds 1-5: no_red_packets ends with at most a third of the default's active users and at
-    most half its accepting merchants (measured: 0.18-0.20 and 0.19-0.25 of the default's)."""
-    for seed in range(1, 6):
+    """20,000 users, seeds 1 and 2: no_red_packets ends with at most a third of the default's active users and
+    at most half its accepting merchants (measured over seeds 1-5: 0.18-0.20 and 0.19-0.25 of the default's,
+    so far from the bounds that two seeds say as much as five)."""
+    for seed in range(1, 3):
         with_packets = simulate_states(Scenario.named("default", n_users=20_000, campaigns=False), seed=seed).iloc[-1]
         without = simulate_states(Scenario.named("no_red_packets", n_users=20_000, campaigns=False), seed=seed).iloc[-1]
         assert without["users_active"] <= with_packets["users_active"] / 3, seed

@@ -53,6 +53,52 @@ def test_interrupted_sweep_resumes(tmp_path):
     pd.testing.assert_frame_equal(full, fresh)
 
 
+PROBE = """
+import os, sys
+
+def state():
+    return {"engine_imported": "adoption.world.engine" in sys.modules, "blas_threads": os.environ.get("OMP_NUM_THREADS")}
+"""
+
+RUN_PROBE = """
+import json, sys, pathlib
+import probe
+from adoption.tasks import Task, run_tasks
+rows = run_tasks([Task(key=str(i), function=probe.state, labels={"i": i}) for i in range(2)], pathlib.Path(sys.argv[1]),
+                 workers=2, progress=False, preload=["adoption.world.engine"])
+print(json.dumps(rows))
+"""
+
+
+def test_local_workers_are_forked_from_a_server_that_imported_what_the_tasks_need(tmp_path):
+    """Where there is a fork server, workers start with the preloaded modules (in a fresh interpreter they
+    import them again, about 3 CPU s each) and one thread per numerical library (the user having chosen
+    none); the tasks' rows are the same."""
+    import json
+    import multiprocessing
+    import os
+    import subprocess
+    import sys
+
+    from adoption.processes import THREAD_VARIABLES
+    from adoption.tasks import Task, run_tasks, worker_context
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork server on this platform: workers start as fresh interpreters")
+    assert worker_context().get_start_method() == "forkserver"
+    (tmp_path / "probe.py").write_text(PROBE)
+    env = {**{k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", RUN_PROBE, str(tmp_path / "parts")], env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads(done.stdout)
+    assert [row["i"] for row in rows] == [0, 1]
+    assert all(row["engine_imported"] and row["blas_threads"] == "1" for row in rows), rows
+    divided = run_tasks([Task(key=f"d{i}", function=divmod, args=(7, i + 1)) for i in range(3)], tmp_path / "d",
+                        workers=2, progress=False, result_columns=("quotient", "remainder"))
+    assert [(r["quotient"], r["remainder"]) for r in divided] == [(7, 0), (3, 1), (2, 1)]
+
+
 def test_bad_grid_files(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("grid: {send_rate: [-1]}\n")

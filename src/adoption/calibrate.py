@@ -361,7 +361,7 @@ def calibrate(spec: CalibrationSpec, out: str | os.PathLike[str], *, workers: in
                                   function=simulate_moments, args=(spec.scenario, full, seed),
                                   labels={"point": i, "replicate": r, "seed": seed, **params}))
         return run_tasks(tasks, parts, workers=workers, scheduler=scheduler, progress=progress,
-                         description=f"calibration ({stage})")
+                         description=f"calibration ({stage})", preload=("adoption.world.engine", "adoption.world.moments"))
 
     design = _lhs(n_design, low, high, design_seq)
     rows = run(design, 0, "design")

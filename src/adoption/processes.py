@@ -12,8 +12,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["THREAD_VARIABLES", "default_memory_limit", "one_thread_per_worker", "one_thread_while", "process_alive",
-           "reuse_freed_memory", "skip_iri_grammar", "start_report_worker"]
+__all__ = ["THREAD_VARIABLES", "default_memory_limit", "one_thread_environment", "one_thread_per_worker", "one_thread_while",
+           "process_alive", "reuse_freed_memory", "skip_iri_grammar", "start_report_worker"]
 
 #: The environment variables from which the numerical libraries take their number of threads when they load
 #: (OpenBLAS, which numpy and scipy bundle; OpenMP; MKL).
@@ -141,6 +141,28 @@ def one_thread_per_worker() -> bool:
 def _threads_set_by_user() -> bool:
     """Whether the user set any of :data:`THREAD_VARIABLES` (their choice is then left as it is)."""
     return any(name in os.environ for name in THREAD_VARIABLES)
+
+
+@contextlib.contextmanager
+def one_thread_environment() -> Iterator[None]:
+    """Within the block, :data:`THREAD_VARIABLES` say one thread, for the processes started in it (a server
+    that workers are forked from); this process's libraries are left as they are, and so is a user's choice.
+
+    Examples
+    --------
+    >>> with one_thread_environment():
+    ...     os.environ["OMP_NUM_THREADS"] != ""
+    True
+    """
+    if _threads_set_by_user():
+        yield
+        return
+    try:
+        os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
+        yield
+    finally:
+        for name in THREAD_VARIABLES:
+            os.environ.pop(name, None)
 
 
 @contextlib.contextmanager

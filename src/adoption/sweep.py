@@ -188,7 +188,9 @@ def run_sweep(spec: SweepSpec, *, workers: int | None = None, scheduler: str | N
              for i, ((p, r), s) in enumerate(zip(jobs, seeds, strict=True))]
     done_before = sum((parts / f"{t.key}.parquet").exists() for t in tasks)
     rows = run_tasks(tasks, parts, workers=workers, scheduler=scheduler, progress=progress,
-                     description="sweep points", max_new=max_points)
+                     description="sweep points", max_new=max_points,
+                     preload=("adoption.world.simulate", "adoption.analysis.activation", "adoption.analysis.survival",
+                              "adoption.analysis.timeline"))
     table = pd.DataFrame(rows)
     finished = len(rows)
     meta = {"scenario": spec.scenario, "base": spec.base, "grid": spec.grid, "replicates": spec.replicates,

@@ -33,7 +33,8 @@ from typing import Any
 
 from adoption.errors import UsageError
 
-__all__ = ["CONNECT_TIMEOUT", "Task", "connect", "open_run_folder", "read_parts", "run_tasks", "spawn_seeds", "task_key", "write_atomic"]
+__all__ = ["CONNECT_TIMEOUT", "Task", "connect", "open_run_folder", "read_parts", "run_tasks", "spawn_seeds", "task_key",
+           "worker_context", "write_atomic"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,36 @@ def open_run_folder(out: Path, settings: dict[str, Any], spec_file: str = "spec.
     return out
 
 
+def worker_context(preload: Sequence[str] = ()) -> multiprocessing.context.BaseContext:
+    """How local worker processes start: forked from a server that has imported ``preload`` once (the
+    ``forkserver`` start method), or, where there is no fork server (Windows), as fresh interpreters.
+
+    A fresh interpreter imports ``adoption`` and what a simulation needs (numpy, pandas, scipy, pyarrow)
+    again in every worker, about 3 CPU s each; forked from the server, a worker has them at once. The
+    server is a clean process of its own (started from the interpreter, not forked from this one, so no
+    thread or open connection of this process is copied), started here with one thread per numerical
+    library (:func:`adoption.processes.one_thread_per_worker`) unless the user chose their numbers, and it
+    lives as long as this process: a later call's ``preload`` adds nothing to a server already running (its
+    workers import what is missing as they go).
+
+    Examples
+    --------
+    >>> worker_context(["adoption.world.engine"]).get_start_method() in ("forkserver", "spawn")
+    True
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    from multiprocessing import forkserver
+
+    from adoption.processes import one_thread_environment
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(sorted({name for name in preload if name != "builtins"}))
+    with one_thread_environment():  # (the server inherits this environment as it starts)
+        forkserver.ensure_running()
+    return context
+
+
 def _start_worker() -> None:
     """A worker process leaves Ctrl-C to the parent, which stops them (no tracebacks from every worker), and
     shares the cores with the others: its numerical libraries take one thread
@@ -142,7 +173,7 @@ def connect(scheduler: Any) -> Any:
 
 def run_tasks(tasks: Sequence[Task], parts: Path, *, workers: int | None = None, scheduler: Any = None,
               progress: bool = True, description: str = "tasks", max_new: int | None = None,
-              result_columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+              result_columns: Sequence[str] | None = None, preload: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Run the tasks whose results are not yet in ``parts`` and return every finished row, in task order.
 
     Parameters
@@ -163,6 +194,9 @@ def run_tasks(tasks: Sequence[Task], parts: Path, *, workers: int | None = None,
         Run at most this many new tasks and stop (the rest run when called again).
     result_columns : sequence of str, optional
         Names for the items of a task's tuple result.
+    preload : sequence of str
+        Modules the tasks import as they run, imported once for all local workers (see
+        :func:`worker_context`) beside the modules of the tasks' functions.
 
     Returns
     -------
@@ -194,7 +228,7 @@ def run_tasks(tasks: Sequence[Task], parts: Path, *, workers: int | None = None,
         executor: cf.Executor | None = client.get_executor()
     elif todo:
         executor = cf.ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
-                                          mp_context=multiprocessing.get_context("spawn"),
+                                          mp_context=worker_context([*preload, *(t.function.__module__ for t in todo)]),
                                           initializer=_start_worker)
     else:
         executor = None

@@ -361,7 +361,7 @@ def run_tipping(spec: TippingSpec, out: str | os.PathLike[str], *, workers: int 
                           function=tipping_run, args=(spec.scenario, params, seed, spec.graph, spec.tip_share),
                           labels={"push": push, "replicate": r, "seed": seed}))
     rows = run_tasks(tasks, out / "parts", workers=workers, scheduler=scheduler, progress=progress,
-                     description="tipping runs")
+                     description="tipping runs", preload=("adoption.world.engine", "adoption.world.meanfield"))
     mean_field = [row["mean_field_push"] for row in rows if "mean_field_draw" in row]
     runs = pd.DataFrame([row for row in rows if "mean_field_draw" not in row])
     if runs.empty:
