@@ -126,7 +126,8 @@ def worker_context(preload: Sequence[str] = ()) -> multiprocessing.context.BaseC
     from adoption.processes import one_thread_environment
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(sorted({name for name in preload if name != "builtins"}))
+    # (never a user's ``__main__``: a worker imports it as a fresh interpreter would, when it needs it)
+    context.set_forkserver_preload(sorted({name for name in preload if name not in ("builtins", "__main__")}))
     with one_thread_environment():  # (the server inherits this environment as it starts)
         forkserver.ensure_running()
     return context
