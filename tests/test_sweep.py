@@ -57,7 +57,7 @@ PROBE = """
 import os, sys
 
 def state():
-    return {"engine_imported": "adoption.world.engine" in sys.modules, "blas_threads": os.environ.get("OMP_NUM_THREADS")}
+    return {"preloaded": "adoption.random" in sys.modules, "blas_threads": os.environ.get("OMP_NUM_THREADS")}
 """
 
 RUN_PROBE = """
@@ -65,15 +65,15 @@ import json, sys, pathlib
 import probe
 from adoption.tasks import Task, run_tasks
 rows = run_tasks([Task(key=str(i), function=probe.state, labels={"i": i}) for i in range(2)], pathlib.Path(sys.argv[1]),
-                 workers=2, progress=False, preload=["adoption.world.engine"])
+                 workers=2, progress=False, preload=["adoption.random"])
 print(json.dumps(rows))
 """
 
 
 def test_local_workers_are_forked_from_a_server_that_imported_what_the_tasks_need(tmp_path):
-    """Where there is a fork server, workers start with the preloaded modules (in a fresh interpreter they
-    import them again, about 3 CPU s each) and one thread per numerical library (the user having chosen
-    none); the tasks' rows are the same."""
+    """Where there is a fork server, workers start with the preloaded modules (here a light one; in a fresh
+    interpreter a worker imports a simulation's modules again, about 3 CPU s) and one thread per numerical
+    library (the user having chosen none); the tasks' rows are the same."""
     import json
     import multiprocessing
     import os
@@ -93,7 +93,7 @@ def test_local_workers_are_forked_from_a_server_that_imported_what_the_tasks_nee
     assert done.returncode == 0, done.stderr[-2000:]
     rows = json.loads(done.stdout)
     assert [row["i"] for row in rows] == [0, 1]
-    assert all(row["engine_imported"] and row["blas_threads"] == "1" for row in rows), rows
+    assert all(row["preloaded"] and row["blas_threads"] == "1" for row in rows), rows
     divided = run_tasks([Task(key=f"d{i}", function=divmod, args=(7, i + 1)) for i in range(3)], tmp_path / "d",
                         workers=2, progress=False, result_columns=("quotient", "remainder"))
     assert [(r["quotient"], r["remainder"]) for r in divided] == [(7, 0), (3, 1), (2, 1)]
