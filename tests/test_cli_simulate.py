@@ -59,6 +59,23 @@ def test_a_log_the_simulator_wrote_against_the_contract_is_a_bug_not_bad_input(t
     assert main(["simulate", "--users", "300", "--set", "end=2014-02-28", "--out", str(tmp_path / "y"), "--quiet"]) == 0
 
 
+def test_ctrl_c_during_the_check_says_the_log_was_written(tmp_path, capsys, monkeypatch):
+    """Interrupted while checking, the log is whole (published before the check): the one line says so,
+    instead of the usual "nothing half-written was kept"."""
+    import adoption.log.sql as sql_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sql_module, "open_checked", interrupted)
+    out = tmp_path / "x"
+    assert main(["simulate", "--users", "300", "--set", "end=2014-02-28", "--out", str(out), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == f"adoption: interrupted; the log in {out} was written whole but not checked (its first " \
+                          "analysis checks it)"
+    assert main(["validate", str(out)]) == 0
+
+
 def test_simulate_set_and_scenario(tmp_path, capsys):
     out = tmp_path / "x"
     code = main(["simulate", "--scenario", "no_red_packets", "--users", "500", "--set", "end=2014-03-31",

@@ -131,8 +131,9 @@ def _main(argv: Sequence[str] | None, debug: bool) -> int:
     except AdoptionError as err:
         print(f"adoption: error: {err}", file=sys.stderr)
         return exit_code(err)
-    except KeyboardInterrupt:
-        print("adoption: interrupted; nothing half-written was kept", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:  # (a message, where the command knows more than the default)
+        print(f"adoption: interrupted; {interrupt.args[0] if interrupt.args else 'nothing half-written was kept'}",
+              file=sys.stderr)
         return 130
     except MemoryError as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else \

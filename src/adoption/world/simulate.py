@@ -216,6 +216,9 @@ def _check_written(path: str | os.PathLike[str]) -> None:
     try:
         with open_checked(path):
             pass
+    except KeyboardInterrupt:  # (the log is whole: only its check is missing)
+        raise KeyboardInterrupt(f"the log in {path} was written whole but not checked (its first analysis checks "
+                                "it)") from None
     except InvalidEventLog as err:
         raise RuntimeError(f"{path}: the simulator wrote a log that breaks the contract (left there for the "
                            f"report): {err}") from err
