@@ -110,7 +110,7 @@ def worker_context(preload: Sequence[str] = ()) -> multiprocessing.context.BaseC
     again in every worker, about 3 CPU s each; forked from the server, a worker has them at once. The
     server is a clean process of its own (started from the interpreter, not forked from this one, so no
     thread or open connection of this process is copied), started here with one thread per numerical
-    library (:func:`adoption.processes.one_thread_per_worker`) unless the user chose their numbers, and it
+    library (:func:`adoption.processes.one_thread_environment`) unless the user chose their numbers, and it
     lives as long as this process: a later call's ``preload`` adds nothing to a server already running (its
     workers import what is missing as they go).
 
