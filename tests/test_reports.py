@@ -346,6 +346,48 @@ def test_the_manifest_runs_reports_side_by_side_and_reports_every_failure(tmp_pa
     assert "<b>good</b>" in index and "<b>bad</b>" in index
 
 
+@pytest.mark.slow
+def test_ctrl_c_of_reports_side_by_side_marks_the_running_ones_and_starts_no_other(tmp_path):
+    """A terminal's Ctrl-C reaches every process of ``adoption report --all``: the two reports running are
+    kept, marked interrupted, the third (handed to a worker already) never starts, and the command says so in
+    one line, promptly (it used to run the queued report, or hang joining its workers)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for name in ("first", "second", "third"):
+        params = nbformat.v4.new_code_cell("marker: str = ''", metadata={"tags": ["parameters"]})
+        wait = nbformat.v4.new_code_cell("import pathlib, time\npathlib.Path(marker).touch()\ntime.sleep(120)")
+        nbformat.write(nbformat.v4.new_notebook(cells=[params, wait], metadata={"kernelspec": {
+            "name": "python3", "language": "python", "display_name": "Python 3"}}), folder / f"{name}.ipynb")
+    markers = {name: tmp_path / f"{name}.started" for name in ("first", "second", "third")}
+    (folder / "manifest.yaml").write_text("runs:\n" + "".join(
+        f"  - report: {name}\n    parameters: {{marker: '{path}'}}\n" for name, path in markers.items()))
+    out = tmp_path / "reports"
+    proc = subprocess.Popen([sys.executable, "-m", "adoption", "report", "--all", "--jobs", "2", "--quiet",
+                             "--notebooks", str(folder), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not (markers["first"].exists() and markers["second"].exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert markers["first"].exists() and markers["second"].exists(), proc.stderr.read() if proc.poll() else ""
+    interrupted = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the command, its workers (kernels have sessions of their own)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and time.monotonic() - interrupted < 12, err
+    assert err.strip().splitlines() == [f"adoption: interrupted; the reports that were running are kept in {out}, "
+                                        "marked interrupted; those not started did not run"]
+    for name in ("first", "second"):
+        (run,) = (out / name).iterdir()
+        assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
+    assert not markers["third"].exists() and not (out / "third").exists()
+
+
 def test_report_kernels_listen_on_sockets_in_a_private_folder_removed_at_the_end(tmp_path, monkeypatch):
     """No TCP ports (kernels started side by side could be handed the same one): Unix sockets in a folder
     only its user may enter, gone when the report ends."""

@@ -99,6 +99,56 @@ def test_local_workers_are_forked_from_a_server_that_imported_what_the_tasks_nee
     assert [(r["quotient"], r["remainder"]) for r in divided] == [(7, 0), (3, 1), (2, 1)]
 
 
+STUCK = """
+import pathlib, time
+
+def stuck(marker):
+    from tqdm.auto import tqdm
+
+    tqdm(total=1, disable=True).close()  # as the simulator's day bar, shown or not
+    pathlib.Path(marker).touch()
+    time.sleep(120)
+    return {"done": True}
+"""
+
+RUN_STUCK = """
+import sys, pathlib
+import stuck
+from adoption.tasks import Task, run_tasks
+folder = pathlib.Path(sys.argv[1])
+try:
+    run_tasks([Task(key=str(i), function=stuck.stuck, args=(str(folder / f"started{i}"),)) for i in range(2)],
+              folder / "parts", workers=2, progress=False)
+except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr)
+    sys.exit(130)
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_of_local_workers_leaves_no_word_from_the_resource_tracker(tmp_path):
+    """Workers stopped in the middle of their tasks (Ctrl-C of a sweep) held tqdm's lock, a named semaphore
+    registered with the resource tracker, which then warned of "leaked semaphore objects" after the command's
+    one line; their progress lock is now a thread lock of their own."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "stuck.py").write_text(STUCK)
+    proc = subprocess.Popen([sys.executable, "-c", RUN_STUCK, str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "PYTHONPATH": str(tmp_path)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"started{i}").exists() for i in range(2)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the process and its workers
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip().splitlines() == ["interrupted"], err
+
+
 def test_bad_grid_files(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("grid: {send_rate: [-1]}\n")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["THREAD_VARIABLES", "default_memory_limit", "one_thread_environment", "one_thread_per_worker", "one_thread_while",
-           "process_alive", "reuse_freed_memory", "skip_iri_grammar", "start_report_worker"]
+           "process_alive", "progress_lock_of_its_own", "reuse_freed_memory", "skip_iri_grammar", "start_report_worker"]
 
 #: The environment variables from which the numerical libraries take their number of threads when they load
 #: (OpenBLAS, which numpy and scipy bundle; OpenMP; MKL).
@@ -208,8 +208,35 @@ def skip_iri_grammar() -> bool:
     return True
 
 
+def progress_lock_of_its_own() -> None:
+    """Give this worker's progress bars (tqdm's) a lock of its own, a thread lock, instead of the
+    multiprocessing lock tqdm makes for its first bar, shown or not.
+
+    Under the ``forkserver`` and ``spawn`` start methods that lock is a named semaphore, registered with
+    the resource tracker the pool's processes share; a worker stopped in the middle of a task (Ctrl-C of
+    a sweep) never unregisters it, and when the command ends the tracker warns of "leaked semaphore
+    objects" after the command's one line. A worker's bars are its own (it shows none: the parent's bar
+    counts the tasks), so no lock need cross processes.
+
+    Examples
+    --------
+    >>> import subprocess, sys
+    >>> code = ("from adoption.processes import progress_lock_of_its_own as f; f(); "
+    ...         "from tqdm.auto import tqdm; tqdm(disable=True).close(); print(type(tqdm.get_lock()).__name__)")
+    >>> subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
+    'RLock'
+    """
+    import threading
+
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())  # (every tqdm class, tqdm.auto's included, inherits it)
+
+
 def start_report_worker() -> None:
     """A worker that runs reports beside others: one thread per numerical library
-    (:func:`one_thread_per_worker`), and no IRI grammar to build (:func:`skip_iri_grammar`)."""
+    (:func:`one_thread_per_worker`), no IRI grammar to build (:func:`skip_iri_grammar`), a progress
+    lock of its own (:func:`progress_lock_of_its_own`)."""
     skip_iri_grammar()
     one_thread_per_worker()
+    progress_lock_of_its_own()

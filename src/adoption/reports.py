@@ -32,9 +32,11 @@ import functools
 import hashlib
 import html
 import json
+import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import tempfile
 import time
@@ -57,7 +59,7 @@ from adoption.notebook import (
     section,
     show_metrics,
 )
-from adoption.processes import process_alive
+from adoption.processes import process_alive, start_report_worker
 from adoption.text import strip_controls
 
 __all__ = ["METRICS_MIME", "Report", "ReportRun", "list_reports", "notebooks_dir", "parse_assignments",
@@ -472,7 +474,7 @@ def run_report(name: str, params: Mapping[str, Any] | None = None, *, out: str |
                        "seconds": round(time.time() - started, 1)})
         _write_json(run_folder / "run.json", record)
         write_index(root)
-        raise
+        raise KeyboardInterrupt(f"the run so far is kept in {run_folder}, marked interrupted") from None
     except OSError:
         record.update({"status": "failed", "error": "the run could not write its files (disk full?)"})
         with contextlib.suppress(OSError):
@@ -539,24 +541,123 @@ def run_manifest(manifest: str | os.PathLike[str] | None = None, *, out: str | o
         import concurrent.futures as cf
         import multiprocessing
 
-        from adoption.processes import start_report_worker
-
         context = multiprocessing.get_context("spawn")  # a clean interpreter per worker: no state shared
         # (side by side, each report's kernel takes one thread per numerical library, not one per core each)
-        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=start_report_worker) as pool:
-            futures = {pool.submit(run_report, name, params, out=out, folder=path.parent): i
-                       for i, (name, params) in enumerate(calls)}
-            for future in cf.as_completed(futures):
-                i = futures[future]
-                try:
-                    results[i] = future.result()
-                except ReportFailed as exc:
-                    failures[i] = str(exc)
-                bar.update()
+        stopping = context.Event()  # set on Ctrl-C: a worker starts no other report
+        pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+                                      initargs=(stopping,))
+        futures = {pool.submit(_report_in_worker, name, params, out=out, folder=path.parent): i
+                   for i, (name, params) in enumerate(calls)}
+        pending = set(futures)
+        try:
+            while pending:
+                # (a short wait, again and again: a signal that lands on another of this process's threads
+                # is handled only when the main thread runs, and Ctrl-C must stop new reports at once)
+                finished, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                for future in finished:
+                    i = futures[future]
+                    try:
+                        results[i] = future.result()
+                    except ReportFailed as exc:
+                        failures[i] = str(exc)
+                    bar.update()
+        except KeyboardInterrupt:
+            _stop_report_workers(pool, list(futures), stopping)
+            bar.close()
+            raise KeyboardInterrupt(f"the reports that were running are kept in {out}, marked interrupted; "
+                                    "those not started did not run") from None
+        pool.shutdown(wait=True)
     bar.close()
     if failures:
         raise ReportFailed("; ".join(failures[i] for i in sorted(failures)))
     return [results[i] for i in sorted(results)]
+
+
+#: After Ctrl-C, how long the reports that were running get to mark their runs interrupted and stop their
+#: kernels (each of the two waits of :func:`_stop_report_workers`), in seconds.
+STOP_GRACE_SECONDS = 15.0
+
+
+#: In a report worker: the parent's event, set when the command was interrupted, and whether this worker
+#: saw Ctrl-C itself.
+_stopping: Any = None
+_interrupted = False
+
+
+def _start_worker(stopping: Any) -> None:
+    """A report worker's start (:func:`adoption.processes.start_report_worker`), with the parent's event
+    that says the command was interrupted; Ctrl-C between reports is noted, not raised."""
+    global _stopping
+    start_report_worker()
+    _stopping = stopping
+    signal.signal(signal.SIGINT, _note_interrupt)
+
+
+def _report_in_worker(name: str, params: Mapping[str, Any], *, out: str | os.PathLike[str],
+                      folder: Path) -> ReportRun:
+    """:func:`run_report` in a report worker: Ctrl-C interrupts the report (its run kept, marked
+    interrupted, its kernel stopped); once the worker or the parent saw Ctrl-C, a report handed to the
+    worker already does not start (a terminal's Ctrl-C reaches every process of the command at once)."""
+    if _interrupted or (_stopping is not None and _stopping.is_set()):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, _interrupt_quietly)
+    try:
+        return run_report(name, params, out=out, folder=folder)
+    finally:
+        signal.signal(signal.SIGINT, _note_interrupt)
+
+
+def _note_interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C in a report worker between reports: start no other."""
+    global _interrupted
+    _interrupted = True
+
+
+def _interrupt_quietly(signum: int, frame: Any) -> None:
+    """Ctrl-C in a report worker during a report: the report is abandoned (and no other starts), so the
+    kernel client's complaints as it stops (papermill's "Kernel died while waiting for execute reply",
+    asyncio's "Task exception was never retrieved") are not news; the command's one line says what
+    happened."""
+    _note_interrupt(signum, frame)
+    for logger in ("papermill", "asyncio"):
+        logging.getLogger(logger).setLevel(logging.CRITICAL)
+    raise KeyboardInterrupt
+
+
+def _stop_report_workers(pool: Any, futures: list[Any], stopping: Any) -> None:
+    """After Ctrl-C: start no other report, let the running ones mark their runs interrupted and stop their
+    kernels (a terminal's Ctrl-C reaches the workers too; a worker it did not reach is sent one), and stop
+    what is still running after that (a run whose process is gone reads as interrupted: :func:`run_status`).
+    A second Ctrl-C stops the workers at once."""
+    workers = list(getattr(pool, "_processes", {}).values())
+    try:
+        stopping.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        if not _all_done(futures, STOP_GRACE_SECONDS):  # workers the interrupt did not reach
+            for worker in workers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGINT)
+            _all_done(futures, STOP_GRACE_SECONDS)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # (again, where a second Ctrl-C came before it)
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+        for worker in workers:
+            worker.join(timeout=5)
+
+
+def _all_done(futures: list[Any], seconds: float) -> bool:
+    """Wait up to ``seconds`` for every future to be done; whether they are. (Not ``concurrent.futures.wait``:
+    a future the executor cancels as it shuts down never wakes it.)"""
+    deadline = time.monotonic() + seconds
+    while not all(f.done() for f in futures):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:

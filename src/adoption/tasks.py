@@ -134,13 +134,15 @@ def worker_context(preload: Sequence[str] = ()) -> multiprocessing.context.BaseC
 
 
 def _start_worker() -> None:
-    """A worker process leaves Ctrl-C to the parent, which stops them (no tracebacks from every worker), and
+    """A worker process leaves Ctrl-C to the parent, which stops them (no tracebacks from every worker),
     shares the cores with the others: its numerical libraries take one thread
-    (:func:`adoption.processes.one_thread_per_worker`)."""
-    from adoption.processes import one_thread_per_worker
+    (:func:`adoption.processes.one_thread_per_worker`), and has a progress lock of its own, which a stopped
+    worker cannot leave behind (:func:`adoption.processes.progress_lock_of_its_own`)."""
+    from adoption.processes import one_thread_per_worker, progress_lock_of_its_own
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     one_thread_per_worker()
+    progress_lock_of_its_own()
 
 
 def write_atomic(table: Any, path: Path) -> None:
