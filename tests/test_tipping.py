@@ -90,13 +90,23 @@ def test_push_is_monotone_and_the_curve_rises(tmp_path):
 
 @pytest.mark.slow
 def test_well_mixed_network_agrees_with_its_mean_field(tmp_path):
-    """On a well-mixed graph the network's critical push (with its interval) contains the mean field's."""
-    spec = TippingSpec(base={"n_users": 3000}, pushes=[0.06, 0.09, 0.11, 0.13, 0.15, 0.17, 0.2], replicates=6,
+    """On a well-mixed graph the network's critical push is its mean field's, up to the mean field's known
+    bias (docs/critical_mass.md: late in the period it runs about 0.02 of users ahead, which lowers its
+    critical push by about 0.01): the network's interval for the difference reaches into [0, 0.02].
+
+    Measured 2026-11-27 at 3,000 users (mean field 0.110-0.111): these pushes, seeds 2/3/4, network 0.127
+    [0.118, 0.136], 0.130 [0.115, 0.145], 0.122 [0.106, 0.139]; seven pushes from 0.06 to 0.2, 0.123 [0.115,
+    0.132] for each seed (the interval containing the mean field's only for seeds 2 and 4: the test asserted
+    that before, and held by the seed it ran). At 12,000 users, seven pushes: 0.123, 0.133, 0.127 against 0.120.
+    """
+    spec = TippingSpec(base={"n_users": 3000}, pushes=[0.08, 0.11, 0.13, 0.15, 0.18], replicates=6,
                        graph="well_mixed", seed=2)
-    result = run_tipping(spec, tmp_path / "mixed", workers=1, progress=False)  # (the pool: the test above)
+    result = run_tipping(spec, tmp_path / "mixed", workers=1, progress=False,  # (the pool: the test above)
+                         mean_field_draws=2)
     low, high = result.critical_push_ci
     assert high - low < 0.08
-    assert result.agrees_with_mean_field, (result.critical_push, result.critical_push_ci, result.mean_field_critical_push)
+    difference = result.difference
+    assert difference["ci_low"] <= 0.02 and difference["ci_high"] >= 0.0, (difference, result.mean_field_critical_push)
 
 
 def test_targeted_pushes_reach_the_named_users():
