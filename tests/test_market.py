@@ -94,6 +94,18 @@ def test_time_to_tip_and_push():
     assert BASE.tips(push + 0.01, 0.0) and not BASE.tips(push - 0.01, 0.0)
 
 
+def test_a_knife_edge_market_never_tips_from_inside_the_square():
+    """Uniform tastes with benefits equal to prices: inside the square u + m always falls (each side's pull
+    is below its own share), so every path ends at no adoption; the top corner is an equilibrium only on the
+    square's edge. The path used to be stopped as it left the top corner's neighbourhood and counted as
+    tipping, and a subsidy of 1.5 was reported to tip it."""
+    market = TwoSidedMarket(2.0, 2.0, 1.0, 1.0)
+    path = market.trajectory(0.99, 0.99, t_max=40)
+    assert np.all(np.diff(path["users"] + path["merchants"]) < 1e-12) and path["users"].iloc[-1] < 0.01
+    assert not market.tips(0.99, 0.99) and not market.tips(0.5, 0.9)
+    assert np.isnan(smallest_subsidy(market, "merchants", duration=10.0))
+
+
 def test_subsidies_and_the_comparison():
     dose = smallest_subsidy(BASE, "merchants", duration=10.0)
     assert 0 < dose < 2

@@ -34,7 +34,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import optimize, special
-from scipy.integrate import solve_ivp
+from scipy.integrate import odeint, solve_ivp
 
 from adoption.errors import ParameterError
 
@@ -343,12 +343,14 @@ class TwoSidedMarket:
         for t0, t1, su, sm in pieces:
             if t1 <= t0:
                 continue
-            inside = t_eval[(t_eval >= t0) & (t_eval <= t1)]
-            sol = solve_ivp(self._velocity, (t0, t1), y, args=(su, sm), t_eval=inside, rtol=1e-9, atol=1e-12,
-                            dense_output=True, max_step=max((t1 - t0) / 50, 1e-3))
-            ts.append(sol.t)
-            ys.append(sol.y)
-            y = sol.sol(t1)
+            # the piece's points with its two ends (LSODA, stepping in compiled code: the explicit Runge-Kutta
+            # steps of solve_ivp, each a Python call, took most of a policy comparison's time)
+            at = np.unique(np.r_[t0, t_eval[(t_eval >= t0) & (t_eval <= t1)], t1])
+            path = odeint(self._velocity, y, at, args=(su, sm), rtol=1e-9, atol=1e-12, tfirst=True, mxstep=100_000)
+            inside = np.isin(at, t_eval)
+            ts.append(at[inside])
+            ys.append(path[inside].T)
+            y = path[-1]
         t = np.concatenate(ts)
         yy = np.concatenate(ys, axis=1)
         _, keep = np.unique(t, return_index=True)
@@ -358,8 +360,11 @@ class TwoSidedMarket:
              subsidy_merchants: float = 0.0, subsidy_until: float = 0.0) -> bool:
         """Whether the path from (u0, m0) ends at the highest stable equilibrium (not the lowest).
 
-        The path is followed (after any subsidy ends) until it comes close to a stable equilibrium,
-        closer than a quarter of that equilibrium's distance to any other equilibrium.
+        The path is followed (after any subsidy ends) to ``t_max``; it tips when it ends nearer the highest
+        stable equilibrium than the lowest. (It was stopped once it came within a quarter of the distance
+        between equilibria of a stable one: on a knife-edge market, whose stable points only the square's
+        edges hold, a path leaving the top corner's neighbourhood for the bottom one was stopped on its way
+        out and counted as tipping.)
         """
         eq = self._equilibria
         stable = eq[eq["kind"] == "stable"]
@@ -370,21 +375,10 @@ class TwoSidedMarket:
             path = self.trajectory(u0, m0, min(subsidy_until, t_max), n_points=2, subsidy_users=subsidy_users,
                                    subsidy_merchants=subsidy_merchants, subsidy_until=subsidy_until)
             y = path[["users", "merchants"]].to_numpy()[-1]
-        pts = eq[["users", "merchants"]].to_numpy()
-        targets = []
-        for i in np.flatnonzero(eq["kind"].to_numpy() == "stable"):
-            others = np.delete(pts, i, axis=0)
-            radius = 0.25 * float(np.min(np.hypot(*(others - pts[i]).T)))
-
-            def near(_t: float, y: np.ndarray, p: np.ndarray = pts[i], r: float = radius) -> float:
-                return float(np.hypot(*(y - p)) - r)
-
-            near.terminal = True  # type: ignore[attr-defined]
-            targets.append(near)
-        sol = solve_ivp(self._velocity, (0.0, t_max), y, events=targets,
-                        rtol=1e-9, atol=1e-12)
-        end = sol.y[:, -1]
-        hi, lo = pts[eq["kind"].to_numpy() == "stable"][[-1, 0]]
+        # (LSODA, stepping in compiled code; solve_ivp's Runge-Kutta steps, each a Python call, took most of the
+        # time of a policy's bisections)
+        end = odeint(self._velocity, y, [0.0, t_max], rtol=1e-9, atol=1e-12, tfirst=True, mxstep=100_000)[-1]
+        hi, lo = eq.loc[eq["kind"] == "stable", ["users", "merchants"]].to_numpy()[[-1, 0]]
         return bool(np.hypot(*(end - hi)) < np.hypot(*(end - lo)))
 
     def time_to_tip(self, u0: float, m0: float, level: float = 0.5, t_max: float = 200.0, **subsidy: float) -> float:
