@@ -181,7 +181,7 @@ class TwoSidedMarket:
 
     def _velocity(self, _t: float, y: np.ndarray, shift_users: float = 0.0, shift_merchants: float = 0.0
                   ) -> np.ndarray:
-        """:meth:`velocity` as ``solve_ivp`` calls it (time first)."""
+        """:meth:`velocity` as the ODE solvers call it (time first: ``solve_ivp``, ``odeint(..., tfirst=True)``)."""
         return self.velocity(y, shift_users, shift_merchants)
 
     @functools.cached_property
