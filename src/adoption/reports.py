@@ -566,6 +566,9 @@ def run_manifest(manifest: str | os.PathLike[str] | None = None, *, out: str | o
             bar.close()
             raise KeyboardInterrupt(f"the reports that were running are kept in {out}, marked interrupted; "
                                     "those not started did not run") from None
+        except BaseException:  # (a worker that died: start nothing more, and leave)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
         pool.shutdown(wait=True)
     bar.close()
     if failures:
