@@ -16,9 +16,8 @@ Usage: ``python benchmarks/bass.py [--before REV] [--repeat 2]``
 from __future__ import annotations
 
 import argparse
-import json
 
-from revisions import ROOT, run_child, source_trees
+from revisions import ROOT, print_alternately
 
 FITS = r"""
 import hashlib, json, sys, time
@@ -61,10 +60,7 @@ def main() -> None:
     parser.add_argument("--before", help="also run this git revision (the code before a change)")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    with source_trees(args.before) as sources:
-        for _ in range(args.repeat):
-            for label, src in sources.items():
-                print(json.dumps({"source": label, **run_child(FITS, [str(ROOT / "tests")], src)}), flush=True)
+    print_alternately(FITS, [str(ROOT / "tests")], args.before, args.repeat)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,8 @@ Usage: ``python benchmarks/market.py [--before REV] [--repeat 2]``
 from __future__ import annotations
 
 import argparse
-import json
 
-from revisions import run_child, source_trees
+from revisions import print_alternately
 
 POLICIES = r"""
 import json, time
@@ -46,10 +45,7 @@ def main() -> None:
     parser.add_argument("--before", help="also run this git revision (the code before a change)")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    with source_trees(args.before) as sources:
-        for _ in range(args.repeat):
-            for label, src in sources.items():
-                print(json.dumps({"source": label, **run_child(POLICIES, [], src)}), flush=True)
+    print_alternately(POLICIES, [], args.before, args.repeat)
 
 
 if __name__ == "__main__":

@@ -40,3 +40,12 @@ def run_child(code: str, args: list[str], src: Path | None) -> dict:
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1:]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def print_alternately(code: str, args: list[str], before: str | None, repeat: int, **labels: object) -> None:
+    """Run ``code`` (:func:`run_child`) on this checkout and on revision ``before``, alternately, ``repeat``
+    times, printing one JSON line per run: its source, ``labels`` and the child's last line."""
+    with source_trees(before) as sources:
+        for _ in range(repeat):
+            for label, src in sources.items():
+                print(json.dumps({"source": label, **labels, **run_child(code, args, src)}), flush=True)

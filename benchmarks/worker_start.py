@@ -12,9 +12,8 @@ Usage: ``python benchmarks/worker_start.py [--workers 2] [--repeat 3] [--before 
 from __future__ import annotations
 
 import argparse
-import json
 
-from revisions import run_child, source_trees
+from revisions import print_alternately
 
 TIPPING = """
 import json, resource, sys, tempfile, time
@@ -42,11 +41,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--before", help="also run this git revision (the start method before a change)")
     args = parser.parse_args()
-    with source_trees(args.before) as sources:
-        for _ in range(args.repeat):
-            for label, src in sources.items():
-                print(json.dumps({"source": label, "workers": args.workers,
-                                  **run_child(TIPPING, [str(args.workers)], src)}), flush=True)
+    print_alternately(TIPPING, [str(args.workers)], args.before, args.repeat, workers=args.workers)
 
 
 if __name__ == "__main__":
