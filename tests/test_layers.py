@@ -136,6 +136,16 @@ def test_importing_the_package_and_the_cli_loads_no_scientific_library(command):
     assert out.stdout.strip() == "False"
 
 
+def test_an_exported_function_keeps_its_name_when_its_module_of_the_same_name_is_imported():
+    """``adoption.world.simulate`` is a function in the module ``adoption.world.simulate``: importing the
+    module first (any other function of it) must not bind the package's name to the module."""
+    command = ("from adoption.world import simulate_states\nimport adoption.world.simulate\n"
+               "from adoption.world import simulate\nimport sys, importlib\n"
+               "print(callable(simulate), importlib.import_module('adoption.world.simulate') is sys.modules['adoption.world.simulate'])")
+    out = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True"]
+
+
 def test_help_version_and_usage_errors_load_no_scientific_library():
     probe = ("import sys, runpy\n"
              "from adoption.cli import main\n"

@@ -1,0 +1,88 @@
+"""A batch of worlds run as one: a batch of one is the run itself, worlds stay apart, and a world of a
+batch is a draw of the same distribution as a world run alone."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from adoption.errors import ParameterError
+from adoption.world.batch import WORLD_STATE_ATTRIBUTES, run_worlds
+from adoption.world.engine import run_world
+from adoption.world.graph import generate_graph
+from adoption.world.scenario import Scenario
+from adoption.world.simulate import simulate, simulate_batch
+from adoption.world.truth import effect_truth
+
+SMALL = Scenario(n_users=600, end="2014-06-30", campaigns=False, holdout_share=0.1)
+
+
+def test_a_batch_of_one_is_the_run_itself():
+    (batch,) = simulate_batch(SMALL, [4])
+    alone = simulate(SMALL, seed=4)
+    assert batch.tables.keys() == alone.tables.keys()
+    for name, table in alone.tables.items():
+        pd.testing.assert_frame_equal(batch.tables[name], table, obj=name)
+    assert json.dumps(batch.truth, sort_keys=True) == json.dumps(alone.truth, sort_keys=True)  # (NaN != NaN)
+    assert batch.meta == alone.meta
+
+
+def test_every_attribute_of_a_world_says_how_it_is_joined():
+    w = run_world(SMALL, None, seed=1)
+    assert set(vars(w)) == WORLD_STATE_ATTRIBUTES
+
+
+def test_worlds_of_a_batch_are_valid_their_own_and_apart():
+    """Three worlds of different sizes, one where adopting costs far more than anything is worth: each log
+    is valid, has its own users, and the expensive world stays at its initial payers (no money, friend or
+    city of another world reaches it)."""
+    sizes = [500, 800, 300]
+    scenarios = [SMALL.replace(n_users=n) for n in sizes]
+    scenarios[2] = scenarios[2].replace(cost_mean=20.0)
+    worlds = run_worlds(scenarios, [1, 2, 3])
+    assert [w.n for w in worlds] == sizes
+    logs = simulate_batch(SMALL, [1, 2, 3])
+    assert all(log.validate().ok for log in logs) and logs[0].meta["batch_seeds"] == [1, 2, 3]
+    expensive = worlds[2]
+    assert np.isfinite(expensive.active).sum() == len(expensive.initial_active)
+    assert np.isfinite(worlds[0].active).sum() > 2 * len(worlds[0].initial_active)
+    for w in worlds:
+        for table, user in (("red_packets", "sender"), ("red_packet_claims", "receiver"), ("payments", "user")):
+            users = w.out.peek(table, user, np.int64)
+            assert users.min(initial=0) >= 0 and users.max(initial=0) < w.n
+        merchants = w.out.peek("payments", "merchant", np.int64)
+        assert merchants.max(initial=0) < len(w.m_accept)
+
+
+def test_a_batch_runs_one_scenario_of_the_days_without_the_campaign():
+    with pytest.raises(ParameterError, match="campaigns"):
+        run_worlds(Scenario(n_users=100, end="2014-02-28"), [1, 2])
+    with pytest.raises(ParameterError, match="send_rate: the worlds of a batch may differ only"):
+        run_worlds([SMALL, SMALL.replace(send_rate=SMALL.send_rate * 2)], [1, 2])
+    with pytest.raises(ParameterError, match="seeds"):
+        run_worlds(SMALL, [])
+    with pytest.raises(ParameterError, match="graphs: expected one graph per seed"):
+        run_worlds(SMALL, [1, 2], graphs=[generate_graph(600, seed=1)])
+
+
+@pytest.mark.slow
+def test_a_world_of_a_batch_is_a_world_of_the_same_distribution():
+    """Ten worlds alone and ten in a batch: the shares activated, the packets per user and the holdout's
+    effect agree within sampling error (three standard errors of the difference)."""
+    scenario = Scenario(n_users=1_500, end="2014-09-30", campaigns=False, holdout_share=0.2)
+    seeds = list(range(10, 20))
+
+    def outcomes(worlds):
+        return pd.DataFrame({"active": [np.mean(w.active < w.n_days) for w in worlds],
+                             "packets": [len(w.out.peek("red_packets", "time", float)) / w.n for w in worlds],
+                             "att": [effect_truth(w)["att_90d"] for w in worlds]})
+
+    alone = outcomes([run_world(scenario, None, seed) for seed in seeds])
+    batch = outcomes(run_worlds(scenario, seeds))
+    for name in alone:
+        se = np.sqrt(alone[name].var() / len(alone) + batch[name].var() / len(batch))
+        assert abs(alone[name].mean() - batch[name].mean()) < 3 * se, (name, alone[name].mean(), batch[name].mean(), se)
+        assert batch[name].std() > 0
