@@ -84,8 +84,11 @@ def test_push_is_monotone_and_the_curve_rises(tmp_path):
     parts = sorted((tmp_path / "tip" / "parts").glob("*.parquet"))
     stamps = [p.stat().st_mtime_ns for p in parts]
     resumed = run_tipping(spec, tmp_path / "tip", workers=2, progress=False, mean_field_draws=2)
-    assert [p.stat().st_mtime_ns for p in parts] == stamps and len(parts) == 17
+    # a part per replicate (its five pushes run as one batch of worlds) and per mean-field draw
+    assert [p.stat().st_mtime_ns for p in parts] == stamps and len(parts) == 3 + 2
     assert resumed.mean_field_critical_push == result.mean_field_critical_push
+    pd.testing.assert_frame_equal(resumed.runs, result.runs)
+    assert result.runs[["push", "replicate"]].values.tolist() == [[p, r] for p in spec.pushes for r in range(3)]
 
 
 @pytest.mark.slow
@@ -126,6 +129,18 @@ def test_targeted_pushes_reach_the_named_users():
             assert len(np.unique(w.city[w.pushed])) <= 3
     with pytest.raises(ParameterError, match="push_target"):
         Scenario(push_target="everyone")
+
+
+def test_runs_go_in_batches_of_at_most_batch_users(tmp_path, monkeypatch):
+    import adoption.tipping as tipping
+
+    monkeypatch.setattr(tipping, "BATCH_USERS", 1_000)  # two worlds of 500 users a batch
+    spec = TippingSpec(base={"n_users": 500, "end": "2014-03-31"}, pushes=[0.0, 0.1, 0.3], replicates=2)
+    result = run_tipping(spec, tmp_path / "tip", workers=1, progress=False, mean_field_draws=1)
+    parts = [pd.read_parquet(p) for p in sorted((tmp_path / "tip" / "parts").glob("*.parquet"))]
+    assert sorted(len(part) for part in parts) == [1, 1, 1, 2, 2]  # the mean field's draw; per replicate 2 + 1
+    assert result.runs[["push", "replicate"]].values.tolist() == [[p, r] for p in spec.pushes for r in range(2)]
+    assert result.runs["seed"].is_unique
 
 
 def test_tipping_run_is_a_pure_function():

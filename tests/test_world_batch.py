@@ -20,9 +20,11 @@ from adoption.world.truth import effect_truth
 SMALL = Scenario(n_users=600, end="2014-06-30", campaigns=False, holdout_share=0.1)
 
 
-def test_a_batch_of_one_is_the_run_itself():
-    (batch,) = simulate_batch(SMALL, [4])
-    alone = simulate(SMALL, seed=4)
+@pytest.mark.parametrize("scenario", [SMALL, Scenario(n_users=600, end="2014-08-31", campaign_start="2014-07-01")],
+                         ids=["no campaign", "the campaign"])
+def test_a_batch_of_one_is_the_run_itself(scenario):
+    (batch,) = simulate_batch(scenario, [4])
+    alone = simulate(scenario, seed=4)
     assert batch.tables.keys() == alone.tables.keys()
     for name, table in alone.tables.items():
         pd.testing.assert_frame_equal(batch.tables[name], table, obj=name)
@@ -31,7 +33,7 @@ def test_a_batch_of_one_is_the_run_itself():
 
 
 def test_every_attribute_of_a_world_says_how_it_is_joined():
-    w = run_world(SMALL, None, seed=1)
+    w = run_world(SMALL.replace(campaigns=True, campaign_start="2014-05-01"), None, seed=1)
     assert set(vars(w)) == WORLD_STATE_ATTRIBUTES
 
 
@@ -57,9 +59,7 @@ def test_worlds_of_a_batch_are_valid_their_own_and_apart():
         assert merchants.max(initial=0) < len(w.m_accept)
 
 
-def test_a_batch_runs_one_scenario_of_the_days_without_the_campaign():
-    with pytest.raises(ParameterError, match="campaigns"):
-        run_worlds(Scenario(n_users=100, end="2014-02-28"), [1, 2])
+def test_a_batch_runs_one_scenario_of_the_days():
     with pytest.raises(ParameterError, match="send_rate: the worlds of a batch may differ only"):
         run_worlds([SMALL, SMALL.replace(send_rate=SMALL.send_rate * 2)], [1, 2])
     with pytest.raises(ParameterError, match="seeds"):
@@ -86,3 +86,26 @@ def test_a_world_of_a_batch_is_a_world_of_the_same_distribution():
         se = np.sqrt(alone[name].var() / len(alone) + batch[name].var() / len(batch))
         assert abs(alone[name].mean() - batch[name].mean()) < 3 * se, (name, alone[name].mean(), batch[name].mean(), se)
         assert batch[name].std() > 0
+
+
+def test_each_world_of_a_batch_runs_its_own_campaign():
+    """The QR campaign in three worlds of different sizes: each world's scans, purchases (at its own campaign
+    merchant), shares and follow-up messages are its own, and its log is valid."""
+    base = Scenario(n_users=800, end="2014-09-30", campaign_start="2014-07-01", holdout_share=0.1,
+                    campaign_scans_per_1000_users=20.0)
+    sizes = [800, 1_200, 500]
+    worlds = run_worlds([base.replace(n_users=n) for n in sizes], [5, 6, 7])
+    for w, n in zip(worlds, sizes, strict=True):
+        scans = w.out.peek("scans", "scan_id", np.int64)
+        assert len(scans) > 0 and scans.tolist() == list(range(1, len(scans) + 1))
+        scan_of_payment = w.out.peek("payments", "scan", np.int64)
+        bought = scan_of_payment >= 1
+        assert bought.any() and scan_of_payment[bought].max() <= len(scans)
+        assert (w.out.peek("payments", "merchant", np.int64)[bought] == w.campaign_merchant).all()
+        assert w.campaign_merchant == len(w.m_accept) - 1
+        scanners = w.out.peek("scans", "user", np.int64)
+        assert scanners.max() < n and w.out.peek("scans", "referrer", np.int64).max() < n
+        assert len(w.out.peek("messages", "user", np.int64)) > 0
+    logs = simulate_batch(base, [5, 6, 7])
+    assert all(log.validate().ok for log in logs)
+    assert all(len(log.tables["scans"]) > 0 and len(log.tables["messages"]) > 0 for log in logs)

@@ -42,8 +42,8 @@ class Task:
     """One independent call: ``function(*args, **kwargs)``, stored under ``key`` with ``labels`` beside it.
 
     ``function`` must be importable by name (a module-level function), so that worker processes and Dask
-    workers can run it. Its result is a dict (one row) or, as with ``divmod``, a tuple named by the
-    ``result_columns`` of :func:`run_tasks`.
+    workers can run it. Its result is a dict (one row), a list of dicts (rows), or, as with ``divmod``, a
+    tuple named by the ``result_columns`` of :func:`run_tasks`.
     """
 
     key: str
@@ -262,6 +262,9 @@ def run_tasks(tasks: Sequence[Task], parts: Path, *, workers: int | None = None,
 def _write_row(path: Path, task: Task, result: Any, result_columns: Sequence[str] | None) -> None:
     import pyarrow as pa
 
+    if isinstance(result, list):  # several rows (a batch of runs), each a dict
+        write_atomic(pa.Table.from_pylist([{**task.labels, **row} for row in result]), path)
+        return
     if not isinstance(result, dict):
         if result_columns is None:
             raise TypeError(f"task {task.key}: a result that is not a dict needs result_columns")

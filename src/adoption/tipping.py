@@ -43,8 +43,9 @@ from adoption.intervals import normal_interval
 from adoption.tasks import Task, open_run_folder, run_tasks, spawn_seeds, task_key, write_atomic
 from adoption.world.scenario import Scenario
 
-__all__ = ["GRAPHS", "TippingResult", "TippingSpec", "bundled_tipping", "firth_logit", "fit_tipping", "read_tipping",
-           "mean_field_critical_push", "mean_field_draw", "run_tipping", "scenario_verdicts", "tipping_probability", "tipping_run"]
+__all__ = ["BATCH_USERS", "GRAPHS", "TippingResult", "TippingSpec", "bundled_tipping", "firth_logit", "fit_tipping", "read_tipping",
+           "mean_field_critical_push", "mean_field_draw", "run_tipping", "scenario_verdicts", "tipping_batch", "tipping_probability",
+           "tipping_run"]
 
 #: The kinds of graph a tipping experiment can run on.
 GRAPHS = ("clustered", "well_mixed")
@@ -108,7 +109,42 @@ def tipping_run(scenario: str, params: dict[str, Any], seed: int, graph: str = "
 
     s = Scenario.named(scenario, **params)
     graph_seed, world_seed = np.random.SeedSequence(seed).spawn(2)
-    w = run_world(s, _graph(s, graph, graph_seed), np.random.default_rng(world_seed))
+    return _outcome(run_world(s, _graph(s, graph, graph_seed), np.random.default_rng(world_seed)), tip_share)
+
+
+#: A batch of a tipping experiment's runs (one replicate of every push, stepped through their days as one
+#: world: :func:`adoption.world.batch.run_worlds`) holds at most this many users; larger worlds run in
+#: smaller batches, one world each at the most.
+BATCH_USERS = 200_000
+
+
+def tipping_batch(scenario: str, params: dict[str, Any], pushes: list[float], seeds: list[int],
+                  graph: str = "clustered", tip_share: float = 0.5) -> list[dict[str, Any]]:
+    """Runs of one batch: world ``i`` pushed by ``pushes[i]`` and built from ``seeds[i]`` (its graph and its
+    users exactly as :func:`tipping_run` builds them), the worlds run together (their days share the first
+    world's random stream). One row per run: ``push``, ``seed`` and what :func:`tipping_run` returns.
+
+    Examples
+    --------
+    >>> params = {"n_users": 600, "end": "2014-06-30"}
+    >>> rows = tipping_batch("no_red_packets", params, [0.0, 0.3], [1, 2])
+    >>> [row["push"] for row in rows], rows[1]["users_active_end"] > rows[0]["users_active_end"]
+    ([0.0, 0.3], True)
+    >>> one = tipping_batch("no_red_packets", {**params, "push_target": "random"}, [0.2], [1])[0]
+    >>> one == {"push": 0.2, "seed": 1, **tipping_run("no_red_packets", {**params, "push_share": 0.2}, seed=1)}
+    True
+    """
+    from adoption.world.batch import run_worlds
+
+    scenarios = [Scenario.named(scenario, **{**params, "push_share": push}) for push in pushes]
+    graph_seeds, world_seeds = zip(*(np.random.SeedSequence(seed).spawn(2) for seed in seeds), strict=True)
+    graphs = [_graph(s, graph, g) for s, g in zip(scenarios, graph_seeds, strict=True)]
+    worlds = run_worlds(scenarios, [np.random.default_rng(w) for w in world_seeds], graphs=graphs)
+    return [{"push": float(push), "seed": int(seed), **_outcome(w, tip_share)}
+            for push, seed, w in zip(pushes, seeds, worlds, strict=True)]
+
+
+def _outcome(w: Any, tip_share: float) -> dict[str, Any]:
     users = float(np.mean(w.active < w.n_days))
     return {"users_active_end": users, "merchants_accepting_end": float(np.mean(w.m_accept < w.n_days)),
             "tipped": bool(users >= tip_share)}
@@ -354,16 +390,28 @@ def run_tipping(spec: TippingSpec, out: str | os.PathLike[str], *, workers: int 
     tasks = [Task(key=task_key(i, kind="tipping_mean_field", spec=spec.to_dict(), seed=mean_field_seed, draws=mean_field_draws),
                   function=mean_field_draw, args=(spec, mean_field_seed, i, mean_field_draws),
                   labels={"mean_field_draw": i}) for i in range(mean_field_draws)]
-    for i, ((push, r), seed) in enumerate(zip(jobs, seeds, strict=True)):
-        params = {**spec.base, "push_share": push, "push_target": spec.target}
-        tasks.append(Task(key=task_key(i, kind="tipping", scenario=spec.scenario, params=params, seed=seed,
-                                       graph=spec.graph, tip_share=spec.tip_share),
-                          function=tipping_run, args=(spec.scenario, params, seed, spec.graph, spec.tip_share),
-                          labels={"push": push, "replicate": r, "seed": seed}))
+    # the runs: each replicate's pushes as batches of worlds run together (a batch's worlds share the days'
+    # random stream: the pushes of a replicate meet the same days, common random numbers for the curve)
+    params = {**spec.base, "push_target": spec.target}
+    per_batch = max(1, BATCH_USERS // max(spec.scenario_for(0.0).n_users, 1))
+    seed_of = dict(zip(jobs, seeds, strict=True))
+    for r in range(spec.replicates):
+        for first in range(0, len(spec.pushes), per_batch):
+            pushes = list(spec.pushes[first:first + per_batch])
+            batch_seeds = [seed_of[(push, r)] for push in pushes]
+            tasks.append(Task(key=task_key(len(tasks), kind="tipping_batch", scenario=spec.scenario, params=params,
+                                           pushes=pushes, seeds=batch_seeds, graph=spec.graph, tip_share=spec.tip_share),
+                              function=tipping_batch,
+                              args=(spec.scenario, params, pushes, batch_seeds, spec.graph, spec.tip_share),
+                              labels={"replicate": r}))
     rows = run_tasks(tasks, out / "parts", workers=workers, scheduler=scheduler, progress=progress,
-                     description="tipping runs", preload=("adoption.world.engine", "adoption.world.meanfield"))
+                     description="tipping runs", preload=("adoption.world.batch", "adoption.world.meanfield"))
     mean_field = [row["mean_field_push"] for row in rows if "mean_field_draw" in row]
-    runs = pd.DataFrame([row for row in rows if "mean_field_draw" not in row])
+    columns = ["push", "replicate", "seed", "users_active_end", "merchants_accepting_end", "tipped"]
+    runs = pd.DataFrame([row for row in rows if "mean_field_draw" not in row], columns=columns)
+    position = {push: i for i, push in enumerate(spec.pushes)}  # the spec's order: push after push
+    runs = runs.iloc[np.lexsort((runs["replicate"].to_numpy(), runs["push"].map(position).to_numpy()))]
+    runs = runs.reset_index(drop=True)
     if runs.empty:
         raise InputError("tipping: no run finished")
     curve, coef, cov, critical, ci, separated, note = fit_tipping(runs)

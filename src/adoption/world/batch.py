@@ -15,8 +15,8 @@ distribution as ``run_world(scenario, None, seeds[k])``, not the same draw, exce
 which is the same run.
 
 The worlds may differ in what is drawn when a world is built (:data:`BUILD_PARAMETERS`: size, costs,
-holdout, push, ...), not in what the days read (rates, values, calendar); the QR campaign (one merchant in
-one city, at a rate per user of the world) is not joined: a batch runs with ``campaigns=False``.
+holdout, push, ...), not in what the days read (rates, values, calendar). The QR campaign runs in each
+world's first city, at its merchant, at a rate per user of that world.
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ from tqdm.auto import tqdm
 
 from adoption.errors import ParameterError
 from adoption.random import SeedLike, as_generator
+from adoption.world.campaigns import add_campaign_merchant
 from adoption.world.engine import run
 from adoption.world.graph import SocialGraph, generate_graph
 from adoption.world.recorder import EventRecorder
 from adoption.world.scenario import Scenario
-from adoption.world.state import WorldState
+from adoption.world.state import CampaignWorld, WorldState
 
 __all__ = ["BUILD_PARAMETERS", "run_worlds"]
 
@@ -51,25 +52,29 @@ BUILD_PARAMETERS = frozenset({
 _PER_USER = ("degree", "sociability", "joined", "left", "active", "reached", "withdraw_bind", "habit_level",
              "send_weight", "urban", "engagement", "cost", "open_logit", "waiting_cents", "paying_friends", "holdout",
              "attempted", "next_candidate", "candidate_rate", "realized", "first_day", "end_day")
-_PER_MERCHANT = ("m_accept", "m_threshold", "m_H", "m_cost", "m_category")
+_PER_MERCHANT = ("m_accept", "m_threshold", "m_H", "m_cost", "m_category", "m_campaign")
 _PER_CITY = ("active_count", "merchant_share")
 _PER_DAY_AND_CITY = ("present_count", "active_delta")
 _USER_LISTS = ("initial_active", "pushed")
 _SAME = ("start", "n_days", "habit_factor", "days", "festival", "festival_max", "launch_day")
 _OWN = ("s", "g", "rng", "out", "n", "city", "n_cities", "ug_indptr", "ug_groups", "g_size", "m_city", "candidates",
-        "active_ids", "n_active", "n_active_before", "sociability_max", "campaign_merchant", "campaign_buys",
+        "active_ids", "n_active", "n_active_before", "sociability_max", "campaign_merchant", "campaign_buys", "campaign_worlds",
         "next_packet", "next_transfer", "next_payment", "next_scan", "pending", "today")
 WORLD_STATE_ATTRIBUTES = frozenset(_PER_USER + _PER_MERCHANT + _PER_CITY + _PER_DAY_AND_CITY + _USER_LISTS + _SAME + _OWN)
 
 # The recorded tables' columns: the user column that says whose event a row is, and how each column moves
 # from the joined world to its own (user, group and merchant indices shift; ids are numbered again).
+# (A scan may have no user: the campaign marks each scan with its world.)
 _RECORDED = {
     "red_packets": ("sender", {"packet_id": "own id", "sender": "user", "recipient": "user", "group": "group"}),
     "red_packet_claims": ("receiver", {"packet_id": "packet", "receiver": "user"}),
     "transfers": ("sender", {"transfer_id": "own id", "sender": "user", "receiver": "user"}),
-    "payments": ("user", {"payment_id": "own id", "user": "user", "merchant": "merchant"}),
+    "scans": ("world", {"scan_id": "own id", "user": "user", "referrer": "user"}),
+    "payments": ("user", {"payment_id": "own id", "user": "user", "merchant": "merchant", "scan": "scan"}),
+    "messages": ("user", {"message_id": "own id", "user": "user"}),
 }
-_COUNTERS = {"red_packets": "next_packet", "transfers": "next_transfer", "payments": "next_payment"}
+_COUNTERS = {"red_packets": "next_packet", "transfers": "next_transfer", "payments": "next_payment",
+             "scans": "next_scan"}
 
 
 def run_worlds(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[SeedLike], *,
@@ -79,8 +84,7 @@ def run_worlds(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[SeedLik
     Parameters
     ----------
     scenarios : Scenario or sequence of Scenario
-        One scenario for every world, or one per world; they may differ only in :data:`BUILD_PARAMETERS`,
-        and run without the QR campaign (``campaigns=False``).
+        One scenario for every world, or one per world; they may differ only in :data:`BUILD_PARAMETERS`.
     seeds : sequence of seeds
         One per world: the source of its graph and its initial state. The days draw from the first
         world's generator.
@@ -97,7 +101,7 @@ def run_worlds(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[SeedLik
     Raises
     ------
     ParameterError
-        Naming the parameter when the worlds' scenarios differ in what the days read, or run the campaign.
+        Naming the parameter when the worlds' scenarios differ in what the days read.
 
     Examples
     --------
@@ -124,7 +128,11 @@ def run_worlds(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[SeedLik
         rng = as_generator(seed)
         graph = graphs[k] if graphs is not None else generate_graph(
             scenario.n_users, mean_degree=scenario.mean_degree, n_cities=scenario.n_cities, seed=rng)
-        worlds.append(WorldState(scenario, graph, rng))
+        world = WorldState(scenario, graph, rng)
+        campaign_from = scenario.day_of(scenario.campaign_start)
+        if scenario.campaigns and campaign_from < world.n_days:  # as the day loop adds it to a world alone
+            add_campaign_merchant(world, campaign_from)
+        worlds.append(world)
     joined, offsets = _join(worlds)
     with tqdm(total=joined.n_days, desc=f"simulating days of {len(worlds)} worlds", unit="day",
               disable=not progress, leave=False) as bar:
@@ -136,8 +144,6 @@ def run_worlds(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[SeedLik
 def _check_joinable(scenarios: list[Scenario]) -> None:
     first = scenarios[0]
     for scenario in scenarios:
-        if scenario.campaigns:
-            raise ParameterError("campaigns: a batch of worlds runs without the QR campaign; expected campaigns=False")
         for f in fields(Scenario):
             if f.name not in BUILD_PARAMETERS and getattr(scenario, f.name) != getattr(first, f.name):
                 raise ParameterError(f"{f.name}: the worlds of a batch may differ only in what is drawn when a world "
@@ -155,7 +161,7 @@ def _join(worlds: list[WorldState]) -> tuple[WorldState, dict[str, np.ndarray]]:
         unknown = set(vars(w)) - WORLD_STATE_ATTRIBUTES
         if unknown:  # a new attribute of the state must say how it is joined
             raise RuntimeError(f"run_worlds: WorldState attributes not joined: {sorted(unknown)}")
-        if w.out.cols or w.pending or w.campaign_merchant >= 0:
+        if w.out.cols or w.pending or w.campaign_buys:
             raise RuntimeError("run_worlds: a world to join has recorded events already")
     users = _offsets([w.n for w in worlds])
     cities = _offsets([w.n_cities for w in worlds])
@@ -199,9 +205,12 @@ def _join(worlds: list[WorldState]) -> tuple[WorldState, dict[str, np.ndarray]]:
     for k, w in enumerate(worlds):
         for day, batches in sorted(w.candidates.items()):
             j.candidates[day].extend((u + users[k], t) for u, t in batches)
+    merchants = _offsets([len(w.m_accept) for w in worlds])
+    j.campaign_worlds = [CampaignWorld(c.city_users + users[k], c.n_users, c.merchant + int(merchants[k]), int(users[k]),
+                                       int(users[k + 1])) for k, w in enumerate(worlds) for c in w.campaign_worlds]
     j.campaign_merchant, j.campaign_buys, j.pending = -1, [], []
     j.next_packet = j.next_transfer = j.next_payment = j.next_scan = 1
-    return j, {"users": users, "cities": cities, "groups": groups, "merchants": _offsets([len(w.m_accept) for w in worlds])}
+    return j, {"users": users, "cities": cities, "groups": groups, "merchants": merchants}
 
 
 def _split(j: WorldState, worlds: list[WorldState], off: dict[str, np.ndarray]) -> None:
@@ -230,14 +239,17 @@ def _split(j: WorldState, worlds: list[WorldState], off: dict[str, np.ndarray]) 
 def _split_events(j: WorldState, worlds: list[WorldState], off: dict[str, np.ndarray]) -> None:
     if set(j.out.cols) - set(_RECORDED):
         raise RuntimeError(f"run_worlds: recorded tables not split: {sorted(set(j.out.cols) - set(_RECORDED))}")
-    packet_ids = j.out.peek("red_packets", "packet_id", np.int64)
-    local_packet = np.zeros(len(packet_ids) + 1, dtype=np.int64)
+    local_packet = np.zeros(j.next_packet, dtype=np.int64)  # a packet's (and a scan's) id in its own world
+    local_scan = np.full(j.next_scan, -1, dtype=np.int64)
     for table, (key, moves) in _RECORDED.items():
         columns = {name: j.out.get(table, name, np.int64 if name != "time" else np.float64)
                    for name in list(j.out.cols.get(table, {}))}
         if not columns:
             continue
-        world_of = np.searchsorted(off["users"], columns[key], side="right") - 1
+        if key == "world":  # (a world running the campaign alone leaves its scans unmarked)
+            world_of = columns.pop("world") if "world" in columns else np.zeros(len(columns["scan_id"]), dtype=np.int64)
+        else:
+            world_of = np.searchsorted(off["users"], columns[key], side="right") - 1
         _check_within_worlds(table, columns, world_of, off)
         for k, w in enumerate(worlds):
             rows = np.flatnonzero(world_of == k)
@@ -246,11 +258,13 @@ def _split_events(j: WorldState, worlds: list[WorldState], off: dict[str, np.nda
                 v = values[rows]
                 move = moves.get(name)
                 if move == "own id":
-                    if table == "red_packets":
-                        local_packet[v] = np.arange(1, len(v) + 1)
+                    if table in ("red_packets", "scans"):
+                        (local_packet if table == "red_packets" else local_scan)[v] = np.arange(1, len(v) + 1)
                     v = np.arange(1, len(v) + 1, dtype=np.int64)
                 elif move == "packet":
                     v = local_packet[v]
+                elif move == "scan":
+                    v = np.where(v >= 1, local_scan[np.maximum(v, 0)], v)
                 elif move in ("user", "group", "merchant"):
                     start = off[{"user": "users", "group": "groups", "merchant": "merchants"}[move]][k]
                     v = np.where(v >= 0, v - start, v)
@@ -265,7 +279,7 @@ def _check_within_worlds(table: str, columns: dict[str, np.ndarray], world_of: n
     """Every event stays inside one world (its other user, its group or merchant): a joined world that
     let money cross between worlds would be a bug here, not a property of the worlds."""
     others = {"red_packets": [("recipient", "users"), ("group", "groups")], "transfers": [("receiver", "users")],
-              "payments": [("merchant", "merchants")]}.get(table, [])
+              "payments": [("merchant", "merchants")], "scans": [("user", "users"), ("referrer", "users")]}.get(table, [])
     for name, space in others:
         values = columns[name]
         has = values >= 0

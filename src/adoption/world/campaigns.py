@@ -15,7 +15,7 @@ import numpy as np
 from adoption.random import stepped_poisson
 from adoption.world.draws import MerchantsByCity, earliest_per_user, present_at, random_friend, times_in_day
 from adoption.world.mechanisms import pay
-from adoption.world.state import NEVER, WorldState
+from adoption.world.state import NEVER, CampaignWorld, WorldState
 
 __all__ = ["ANONYMOUS_SCAN_SHARE", "BUY_DELAY_MEDIAN_MINUTES", "BUY_DELAY_SIGMA", "CAMPAIGN_CHANNELS",
            "FOLLOW_UP_AFTER_DAYS", "FOLLOW_UP_WITHIN_HOURS", "MAX_REFERRAL_GENERATIONS", "MOMENTS_CONVERSION",
@@ -57,16 +57,24 @@ def add_campaign_merchant(w: WorldState, campaign_from: float) -> None:
     w.m_H = np.r_[w.m_H, 0.0]
     w.m_cost = np.r_[w.m_cost, NEVER]
     w.m_category = np.append(w.m_category.astype(object), "events")
+    w.m_campaign = np.r_[w.m_campaign, True]
     w.campaign_merchant = len(w.m_accept) - 1
-    w.campaign_users = np.flatnonzero(w.city == 0)
+    w.campaign_worlds = [CampaignWorld(np.flatnonzero(w.city == 0), w.n, w.campaign_merchant, 0, w.n)]
 
 
 def campaign_day(w: WorldState, day: int, merchants_by_city: MerchantsByCity) -> None:
     """One day of the QR campaign: direct scans per channel, purchases, shares to Moments and the referred
-    scans they bring, generation after generation."""
+    scans they bring, generation after generation (in each world, when worlds run as one)."""
+    for world, where in enumerate(w.campaign_worlds):
+        _campaign_day_in(w, day, merchants_by_city, where, world if len(w.campaign_worlds) > 1 else None)
+
+
+def _campaign_day_in(w: WorldState, day: int, merchants_by_city: MerchantsByCity, where: CampaignWorld,
+                     world: int | None) -> None:
+    """:func:`campaign_day` in one world; the scans of one of several worlds carry its index (``world``)."""
     s, rng = w.s, w.rng
-    city_users = w.campaign_users
-    rate = s.campaign_scans_per_1000_users * w.n / 1000.0
+    city_users = where.city_users
+    rate = s.campaign_scans_per_1000_users * where.n_users / 1000.0
     channel, user, time, referrer, conv = [], [], [], [], []
     for k, (_channel, _placement, share, conversion) in enumerate(CAMPAIGN_CHANNELS):
         m = rng.poisson(rate * share)
@@ -87,14 +95,15 @@ def campaign_day(w: WorldState, day: int, merchants_by_city: MerchantsByCity) ->
         scan_user = np.where(anonymous | ~here, -1, gen_user)
         ids = np.arange(w.next_scan, w.next_scan + n, dtype=np.int64)
         w.next_scan += n
-        w.out.add("scans", scan_id=ids, channel=gen_channel, time=gen_time, user=scan_user, referrer=gen_ref)
+        w.out.add("scans", scan_id=ids, channel=gen_channel, time=gen_time, user=scan_user, referrer=gen_ref,
+                  **({} if world is None else {"world": np.full(n, world)}))
         can_buy = (scan_user >= 0) & (w.active[np.maximum(scan_user, 0)] < gen_time)
         buys = can_buy & (rng.random(n) < gen_conv)
         buy_time = gen_time + rng.lognormal(np.log(BUY_DELAY_MEDIAN_MINUTES / 1440), BUY_DELAY_SIGMA, n)
         buys &= buy_time < w.n_days
         buy_time = buy_time[buys]
         pay(w, scan_user[buys], buy_time, merchants_by_city,
-                 merchant=np.full(int(buys.sum()), w.campaign_merchant), scan=ids[buys])
+                 merchant=np.full(int(buys.sum()), where.merchant), scan=ids[buys])
         w.campaign_buys.append((scan_user[buys], buy_time))
         shares = rng.random(int(buys.sum())) < s.share_prob
         sharer = scan_user[buys][shares]
@@ -122,13 +131,21 @@ def follow_up(w: WorldState) -> None:
     comes back to the campaign's merchant as a Poisson process at ``return_rate``, multiplied by
     ``follow_up_lift`` from the moment a follow-up message reaches them.
     """
-    s, rng, merchant = w.s, w.rng, w.campaign_merchant
-    if not w.campaign_buys or s.return_rate <= 0:
+    if not w.campaign_buys or w.s.return_rate <= 0:
         return
     buyers = np.concatenate([users for users, _ in w.campaign_buys]).astype(np.int64)
+    times = np.concatenate([times for _, times in w.campaign_buys])
+    for where in w.campaign_worlds:
+        mine = (buyers >= where.first) & (buyers < where.end)
+        _follow_up_in(w, buyers[mine], times[mine], where.merchant)
+
+
+def _follow_up_in(w: WorldState, buyers: np.ndarray, times: np.ndarray, merchant: int) -> None:
+    """:func:`follow_up` of one world's buyers (their campaign purchases at ``times``)."""
+    s, rng = w.s, w.rng
     if len(buyers) == 0:
         return
-    users, first = earliest_per_user(buyers, np.concatenate([times for _, times in w.campaign_buys]))
+    users, first = earliest_per_user(buyers, times)
     message_at = first + FOLLOW_UP_AFTER_DAYS + rng.random(len(users)) * FOLLOW_UP_WITHIN_HOURS / 24.0
     messaged = ((rng.random(len(users)) < s.follow_up_share) & (message_at < w.n_days)
                 & (w.left[users] > message_at))

@@ -286,8 +286,7 @@ def merchants_step(w: WorldState, day: int, user_share: np.ndarray, merchants_pe
 def merchants_by_city(w: WorldState, day: int) -> MerchantsByCity:
     """Accepting merchants (before ``day``) grouped by city: (start, count, merchant indices)."""
     accepting = (w.m_accept < day).nonzero()[0]
-    if w.campaign_merchant >= 0:
-        accepting = accepting[accepting != w.campaign_merchant]
+    accepting = accepting[~w.m_campaign[accepting]]
     order = accepting[w.m_city[accepting].argsort(kind="stable")]
     count = np.bincount(w.m_city[order], minlength=w.n_cities)
     start = np.zeros(w.n_cities, dtype=np.int64)

@@ -111,12 +111,12 @@ def simulate_batch(scenario: Scenario | str, seeds: list[int], *, progress: bool
     4,000 users cost about what five cost one at a time. Each log is a world of ``scenario`` built from its
     own seed; the days' draws are shared, so a log is a draw of the same distribution as
     ``simulate(scenario, seed=seed)``, not the same draw (except in a batch of one). Its ``meta`` names
-    the batch (``batch_seeds``). The batch runs without the QR campaign (``campaigns=False``).
+    the batch (``batch_seeds``).
 
     Parameters
     ----------
     scenario : Scenario or str
-        Parameters, or the name of a named scenario; ``campaigns`` must be False.
+        Parameters, or the name of a named scenario.
     seeds : list of int
         One seed per world.
     progress : bool, default False

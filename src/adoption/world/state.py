@@ -22,7 +22,7 @@ from adoption.world.recorder import EventRecorder
 from adoption.world.scenario import Scenario
 
 __all__ = ["MERCHANT_CATEGORIES", "NEVER", "PRE_PERIOD_ACTIVE_DAYS", "PRE_PERIOD_MERCHANT_DAYS", "WECHAT_LAUNCH",
-           "PacketBatch", "WorldState"]
+           "CampaignWorld", "PacketBatch", "WorldState"]
 
 #: A time that never comes (not yet reached, not active, never leaves).
 NEVER = np.inf
@@ -35,6 +35,18 @@ PRE_PERIOD_ACTIVE_DAYS = 150.0
 PRE_PERIOD_MERCHANT_DAYS = 100.0
 #: Merchant categories, drawn uniformly (labels for the log; no mechanism depends on them).
 MERCHANT_CATEGORIES: tuple[str, ...] = ("restaurant", "retail", "taxi", "convenience", "services")
+
+
+@dataclass(frozen=True)
+class CampaignWorld:
+    """Where the QR campaign runs in one world: the users of its first city, its number of users (the scan
+    rate is per user of the world), its merchant, and its users' index range (``first`` to ``end``)."""
+
+    city_users: np.ndarray
+    n_users: int
+    merchant: int
+    first: int
+    end: int
 
 
 @dataclass
@@ -156,8 +168,11 @@ class WorldState:
         self.m_H = np.zeros(n_merch)
         self.m_cost = s.merchant_cost_mean + s.merchant_cost_sd * rng.standard_normal(n_merch)
         self.m_category = rng.choice(np.array(MERCHANT_CATEGORIES), size=n_merch)
+        self.m_campaign = np.zeros(n_merch, dtype=bool)  # the campaign's own merchant (see campaigns)
         self.campaign_merchant = -1
         self.campaign_buys: list[tuple[np.ndarray, np.ndarray]] = []  # (users, times) of the campaign's sales
+        # where the campaign runs: one per world (several when worlds run as one: adoption.world.batch)
+        self.campaign_worlds: list[CampaignWorld] = []
 
         self.days = daily_multipliers(s)
         # festival context: the log of the day's red-packet multiplier (0 on an ordinary day)
