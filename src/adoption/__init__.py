@@ -37,6 +37,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "Problem": "adoption.log.validation", "ValidationReport": "adoption.log.validation",
     "load_example": "adoption.datasets.example",
     "Scenario": "adoption.world.scenario", "simulate": "adoption.world.simulate",
+    "simulate_batch": "adoption.world.simulate",
     "SocialGraph": "adoption.world.graph", "generate_graph": "adoption.world.graph",
     "activation_table": "adoption.analysis.activation",
     "campaign_report": "adoption.analysis.funnel", "channel_funnel": "adoption.analysis.funnel",
@@ -53,7 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from adoption.market.model import TwoSidedMarket
     from adoption.world.graph import SocialGraph, generate_graph
     from adoption.world.scenario import Scenario
-    from adoption.world.simulate import simulate
+    from adoption.world.simulate import simulate, simulate_batch
 
 __all__ = [
     "AdoptionError",
@@ -75,4 +76,5 @@ __all__ = [
     "load_example",
     "read_eventlog",
     "simulate",
+    "simulate_batch",
 ]
