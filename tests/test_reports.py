@@ -346,6 +346,25 @@ def test_the_manifest_runs_reports_side_by_side_and_reports_every_failure(tmp_pa
     assert "<b>good</b>" in index and "<b>bad</b>" in index
 
 
+def test_ctrl_c_of_reports_one_at_a_time_says_which_ran_and_which_did_not(tmp_path, monkeypatch):
+    import adoption.reports as reports
+
+    (tmp_path / "manifest.yaml").write_text("runs:\n  - report: a\n  - report: b\n  - report: c\n  - report: d\n")
+    started = []
+
+    def run_report(name, params, *, out, folder):  # the second report is interrupted while it runs
+        started.append(name)
+        if name == "b":
+            raise KeyboardInterrupt(f"the run so far is kept in {out}/b/1, marked interrupted")
+        return None
+
+    monkeypatch.setattr(reports, "run_report", run_report)
+    with pytest.raises(KeyboardInterrupt) as interrupt:
+        reports.run_manifest(tmp_path / "manifest.yaml", out=tmp_path / "r", progress=False, jobs=1)
+    assert started == ["a", "b"]
+    assert interrupt.value.args[0] == f"the run so far is kept in {tmp_path / 'r'}/b/1, marked interrupted; 1 report ran before it, 2 did not run"
+
+
 @pytest.mark.slow
 def test_ctrl_c_of_reports_side_by_side_marks_the_running_ones_and_starts_no_other(tmp_path):
     """A terminal's Ctrl-C reaches every process of ``adoption report --all``: the two reports running are

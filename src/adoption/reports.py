@@ -536,6 +536,11 @@ def run_manifest(manifest: str | os.PathLike[str] | None = None, *, out: str | o
                 results[i] = run_report(name, params, out=out, folder=path.parent)
             except ReportFailed as exc:
                 failures[i] = str(exc)
+            except KeyboardInterrupt as interrupt:  # one report at a time: say what the others did
+                kept = interrupt.args[0] if interrupt.args else f"the report that was running is kept in {out}"
+                later = len(calls) - i - 1
+                raise KeyboardInterrupt(f"{kept}; {i} report{'s' if i != 1 else ''} ran before it"
+                                        + (f", {later} did not run" if later else "")) from None
             bar.update()
     else:
         import concurrent.futures as cf
