@@ -20,7 +20,6 @@ from adoption.calibrate import (
     Target,
     calibrate,
     read_calibration,
-    simulate_moments,
 )
 from adoption.cli import main
 from adoption.errors import InputError, ParameterError, UsageError
@@ -39,7 +38,12 @@ def test_simulate_and_recover():
     truth = {"cost_mean": 7.6, "eve_multiplier": 12.0}
     base = {"n_users": 2000, "end": "2015-06-30", "campaigns": False}
     names = ["activated_90d_receivers", "eve_over_ordinary_days_2015"]
-    draws = pd.DataFrame([simulate_moments("default", {**base, **truth}, seed) for seed in range(4)])[names]
+    from adoption.world.batch import run_worlds
+    from adoption.world.moments import world_moments
+    from adoption.world.scenario import Scenario
+
+    truth_worlds = run_worlds(Scenario.named("default", **base, **truth), range(4))  # (four worlds run as one)
+    draws = pd.DataFrame([world_moments(w) for w in truth_worlds])[names]
     mean, sd = draws.mean(), draws.std(ddof=1)
     targets = [Target(names[0], float(mean[names[0]]), max(3 * float(sd[names[0]]), 0.02), "share"),
                Target(names[1], float(mean[names[1]]), float(np.exp(max(3 * np.log1p(sd[names[1]] / mean[names[1]]), 0.15))),
