@@ -64,6 +64,8 @@ def test_a_batch_runs_one_scenario_of_the_days():
         run_worlds([SMALL, SMALL.replace(send_rate=SMALL.send_rate * 2)], [1, 2])
     with pytest.raises(ParameterError, match="seeds"):
         run_worlds(SMALL, [])
+    with pytest.raises(ParameterError, match=r"seeds: 1,000 worlds of 1,000,000 users run as one batch \(n_users: "):
+        simulate_batch(SMALL.replace(n_users=1_000_000), list(range(1000)))  # refused before anything runs
     with pytest.raises(ParameterError, match="graphs: expected one graph per seed"):
         run_worlds(SMALL, [1, 2], graphs=[generate_graph(600, seed=1)])
 

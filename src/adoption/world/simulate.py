@@ -137,7 +137,10 @@ def simulate_batch(scenario: Scenario | str, seeds: list[int], *, progress: bool
     True
     """
     s = Scenario.named(scenario) if isinstance(scenario, str) else scenario
-    check_memory(s.replace(n_users=s.n_users * max(len(seeds), 1)))
+    try:
+        check_memory(s.replace(n_users=s.n_users * max(len(seeds), 1)))
+    except ParameterError as exc:
+        raise ParameterError(f"seeds: {len(seeds):,} worlds of {s.n_users:,} users run as one batch ({exc})") from None
     logs = []
     for world, seed in zip(run_worlds(s, seeds, progress=progress), seeds, strict=True):
         log = _event_log(world, seed)
