@@ -63,16 +63,18 @@ _OWN = ("s", "g", "rng", "out", "n", "city", "n_cities", "ug_indptr", "ug_groups
 WORLD_STATE_ATTRIBUTES = frozenset(_PER_USER + _PER_MERCHANT + _PER_CITY + _PER_DAY_AND_CITY + _USER_LISTS + _SAME + _OWN)
 
 # The recorded tables' columns: the user column that says whose event a row is, and how each column moves
-# from the joined world to its own (user, group and merchant indices shift; ids are numbered again).
-# (A scan may have no user: the campaign marks each scan with its world.)
+# from the joined world to its own: user, group and merchant indices shift by the world's offset in their
+# space ("users", "groups", "merchants"); ids are numbered again ("own id"), and references to them follow
+# (the name of the table referred to). (A scan may have no user: the campaign marks each scan with its world.)
 _RECORDED = {
-    "red_packets": ("sender", {"packet_id": "own id", "sender": "user", "recipient": "user", "group": "group"}),
-    "red_packet_claims": ("receiver", {"packet_id": "packet", "receiver": "user"}),
-    "transfers": ("sender", {"transfer_id": "own id", "sender": "user", "receiver": "user"}),
-    "scans": ("world", {"scan_id": "own id", "user": "user", "referrer": "user"}),
-    "payments": ("user", {"payment_id": "own id", "user": "user", "merchant": "merchant", "scan": "scan"}),
-    "messages": ("user", {"message_id": "own id", "user": "user"}),
+    "red_packets": ("sender", {"packet_id": "own id", "sender": "users", "recipient": "users", "group": "groups"}),
+    "red_packet_claims": ("receiver", {"packet_id": "red_packets", "receiver": "users"}),
+    "transfers": ("sender", {"transfer_id": "own id", "sender": "users", "receiver": "users"}),
+    "scans": ("world", {"scan_id": "own id", "user": "users", "referrer": "users"}),
+    "payments": ("user", {"payment_id": "own id", "user": "users", "merchant": "merchants", "scan": "scans"}),
+    "messages": ("user", {"message_id": "own id", "user": "users"}),
 }
+_SPACES = ("users", "groups", "merchants")
 _COUNTERS = {"red_packets": "next_packet", "transfers": "next_transfer", "payments": "next_payment",
              "scans": "next_scan"}
 
@@ -216,6 +218,7 @@ def _join(worlds: list[WorldState]) -> tuple[WorldState, dict[str, np.ndarray]]:
 def _split(j: WorldState, worlds: list[WorldState], off: dict[str, np.ndarray]) -> None:
     """Each world's state and events back from the joined world (in place)."""
     users, cities, merchants = off["users"], off["cities"], off["merchants"]
+    actives = j.active_ids[:j.n_active]
     for k, w in enumerate(worlds):
         u, c, m = slice(users[k], users[k + 1]), slice(cities[k], cities[k + 1]), slice(merchants[k], merchants[k + 1])
         for name in _PER_USER:
@@ -226,7 +229,6 @@ def _split(j: WorldState, worlds: list[WorldState], off: dict[str, np.ndarray]) 
             setattr(w, name, getattr(j, name)[c])
         for name in _PER_DAY_AND_CITY:
             setattr(w, name, getattr(j, name)[:, c])
-        actives = j.active_ids[:j.n_active]
         mine = actives[(actives >= users[k]) & (actives < users[k + 1])] - users[k]
         w.active_ids = np.zeros(w.n, dtype=np.int64)
         w.active_ids[:len(mine)] = mine
@@ -239,8 +241,8 @@ def _split(j: WorldState, worlds: list[WorldState], off: dict[str, np.ndarray]) 
 def _split_events(j: WorldState, worlds: list[WorldState], off: dict[str, np.ndarray]) -> None:
     if set(j.out.cols) - set(_RECORDED):
         raise RuntimeError(f"run_worlds: recorded tables not split: {sorted(set(j.out.cols) - set(_RECORDED))}")
-    local_packet = np.zeros(j.next_packet, dtype=np.int64)  # a packet's (and a scan's) id in its own world
-    local_scan = np.full(j.next_scan, -1, dtype=np.int64)
+    # a packet's and a scan's id in its own world, by its id in the joined one (ids start at 1)
+    local = {"red_packets": np.zeros(j.next_packet, dtype=np.int64), "scans": np.zeros(j.next_scan, dtype=np.int64)}
     for table, (key, moves) in _RECORDED.items():
         columns = {name: j.out.get(table, name, np.int64 if name != "time" else np.float64)
                    for name in list(j.out.cols.get(table, {}))}
@@ -250,7 +252,7 @@ def _split_events(j: WorldState, worlds: list[WorldState], off: dict[str, np.nda
             world_of = columns.pop("world") if "world" in columns else np.zeros(len(columns["scan_id"]), dtype=np.int64)
         else:
             world_of = np.searchsorted(off["users"], columns[key], side="right") - 1
-        _check_within_worlds(table, columns, world_of, off)
+        _check_within_worlds(table, columns, key, world_of, off)
         for k, w in enumerate(worlds):
             rows = np.flatnonzero(world_of == k)
             mine = {}
@@ -258,29 +260,26 @@ def _split_events(j: WorldState, worlds: list[WorldState], off: dict[str, np.nda
                 v = values[rows]
                 move = moves.get(name)
                 if move == "own id":
-                    if table in ("red_packets", "scans"):
-                        (local_packet if table == "red_packets" else local_scan)[v] = np.arange(1, len(v) + 1)
+                    if table in local:
+                        local[table][v] = np.arange(1, len(v) + 1)
                     v = np.arange(1, len(v) + 1, dtype=np.int64)
-                elif move == "packet":
-                    v = local_packet[v]
-                elif move == "scan":
-                    v = np.where(v >= 1, local_scan[np.maximum(v, 0)], v)
-                elif move in ("user", "group", "merchant"):
-                    start = off[{"user": "users", "group": "groups", "merchant": "merchants"}[move]][k]
-                    v = np.where(v >= 0, v - start, v)
+                elif move in local:  # a reference (a payment without a scan: -1)
+                    v = np.where(v >= 1, local[move][np.maximum(v, 0)], v)
+                elif move in _SPACES:
+                    v = np.where(v >= 0, v - off[move][k], v)
                 mine[name] = v
             w.out.add(table, **mine)
             if table in _COUNTERS:
                 setattr(w, _COUNTERS[table], len(rows) + 1)
 
 
-def _check_within_worlds(table: str, columns: dict[str, np.ndarray], world_of: np.ndarray,
+def _check_within_worlds(table: str, columns: dict[str, np.ndarray], key: str, world_of: np.ndarray,
                          off: dict[str, np.ndarray]) -> None:
     """Every event stays inside one world (its other user, its group or merchant): a joined world that
     let money cross between worlds would be a bug here, not a property of the worlds."""
-    others = {"red_packets": [("recipient", "users"), ("group", "groups")], "transfers": [("receiver", "users")],
-              "payments": [("merchant", "merchants")], "scans": [("user", "users"), ("referrer", "users")]}.get(table, [])
-    for name, space in others:
+    for name, space in _RECORDED[table][1].items():
+        if space not in _SPACES or name == key:
+            continue
         values = columns[name]
         has = values >= 0
         if np.any(np.searchsorted(off[space], values[has], side="right") - 1 != world_of[has]):
