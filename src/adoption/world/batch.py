@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from adoption.errors import ParameterError
 from adoption.random import SeedLike, as_generator
-from adoption.world.campaigns import add_campaign_merchant
+from adoption.world.campaigns import start_campaign
 from adoption.world.engine import run
 from adoption.world.graph import SocialGraph, generate_graph
 from adoption.world.recorder import EventRecorder
@@ -131,9 +131,7 @@ def run_worlds(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[SeedLik
         graph = graphs[k] if graphs is not None else generate_graph(
             scenario.n_users, mean_degree=scenario.mean_degree, n_cities=scenario.n_cities, seed=rng)
         world = WorldState(scenario, graph, rng)
-        campaign_from = scenario.day_of(scenario.campaign_start)
-        if scenario.campaigns and campaign_from < world.n_days:  # as the day loop adds it to a world alone
-            add_campaign_merchant(world, campaign_from)
+        start_campaign(world)  # (as the day loop starts it in a world alone)
         worlds.append(world)
     joined, offsets = _join(worlds)
     with tqdm(total=joined.n_days, desc=f"simulating days of {len(worlds)} worlds", unit="day",

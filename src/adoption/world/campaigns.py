@@ -20,7 +20,7 @@ from adoption.world.state import NEVER, CampaignWorld, WorldState
 __all__ = ["ANONYMOUS_SCAN_SHARE", "BUY_DELAY_MEDIAN_MINUTES", "BUY_DELAY_SIGMA", "CAMPAIGN_CHANNELS",
            "FOLLOW_UP_AFTER_DAYS", "FOLLOW_UP_WITHIN_HOURS", "MAX_REFERRAL_GENERATIONS", "MOMENTS_CONVERSION",
            "REFERRED_SCAN_DELAY_MEAN_DAYS", "SHARE_DELAY_MEAN_DAYS", "add_campaign_merchant", "campaign_day",
-           "follow_up"]
+           "follow_up", "start_campaign"]
 
 #: The QR campaign's channels: (channel, placement, share of direct scans, scan-to-purchase rate).
 CAMPAIGN_CHANNELS: tuple[tuple[str, str | None, float, float], ...] = (
@@ -46,6 +46,15 @@ MAX_REFERRAL_GENERATIONS = 50
 #: The follow-up message is sent this many days after the first purchase, within the next this-many hours.
 FOLLOW_UP_AFTER_DAYS = 1.0
 FOLLOW_UP_WITHIN_HOURS = 1.0
+
+
+def start_campaign(w: WorldState) -> None:
+    """Before the first day: the campaign's own merchant, when the scenario runs the campaign within the
+    period and the world has none yet (worlds joined into one bring theirs: :mod:`adoption.world.batch`)."""
+    s = w.s
+    campaign_from = s.day_of(s.campaign_start)
+    if s.campaigns and campaign_from < w.n_days and not w.campaign_worlds:
+        add_campaign_merchant(w, campaign_from)
 
 
 def add_campaign_merchant(w: WorldState, campaign_from: float) -> None:

@@ -15,7 +15,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from adoption.random import SeedLike, as_generator
-from adoption.world.campaigns import add_campaign_merchant, campaign_day, follow_up
+from adoption.world.campaigns import campaign_day, follow_up, start_campaign
 from adoption.world.draws import sample_active, times_in_day
 from adoption.world.graph import SocialGraph, generate_graph
 from adoption.world.mechanisms import activate, merchants_step, pay, send_pending, transfer
@@ -72,13 +72,12 @@ def run(w: WorldState, progress: bool | tqdm = False, on_month_end: MonthEnd | N
     of the recorder then (:func:`adoption.world.tables.recorded_tables`), so that a long run keeps only
     a month of its log in memory. Nothing in the days ahead reads the events already recorded."""
     s = w.s
-    # (counted before the campaign's own merchant is added; worlds joined have theirs already)
+    # (the campaign's own merchant not counted, as before it is added: worlds joined have theirs already)
     merchants_per_city = np.maximum(np.bincount(w.m_city[~w.m_campaign], minlength=w.n_cities), 1)
     subsidy = (s.day_of(s.subsidy_start), s.day_of(s.subsidy_end) + 1)
     campaign_from = s.day_of(s.campaign_start)
     campaign_to = campaign_from + s.campaign_days
-    if s.campaigns and campaign_from < w.n_days and not w.campaign_worlds:  # (worlds joined have theirs)
-        add_campaign_merchant(w, campaign_from)
+    start_campaign(w)
     packets_mult = w.days["packets"].to_numpy()
     transfers_mult = w.days["transfers"].to_numpy()
     evening = w.days["evening"].to_numpy()
