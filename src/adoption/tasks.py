@@ -262,14 +262,12 @@ def run_tasks(tasks: Sequence[Task], parts: Path, *, workers: int | None = None,
 def _write_row(path: Path, task: Task, result: Any, result_columns: Sequence[str] | None) -> None:
     import pyarrow as pa
 
-    if isinstance(result, list):  # several rows (a batch of runs), each a dict
-        write_atomic(pa.Table.from_pylist([{**task.labels, **row} for row in result]), path)
-        return
-    if not isinstance(result, dict):
+    if not isinstance(result, dict | list):
         if result_columns is None:
             raise TypeError(f"task {task.key}: a result that is not a dict needs result_columns")
         result = dict(zip(result_columns, result, strict=True))
-    write_atomic(pa.Table.from_pylist([{**task.labels, **result}]), path)
+    rows = result if isinstance(result, list) else [result]  # (a list: several rows, a batch of runs)
+    write_atomic(pa.Table.from_pylist([{**task.labels, **row} for row in rows]), path)
 
 
 def read_parts(parts: Path, keys: Sequence[str]) -> list[dict[str, Any]]:
