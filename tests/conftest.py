@@ -6,6 +6,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -113,6 +114,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if isinstance(item, pytest.DoctestItem) and item.name in SLOW_DOCTESTS:
             item.add_marker(pytest.mark.slow)
+
+
+# ------------------------------------------------------------------------------------------ a terminal's Ctrl-C
+
+def ctrl_c_once_started(command: list[str], markers: list[Path], *, env: dict[str, str] | None = None
+                        ) -> tuple[int, str, float]:
+    """Run ``command`` in a session of its own, wait (up to two minutes) until every marker file exists, send
+    SIGINT to its whole process group as a terminal's Ctrl-C does (the command and its workers), and return
+    its exit code, its stderr and the seconds from the signal to its exit."""
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not all(m.exists() for m in markers) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert all(m.exists() for m in markers), proc.communicate(timeout=60)[1] if proc.poll() is not None else markers
+    interrupted = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err, time.monotonic() - interrupted
 
 
 # ---------------------------------------------------------------------------------------- a real browser

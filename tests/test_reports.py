@@ -370,11 +370,9 @@ def test_ctrl_c_of_reports_side_by_side_marks_the_running_ones_and_starts_no_oth
     """A terminal's Ctrl-C reaches every process of ``adoption report --all``: the two reports running are
     kept, marked interrupted, the third (handed to a worker already) never starts, and the command says so in
     one line, promptly (it used to run the queued report, or hang joining its workers)."""
-    import os
-    import signal
-    import subprocess
     import sys
-    import time
+
+    from conftest import ctrl_c_once_started
 
     folder = tmp_path / "notebooks"
     folder.mkdir()
@@ -387,18 +385,11 @@ def test_ctrl_c_of_reports_side_by_side_marks_the_running_ones_and_starts_no_oth
     (folder / "manifest.yaml").write_text("runs:\n" + "".join(
         f"  - report: {name}\n    parameters: {{marker: '{path}'}}\n" for name, path in markers.items()))
     out = tmp_path / "reports"
-    proc = subprocess.Popen([sys.executable, "-m", "adoption", "report", "--all", "--jobs", "2", "--quiet",
-                             "--notebooks", str(folder), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 120
-    while not (markers["first"].exists() and markers["second"].exists()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert markers["first"].exists() and markers["second"].exists(), proc.stderr.read() if proc.poll() else ""
-    interrupted = time.monotonic()
-    os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the command, its workers (kernels have sessions of their own)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and time.monotonic() - interrupted < 12, err
+    # (the command and its workers get the signal; kernels have sessions of their own)
+    code, err, seconds = ctrl_c_once_started([sys.executable, "-m", "adoption", "report", "--all", "--jobs", "2",
+                                              "--quiet", "--notebooks", str(folder), "--out", str(out)],
+                                             [markers["first"], markers["second"]])
+    assert code == 130 and seconds < 12, err
     assert err.strip().splitlines() == [f"adoption: interrupted; the reports that were running are kept in {out}, "
                                         "marked interrupted; those not started did not run"]
     for name in ("first", "second"):

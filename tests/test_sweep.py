@@ -131,22 +131,15 @@ def test_ctrl_c_of_local_workers_leaves_no_word_from_the_resource_tracker(tmp_pa
     registered with the resource tracker, which then warned of "leaked semaphore objects" after the command's
     one line; their progress lock is now a thread lock of their own."""
     import os
-    import signal
-    import subprocess
     import sys
-    import time
+
+    from conftest import ctrl_c_once_started
 
     (tmp_path / "stuck.py").write_text(STUCK)
-    proc = subprocess.Popen([sys.executable, "-c", RUN_STUCK, str(tmp_path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(tmp_path)},
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 60
-    while not all((tmp_path / f"started{i}").exists() for i in range(2)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the process and its workers
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and err.strip().splitlines() == ["interrupted"], err
+    code, err, _ = ctrl_c_once_started([sys.executable, "-c", RUN_STUCK, str(tmp_path)],
+                                       [tmp_path / f"started{i}" for i in range(2)],
+                                       env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert code == 130 and err.strip().splitlines() == ["interrupted"], err
 
 
 def test_bad_grid_files(tmp_path):
