@@ -3,8 +3,11 @@
 Runs the same calibration (same spec, same seeds) three ways on this machine and prints one JSON object
 per line::
 
-    {"executor": ..., "workers": 2, "tasks": N, "wall_seconds": s, "tasks_per_second": r,
+    {"executor": ..., "workers": 2, "simulations": S, "tasks": N, "wall_seconds": s, "tasks_per_second": r,
      "overhead_per_task_seconds": o, "same_table": true}
+
+A task is one replicate of a stage's points run as a batch of worlds (at most ``world.batch.BATCH_USERS``
+users), so ``tasks`` is smaller than ``simulations`` (points x replicates).
 
 * ``serial`` — the tasks one after the other in this process (the compute time every executor must spend);
 * ``processes`` — :func:`adoption.tasks.run_tasks` on 2 local worker processes (the default);
@@ -41,18 +44,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     spec = CalibrationSpec.default(budget=args.budget, replicates=args.replicates, base={"n_users": args.users})
-    tasks = args.budget * args.replicates
+    simulations = args.budget * args.replicates
     root = Path(tempfile.mkdtemp())
     start = time.perf_counter()
     serial = calibrate(spec, root / "serial", workers=1, progress=False)
     serial_wall = time.perf_counter() - start
-    emit(executor="serial (1 process)", workers=1, tasks=tasks, wall_seconds=round(serial_wall, 2),
+    tasks = len(list((root / "serial" / "parts").glob("*.parquet")))
+    emit(executor="serial (1 process)", workers=1, simulations=simulations, tasks=tasks, wall_seconds=round(serial_wall, 2),
          tasks_per_second=round(tasks / serial_wall, 3), overhead_per_task_seconds=None, same_table=True)
 
     start = time.perf_counter()
     local = calibrate(spec, root / "processes", workers=args.workers, progress=False)
     wall = time.perf_counter() - start
-    emit(executor="processes", workers=args.workers, tasks=tasks, wall_seconds=round(wall, 2),
+    emit(executor="processes", workers=args.workers, simulations=simulations, tasks=tasks, wall_seconds=round(wall, 2),
          tasks_per_second=round(tasks / wall, 3),
          overhead_per_task_seconds=round((args.workers * wall - serial_wall) / tasks, 3),
          same_table=_same(local.points, serial.points))
@@ -64,7 +68,7 @@ def main() -> None:
             Client(cluster) as client:
         dask = calibrate(spec, root / "dask", scheduler=client, progress=False)
     wall = time.perf_counter() - start
-    emit(executor="dask LocalCluster (start-up included)", workers=args.workers, tasks=tasks, wall_seconds=round(wall, 2),
+    emit(executor="dask LocalCluster (start-up included)", workers=args.workers, simulations=simulations, tasks=tasks, wall_seconds=round(wall, 2),
          tasks_per_second=round(tasks / wall, 3),
          overhead_per_task_seconds=round((args.workers * wall - serial_wall) / tasks, 3),
          same_table=_same(dask.points, serial.points))

@@ -60,8 +60,8 @@ def test_worlds_of_a_batch_are_valid_their_own_and_apart():
 
 
 def test_a_batch_runs_one_scenario_of_the_days():
-    with pytest.raises(ParameterError, match="send_rate: the worlds of a batch may differ only"):
-        run_worlds([SMALL, SMALL.replace(send_rate=SMALL.send_rate * 2)], [1, 2])
+    with pytest.raises(ParameterError, match="adoption_rate: the worlds of a batch may differ only"):
+        run_worlds([SMALL, SMALL.replace(adoption_rate=SMALL.adoption_rate * 2)], [1, 2])
     with pytest.raises(ParameterError, match="seeds"):
         run_worlds(SMALL, [])
     with pytest.raises(ParameterError, match=r"seeds: 1,000 worlds of 1,000,000 users run as one batch \(n_users: "):
@@ -70,24 +70,56 @@ def test_a_batch_runs_one_scenario_of_the_days():
         run_worlds(SMALL, [1, 2], graphs=[generate_graph(600, seed=1)])
 
 
+def _packets_per_day(w) -> np.ndarray:
+    return np.bincount(w.out.peek("red_packets", "time", float).astype(np.int64), minlength=w.n_days)
+
+
+def test_worlds_of_a_batch_keep_their_own_sending_rate_and_calendar():
+    """Two worlds that differ in what the days read, run as one: the world whose Eve is an ordinary day
+    sends on the 2015 Eve about what it sends on the days before; the world whose Eve multiplies sending by
+    40 sends many times more; and the first, at twice the sending rate, sends more per active user on
+    ordinary days."""
+    base = Scenario(n_users=1_000, end="2015-02-28", campaigns=False)
+    flat = base.replace(eve_multiplier=1.0, spring_festival_multiplier=1.0, festival_week_multiplier=1.0,
+                        send_rate=2 * base.send_rate)
+    peaked = base.replace(eve_multiplier=40.0)
+    worlds = run_worlds([flat, peaked], [1, 2])
+    eve, first = int(base.day_of("2015-02-18")), int(base.day_of("2015-02-01"))
+    ratios = [_packets_per_day(w)[eve] / _packets_per_day(w)[first:first + 14].mean() for w in worlds]
+    assert ratios[0] < 2.5 and ratios[1] > 8, ratios
+    per_active = [_packets_per_day(w)[first:first + 14].mean() / np.sum(w.active < first) for w in worlds]
+    assert per_active[0] > 1.5 * per_active[1], per_active
+
+
 @pytest.mark.slow
-def test_a_world_of_a_batch_is_a_world_of_the_same_distribution():
-    """Ten worlds alone and ten in a batch: the shares activated, the packets per user and the holdout's
-    effect agree within sampling error (three standard errors of the difference)."""
+@pytest.mark.parametrize("kinds", ["one scenario", "two of the days"])
+def test_a_world_of_a_batch_is_a_world_of_the_same_distribution(kinds):
+    """Worlds alone and in a batch: the shares activated, the packets per user and the holdout's effect
+    agree within sampling error (three standard errors of the difference), for each scenario of the batch:
+    ten worlds of one scenario, or six each of two that differ in the value of money, the sending rate and
+    the calendar (each world of the batch reads its own)."""
     scenario = Scenario(n_users=1_500, end="2014-09-30", campaigns=False, holdout_share=0.2)
-    seeds = list(range(10, 20))
+    if kinds == "one scenario":
+        scenarios, seeds = [scenario] * 10, list(range(10, 20))
+    else:
+        other = scenario.replace(value_money=0.5 * scenario.value_money, send_rate=3 * scenario.send_rate,
+                                 eve_multiplier=2.0)
+        scenarios, seeds = [scenario, other] * 6, list(range(10, 22))
 
     def outcomes(worlds):
-        return pd.DataFrame({"active": [np.mean(w.active < w.n_days) for w in worlds],
+        return pd.DataFrame({"kind": [id(s) for s in scenarios],
+                             "active": [np.mean(w.active < w.n_days) for w in worlds],
                              "packets": [len(w.out.peek("red_packets", "time", float)) / w.n for w in worlds],
                              "att": [effect_truth(w)["att_90d"] for w in worlds]})
 
-    alone = outcomes([run_world(scenario, None, seed) for seed in seeds])
-    batch = outcomes(run_worlds(scenario, seeds))
-    for name in alone:
-        se = np.sqrt(alone[name].var() / len(alone) + batch[name].var() / len(batch))
-        assert abs(alone[name].mean() - batch[name].mean()) < 3 * se, (name, alone[name].mean(), batch[name].mean(), se)
-        assert batch[name].std() > 0
+    alone = outcomes([run_world(s, None, seed) for s, seed in zip(scenarios, seeds, strict=True)])
+    batch = outcomes(run_worlds(scenarios, seeds))
+    for kind in alone["kind"].unique():
+        a, b = alone[alone["kind"] == kind], batch[batch["kind"] == kind]
+        for name in ("active", "packets", "att"):
+            se = np.sqrt(a[name].var() / len(a) + b[name].var() / len(b))
+            assert abs(a[name].mean() - b[name].mean()) < 3 * se, (kind, name, a[name].mean(), b[name].mean(), se)
+            assert b[name].std() > 0
 
 
 def test_each_world_of_a_batch_runs_its_own_campaign():

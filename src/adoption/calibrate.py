@@ -8,11 +8,15 @@ package's default is ``data/reference/calibration.yaml``; the moments are define
 2. a local refinement: the other half in the box around the best quarter of the design (widened by a tenth
    of each range), again a Latin hypercube.
 
-Every point runs ``replicates`` simulations, each a task on the same executor as sweeps (local processes,
-or a Dask cluster with ``scheduler``), written to Parquet as it finishes, so an interrupted calibration
-resumes where it stopped. All points use the same replicate seeds from ``SeedSequence(seed).spawn``
-(common random numbers: two points differ by their parameters, not by their luck, so the distance
-between them is smooth).
+Every point runs ``replicates`` simulations. A replicate of a stage's points is run as one batch of
+worlds (:func:`adoption.world.batch.run_worlds`, up to ``BATCH_USERS`` users a batch) when the free
+parameters are ones the worlds of a batch may differ in (what is drawn when a world is built, the value of
+money, the sending rate, the calendar: the default's are), one point at a time otherwise. Each batch is a
+task on the same executor as sweeps (local processes, or a Dask cluster with ``scheduler``), written to
+Parquet as it finishes, so an interrupted calibration resumes where it stopped. All points use the same
+replicate seeds from ``SeedSequence(seed).spawn``: the worlds of a replicate are built from one seed, the
+same friends, groups and draws of cost (common random numbers: two points differ by their parameters, not
+by who their users are, so the distance between them is smooth); their days share one random stream.
 
 A point's distance is the root mean square of its moments' standardized misses, each miss the simulated
 mean minus the target over the tolerance (on the log scale for ratios). A point is *accepted* when every
@@ -48,10 +52,11 @@ import yaml
 
 from adoption.errors import InputError, ParameterError, UsageError
 from adoption.tasks import Task, open_run_folder, run_tasks, spawn_seeds, task_key, write_atomic
+from adoption.world.batch import BATCH_USERS, BUILD_PARAMETERS, DAY_PARAMETERS
 from adoption.world.scenario import Scenario
 
 __all__ = ["CalibrationResult", "CalibrationSpec", "FreeParameter", "Target", "bundled_calibration", "calibrate",
-           "predicted_race", "read_calibration", "simulate_moments"]
+           "predicted_race", "read_calibration", "simulate_moments", "simulate_moments_batch"]
 
 #: Share of the budget spent on the space-filling design (the rest refines around its best points).
 DESIGN_SHARE = 0.5
@@ -209,6 +214,35 @@ def simulate_moments(scenario: str, params: dict[str, Any], seed: int) -> dict[s
     return world_moments(run_world(Scenario.named(scenario, **params), None, seed))
 
 
+def simulate_moments_batch(scenario: str, points: list[dict[str, Any]], seed: int) -> list[dict[str, float]]:
+    """The moments of one world per parameter point, every world built from ``seed`` and all of them run as
+    one batch (:func:`adoption.world.batch.run_worlds`; the points may differ only in what the worlds of a
+    batch may differ in). A batch of one point is :func:`simulate_moments`.
+
+    Examples
+    --------
+    >>> base = {"n_users": 600, "end": "2014-12-31", "campaigns": False}
+    >>> low, high = simulate_moments_batch("default", [{**base, "cost_mean": 7.0}, {**base, "cost_mean": 8.4}], seed=1)
+    >>> low["activated_90d_receivers"] > high["activated_90d_receivers"]
+    True
+    >>> (one,) = simulate_moments_batch("default", [base], seed=1)  # (the 2015 moments are NaN: the run ends in 2014)
+    >>> pd.Series(one).equals(pd.Series(simulate_moments("default", base, seed=1)))
+    True
+    """
+    from adoption.world.batch import run_worlds
+    from adoption.world.moments import world_moments
+
+    worlds = run_worlds([Scenario.named(scenario, **params) for params in points], [seed] * len(points))
+    return [world_moments(w) for w in worlds]
+
+
+def _points_task(scenario: str, points: list[dict[str, Any]], seed: int,
+                 labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A calibration task: one replicate of some points as a batch, a row per point with its labels."""
+    return [{**label, **moments} for label, moments in
+            zip(labels, simulate_moments_batch(scenario, points, seed), strict=True)]
+
+
 def _lhs(n: int, low: np.ndarray, high: np.ndarray, seed: np.random.SeedSequence) -> np.ndarray:
     from scipy.stats import qmc
 
@@ -350,18 +384,29 @@ def calibrate(spec: CalibrationSpec, out: str | os.PathLike[str], *, workers: in
     n_refine = spec.budget - n_design
     stage_of: dict[int, str] = {}
 
+    batchable = {p.name for p in spec.parameters} <= BUILD_PARAMETERS | DAY_PARAMETERS
+    users = max(Scenario.named(spec.scenario, **spec.base, **{p.name: (p.low, p.high)[corner] for p in spec.parameters}).n_users
+                for corner in (0, 1))
+
     def run(points: np.ndarray, first: int, stage: str) -> list[dict[str, Any]]:
-        tasks = []
+        labelled = []  # (point's parameters, its labels)
         for i, x in enumerate(points, start=first):
             stage_of[i] = stage
             params = {p.name: float(v) for p, v in zip(spec.parameters, x, strict=True)}
-            full = {**spec.base, **params}
-            for r, seed in enumerate(seeds):
-                tasks.append(Task(key=task_key(i, kind="calibrate", scenario=spec.scenario, params=full, seed=seed),
-                                  function=simulate_moments, args=(spec.scenario, full, seed),
-                                  labels={"point": i, "replicate": r, "seed": seed, **params}))
+            labelled.append(({**spec.base, **params}, {"point": i, **params}))
+        # a replicate of the stage's points in batches of about BATCH_USERS users (of one point, when the
+        # free parameters are ones the worlds of a batch cannot differ in)
+        n_batches = len(labelled) if not batchable else math.ceil(len(labelled) * users / BATCH_USERS)
+        tasks = []
+        for r, seed in enumerate(seeds):
+            for batch in np.array_split(np.arange(len(labelled)), max(n_batches, 1)):
+                full = [labelled[b][0] for b in batch]
+                labels = [{**labelled[b][1], "replicate": r, "seed": seed} for b in batch]
+                tasks.append(Task(key=task_key(len(tasks) + first * len(seeds), kind="calibrate", scenario=spec.scenario,
+                                               params=full, seed=seed),
+                                  function=_points_task, args=(spec.scenario, full, seed, labels)))
         return run_tasks(tasks, parts, workers=workers, scheduler=scheduler, progress=progress,
-                         description=f"calibration ({stage})", preload=("adoption.world.engine", "adoption.world.moments"))
+                         description=f"calibration ({stage})", preload=("adoption.world.batch", "adoption.world.moments"))
 
     design = _lhs(n_design, low, high, design_seq)
     rows = run(design, 0, "design")

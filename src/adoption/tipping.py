@@ -41,6 +41,7 @@ from adoption.analysis.funnel import proportion_interval
 from adoption.errors import InputError, ParameterError
 from adoption.intervals import normal_interval
 from adoption.tasks import Task, open_run_folder, run_tasks, spawn_seeds, task_key, write_atomic
+from adoption.world.batch import BATCH_USERS
 from adoption.world.scenario import Scenario
 
 __all__ = ["BATCH_USERS", "GRAPHS", "TippingResult", "TippingSpec", "bundled_tipping", "firth_logit", "fit_tipping", "read_tipping",
@@ -111,11 +112,6 @@ def tipping_run(scenario: str, params: dict[str, Any], seed: int, graph: str = "
     graph_seed, world_seed = np.random.SeedSequence(seed).spawn(2)
     return _outcome(run_world(s, _graph(s, graph, graph_seed), np.random.default_rng(world_seed)), tip_share)
 
-
-#: A batch of a tipping experiment's runs (one replicate of every push, stepped through their days as one
-#: world: :func:`adoption.world.batch.run_worlds`) holds at most this many users; larger worlds run in
-#: smaller batches, one world each at the most.
-BATCH_USERS = 200_000
 
 
 def tipping_batch(scenario: str, params: dict[str, Any], pushes: list[float], seeds: list[int],

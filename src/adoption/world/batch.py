@@ -15,8 +15,10 @@ distribution as ``run_world(scenario, None, seeds[k])``, not the same draw, exce
 which is the same run.
 
 The worlds may differ in what is drawn when a world is built (:data:`BUILD_PARAMETERS`: size, costs,
-holdout, push, ...), not in what the days read (rates, values, calendar). The QR campaign runs in each
-world's first city, at its merchant, at a rate per user of that world.
+holdout, push, ...) and in the value of money, the sending rate and the red-packet calendar
+(:data:`DAY_PARAMETERS`: the joined world then reads them per user, from the user's world), not in the
+rest of what the days read. The QR campaign runs in each world's first city, at its merchant, at a rate
+per user of that world.
 """
 
 from __future__ import annotations
@@ -35,9 +37,14 @@ from adoption.world.engine import run
 from adoption.world.graph import SocialGraph, generate_graph
 from adoption.world.recorder import EventRecorder
 from adoption.world.scenario import Scenario
-from adoption.world.state import CampaignWorld, WorldState
+from adoption.world.state import BatchDays, CampaignWorld, WorldState
 
-__all__ = ["BUILD_PARAMETERS", "run_worlds"]
+__all__ = ["BATCH_USERS", "BUILD_PARAMETERS", "DAY_PARAMETERS", "run_worlds"]
+
+#: Users a batch of worlds holds at most, by the convention of the experiments that run batches (tipping,
+#: calibration): past a few tens of thousands of users a day's fixed cost is spread thin already, and a
+#: batch is one task for one worker.
+BATCH_USERS = 200_000
 
 #: The scenario parameters read only when a world is built (its graph, users, merchants, holdout and push);
 #: the worlds of a batch may differ in these and must agree on every other parameter.
@@ -46,6 +53,12 @@ BUILD_PARAMETERS = frozenset({
     "engagement_open_effect", "cost_mean", "cost_sd", "cost_degree_effect", "cost_rural", "engagement_cost_effect",
     "holdout_share", "merchants_per_1000_users", "initial_merchant_share", "merchant_cost_mean", "merchant_cost_sd",
     "leave_hazard", "push_share", "push_yuan", "push_target",
+})
+#: The parameters the days read that the worlds of a batch may still differ in: each user's value of money
+#: and festival context and each sender's rate come from the user's world (:class:`~adoption.world.state.BatchDays`).
+DAY_PARAMETERS = frozenset({
+    "value_money", "send_rate", "eve_multiplier", "spring_festival_multiplier", "festival_week_multiplier",
+    "qixi_multiplier", "mid_autumn_multiplier",
 })
 
 # How each attribute of a WorldState is joined and split (a test checks that every attribute is here).
@@ -59,7 +72,7 @@ _USER_LISTS = ("initial_active", "pushed")
 _SAME = ("start", "n_days", "habit_factor", "days", "festival", "festival_max", "launch_day")
 _OWN = ("s", "g", "rng", "out", "n", "city", "n_cities", "ug_indptr", "ug_groups", "g_size", "m_city", "candidates",
         "active_ids", "n_active", "n_active_before", "sociability_max", "campaign_merchant", "campaign_buys", "campaign_worlds",
-        "next_packet", "next_transfer", "next_payment", "next_scan", "pending", "today")
+        "next_packet", "next_transfer", "next_payment", "next_scan", "pending", "today", "batch_days")
 WORLD_STATE_ATTRIBUTES = frozenset(_PER_USER + _PER_MERCHANT + _PER_CITY + _PER_DAY_AND_CITY + _USER_LISTS + _SAME + _OWN)
 
 # The recorded tables' columns: the user column that says whose event a row is, and how each column moves
@@ -86,7 +99,8 @@ def run_worlds(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[SeedLik
     Parameters
     ----------
     scenarios : Scenario or sequence of Scenario
-        One scenario for every world, or one per world; they may differ only in :data:`BUILD_PARAMETERS`.
+        One scenario for every world, or one per world; they may differ only in :data:`BUILD_PARAMETERS`
+        and :data:`DAY_PARAMETERS`.
     seeds : sequence of seeds
         One per world: the source of its graph and its initial state. The days draw from the first
         world's generator.
@@ -145,9 +159,23 @@ def _check_joinable(scenarios: list[Scenario]) -> None:
     first = scenarios[0]
     for scenario in scenarios:
         for f in fields(Scenario):
-            if f.name not in BUILD_PARAMETERS and getattr(scenario, f.name) != getattr(first, f.name):
+            if f.name not in BUILD_PARAMETERS | DAY_PARAMETERS and getattr(scenario, f.name) != getattr(first, f.name):
                 raise ParameterError(f"{f.name}: the worlds of a batch may differ only in what is drawn when a world "
-                                     f"is built; found {getattr(first, f.name)!r} and {getattr(scenario, f.name)!r}")
+                                     "is built and in the value of money, the sending rate and the calendar; found "
+                                     f"{getattr(first, f.name)!r} and {getattr(scenario, f.name)!r}")
+
+
+def _batch_days(worlds: list[WorldState], users: np.ndarray) -> BatchDays | None:
+    """Each world's value of money, sending rate and calendar, when the worlds differ in them."""
+    first = worlds[0].s
+    if all(getattr(w.s, name) == getattr(first, name) for w in worlds for name in DAY_PARAMETERS):
+        return None  # (one value for all: the joined world reads its scenario's, as a world alone does)
+    packets = np.stack([w.days["packets"].to_numpy(dtype=float) for w in worlds])
+    return BatchDays(world=np.repeat(np.arange(len(worlds)), np.diff(users)),
+                     value_money=np.array([w.s.value_money for w in worlds], dtype=float),
+                     send_rate=np.array([w.s.send_rate for w in worlds], dtype=float), packets=packets,
+                     festival=np.stack([w.festival for w in worlds]),
+                     festival_max=np.array([w.festival_max for w in worlds], dtype=float))
 
 
 def _offsets(sizes: list[int]) -> np.ndarray:
@@ -161,8 +189,8 @@ def _join(worlds: list[WorldState]) -> tuple[WorldState, dict[str, np.ndarray]]:
         unknown = set(vars(w)) - WORLD_STATE_ATTRIBUTES
         if unknown:  # a new attribute of the state must say how it is joined
             raise RuntimeError(f"run_worlds: WorldState attributes not joined: {sorted(unknown)}")
-        if w.out.cols or w.pending or w.campaign_buys:
-            raise RuntimeError("run_worlds: a world to join has recorded events already")
+        if w.out.cols or w.pending or w.campaign_buys or w.batch_days is not None:
+            raise RuntimeError("run_worlds: a world to join has run already")
     users = _offsets([w.n for w in worlds])
     cities = _offsets([w.n_cities for w in worlds])
     groups = _offsets([w.g.n_groups for w in worlds])
@@ -209,6 +237,7 @@ def _join(worlds: list[WorldState]) -> tuple[WorldState, dict[str, np.ndarray]]:
     j.campaign_worlds = [CampaignWorld(c.city_users + users[k], c.n_users, c.merchant + int(merchants[k]), int(users[k]),
                                        int(users[k + 1])) for k, w in enumerate(worlds) for c in w.campaign_worlds]
     j.campaign_merchant, j.campaign_buys, j.pending = -1, [], []
+    j.batch_days = _batch_days(worlds, users)
     j.next_packet = j.next_transfer = j.next_payment = j.next_scan = 1
     return j, {"users": users, "cities": cities, "groups": groups, "merchants": merchants}
 

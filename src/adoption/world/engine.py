@@ -99,9 +99,13 @@ def run(w: WorldState, progress: bool | tqdm = False, on_month_end: MonthEnd | N
 
         # routine activity of users active before today
         if s.red_packets and day >= w.launch_day:
-            base = s.send_rate * packets_mult[day]
-            who = sample_active(w, lambda u, base=base: base * w.send_weight[u],
-                                base * w.sociability_max * habit_max, day)
+            if w.batch_days is None:
+                base = s.send_rate * packets_mult[day]
+                rate, rate_max = (lambda u, base=base: base * w.send_weight[u]), base
+            else:  # worlds of a batch, each with its own sending rate and calendar
+                base, world = w.batch_days.send_rate * w.batch_days.packets[:, day], w.batch_days.world
+                rate, rate_max = (lambda u, base=base, world=world: base[world[u]] * w.send_weight[u]), float(base.max())
+            who = sample_active(w, rate, rate_max * w.sociability_max * habit_max, day)
             w.pending.append(PacketBatch(who, times_in_day(w, day, len(who), bool(evening[day])),
                                          np.full(len(who), -1), np.zeros(len(who), dtype=np.int64)))
         if s.transfer_rate > 0:

@@ -22,7 +22,7 @@ from adoption.world.recorder import EventRecorder
 from adoption.world.scenario import Scenario
 
 __all__ = ["MERCHANT_CATEGORIES", "NEVER", "PRE_PERIOD_ACTIVE_DAYS", "PRE_PERIOD_MERCHANT_DAYS", "WECHAT_LAUNCH",
-           "CampaignWorld", "PacketBatch", "WorldState"]
+           "BatchDays", "CampaignWorld", "PacketBatch", "WorldState"]
 
 #: A time that never comes (not yet reached, not active, never leaves).
 NEVER = np.inf
@@ -47,6 +47,22 @@ class CampaignWorld:
     merchant: int
     first: int
     end: int
+
+
+@dataclass(frozen=True)
+class BatchDays:
+    """What the days read that differs between the worlds of a batch (:mod:`adoption.world.batch`): each
+    world's value of money, sending rate and red-packet calendar, and each user's world.
+
+    A world alone has none (``WorldState.batch_days`` is ``None``) and reads its scenario's values.
+    """
+
+    world: np.ndarray         # per user: the index of the user's world
+    value_money: np.ndarray   # per world
+    send_rate: np.ndarray     # per world
+    packets: np.ndarray       # per world and day: the red-packet multiplier
+    festival: np.ndarray      # per world and day: the festival context, log(max(multiplier, 1))
+    festival_max: np.ndarray  # per world: the largest festival context of the period
 
 
 @dataclass
@@ -178,6 +194,7 @@ class WorldState:
         # festival context: the log of the day's red-packet multiplier (0 on an ordinary day)
         self.festival = np.log(np.maximum(self.days["packets"].to_numpy(dtype=float), 1.0))
         self.festival_max = float(self.festival.max()) if len(self.festival) else 0.0
+        self.batch_days: BatchDays | None = None  # (set when worlds that differ in these run as one)
         self.launch_day = s.day_of(s.red_packet_launch)
         self.next_packet = 1
         self.next_transfer = 1

@@ -43,18 +43,23 @@ MAX_CANDIDATE_ROUNDS = 1000
 
 
 def user_value(w: WorldState, users: np.ndarray, day: int, *, merchant_share: np.ndarray | None = None,
-               festival: float | None = None) -> np.ndarray:
+               festival: float | np.ndarray | None = None) -> np.ndarray:
     """The wallet's value to each of ``users`` on ``day`` (see the module docstring).
 
-    ``merchant_share`` (per city) and ``festival`` replace the day's values (for the bound).
+    ``merchant_share`` (per city) and ``festival`` (one value, or one per user) replace the day's values
+    (for the bound). In a batch of worlds that differ in them, each user's world gives the value of money
+    and the festival.
     """
     s = w.s
     share = w.merchant_share if merchant_share is None else merchant_share
-    fest = w.festival[min(max(day, 0), len(w.festival) - 1)] if festival is None else festival
-    return (s.value_money * np.log1p(w.waiting_cents[users] / CENTS_PER_YUAN)
+    days, today = w.batch_days, min(max(day, 0), len(w.festival) - 1)
+    if festival is None:
+        festival = w.festival[today] if days is None else days.festival[days.world[users], today]
+    money = s.value_money if days is None else days.value_money[days.world[users]]
+    return (money * np.log1p(w.waiting_cents[users] / CENTS_PER_YUAN)
             + s.value_paying_friends * np.log1p(w.paying_friends[users])
             + s.value_merchants * share[w.city[users]]
-            + s.value_festival * fest)
+            + s.value_festival * festival)
 
 
 def activation_hazard(w: WorldState, users: np.ndarray, day: int) -> np.ndarray:
@@ -66,7 +71,9 @@ def hazard_bound(w: WorldState, users: np.ndarray) -> np.ndarray:
     """A rate no smaller than each user's hazard until their next receipt or paying friend: every local
     merchant accepting and the largest festival of the period."""
     full = np.ones(w.n_cities)
-    return w.s.adoption_rate * expit(user_value(w, users, 0, merchant_share=full, festival=w.festival_max)
+    days = w.batch_days
+    festival = w.festival_max if days is None else days.festival_max[days.world[users]]
+    return w.s.adoption_rate * expit(user_value(w, users, 0, merchant_share=full, festival=festival)
                                      - w.cost[users])
 
 
