@@ -238,6 +238,10 @@ WORLD_MONEY_GRID = np.r_[0.0, np.geomspace(1.0, 1e8, 96)]
 LUCKY_SHARE_SIGMA = 0.6
 #: Share of all users active at the end that counts as having tipped (half the users pay).
 TIP_SHARE = 0.5
+#: The money waiting, by class and grid point, is held in single precision: its shares need far fewer than
+#: seven digits, and a day's products over it run about twice as fast (the ends, paths and frontiers move by
+#: under 1e-6; benchmarks/README.md).
+MONEY_DTYPE = np.float32
 
 
 class WorldMeanField:
@@ -348,7 +352,7 @@ class WorldMeanField:
         group = _amount_points(s.group_amount_median_cents / self.claims_per_group_packet,
                                float(np.hypot(s.amount_sigma, LUCKY_SHARE_SIGMA)), 20_000)
         self.moves = np.stack([_move_matrix(a, WORLD_MONEY_GRID, _grid_bin) for a in (transfer, direct, group)])
-        self._money_moves = _MoneyMoves(self.moves)
+        self._money_moves = _MoneyMoves(self.moves.astype(MONEY_DTYPE))
         self.money_value = s.value_money * np.log1p(WORLD_MONEY_GRID / 100.0)
         #: the classes that receive money come first (the held out last): ``[:receiving]`` are the ones that move
         self.receiving = int(receives.sum())
@@ -404,7 +408,7 @@ class WorldMeanField:
         active = np.where(given[:, None], np.minimum(np.nan_to_num(u0)[:, None] / max(present0, 1e-12), self.present[0]),
                           self.initial_active[None, :])
         merchants_start = np.where(np.isfinite(m0), np.nan_to_num(m0), s.initial_merchant_share)
-        money = np.zeros((batch, self.n_classes, len(WORLD_MONEY_GRID)))
+        money = np.zeros((batch, self.n_classes, len(WORLD_MONEY_GRID)), dtype=MONEY_DTYPE)
         money[:, :, 0] = self.present[0] - active
         if np.any(pushes > 0):
             free = money[:, :, 0] * ~self.held_out
@@ -417,7 +421,7 @@ class WorldMeanField:
         active_present = active.copy()
         sent_per_active = np.zeros(batch)
         out = np.zeros((batch, n_days + 1, 3))
-        exp_minus_money = np.exp(-self.money_value)
+        exp_minus_money = np.exp(-self.money_value).astype(MONEY_DTYPE)
         receiving = self.receiving
         # (what does not change from day to day, computed once: a single start's day is mostly the fixed cost
         # of its array operations)
@@ -445,7 +449,7 @@ class WorldMeanField:
                              if s.value_paying_friends else 0.0)
             context = (friends_value + s.value_merchants * merchants[:, None] + s.value_festival * festival[day]
                        - self.cost[None, :])
-            q = _activation_chance(s.adoption_rate, exp_minus_money, context)
+            q = _activation_chance(s.adoption_rate, exp_minus_money, context.astype(MONEY_DTYPE))
             new = (money * q).sum(axis=2)
             money *= 1.0 - q
             activated = new @ weight
@@ -480,7 +484,7 @@ class WorldMeanField:
             money[:, :receiving] = _receive(money[:, :receiving], rates[:, :receiving], self._money_moves)
             active = active + new
             active_present = (active_present + new) * staying
-            money *= staying
+            money *= MONEY_DTYPE(staying)
             money[:, :, 0] += joined
         u_all = active @ weight
         out[:, n_days] = np.column_stack([u_all, u_all + money[:, :, 1:].sum(axis=2) @ weight,
@@ -677,13 +681,14 @@ def _receive(money: np.ndarray, rates: np.ndarray, moves: _MoneyMoves) -> np.nda
         return money
     total = rates.sum(axis=2)
     channels = tuple(c for c, on in enumerate(used.tolist()) if on)
-    mix = rates[:, :, channels] / np.maximum(total, 1e-300)[:, :, None]
+    mix = (rates[:, :, channels] / np.maximum(total, 1e-300)[:, :, None]).astype(money.dtype)
     k_max = max(1, _poisson_bound(float(total.max())))  # more receipts in a day: below 1e-10, counted as k_max
     prob = np.empty(total.shape + (k_max + 1,))
     prob[..., 0] = np.exp(-total)
     for k in range(1, k_max + 1):
         prob[..., k] = prob[..., k - 1] * total / k
     prob[..., -1] += np.maximum(1.0 - prob.sum(axis=2), 0.0)  # the tail as the largest count
+    prob = prob.astype(money.dtype)  # (the money's precision: see MONEY_DTYPE)
     out = money * prob[..., 0, None]
     current = money
     receiving = mix.sum(axis=2)[:, :, None]  # (the same for every further receipt)
