@@ -77,6 +77,23 @@ def test_resume_reads_finished_simulations(tmp_path):
     assert list(read.moments["name"]) == [t.name for t in spec.targets]
 
 
+def test_points_share_a_batch_only_when_the_worlds_of_a_batch_may_differ_in_their_parameters(tmp_path):
+    """Three points (two in the design, one refining it), one replicate. Free parameters the worlds of a batch
+    may differ in (the cost of adopting, the sending rate): a replicate of each stage's points is one batch,
+    one task; the adoption rate, which the days read and a batch cannot vary: a task per point, each a batch
+    of one (the world run alone). Either way a row per simulation."""
+    base = {"n_users": 300, "end": "2014-06-30", "campaigns": False}
+    for parameters, tasks in (([FreeParameter("cost_mean", 7.0, 8.0), FreeParameter("send_rate", 0.004, 0.01)], 2),
+                              ([FreeParameter("adoption_rate", 0.02, 0.05)], 3)):
+        spec = CalibrationSpec(parameters, CalibrationSpec.default().targets[:1], base=base, budget=3, replicates=1,
+                               seed=1)
+        out = tmp_path / parameters[0].name
+        result = calibrate(spec, out, workers=1, progress=False)
+        parts = sorted((out / "parts").glob("*.parquet"))
+        assert len(parts) == tasks
+        assert sum(len(pd.read_parquet(p)) for p in parts) == 3 and len(result.points) == 3
+
+
 @pytest.mark.slow
 def test_an_existing_folder_is_never_replaced(tmp_path):
     (tmp_path / "taken").mkdir()

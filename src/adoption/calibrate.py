@@ -396,7 +396,7 @@ def calibrate(spec: CalibrationSpec, out: str | os.PathLike[str], *, workers: in
             labelled.append(({**spec.base, **params}, {"point": i, **params}))
         # a replicate of the stage's points in batches of about BATCH_USERS users (of one point, when the
         # free parameters are ones the worlds of a batch cannot differ in)
-        n_batches = len(labelled) if not batchable else math.ceil(len(labelled) * users / BATCH_USERS)
+        n_batches = math.ceil(len(labelled) * users / BATCH_USERS) if batchable else len(labelled)
         tasks = []
         for r, seed in enumerate(seeds):
             for batch in np.array_split(np.arange(len(labelled)), max(n_batches, 1)):

@@ -113,7 +113,6 @@ def tipping_run(scenario: str, params: dict[str, Any], seed: int, graph: str = "
     return _outcome(run_world(s, _graph(s, graph, graph_seed), np.random.default_rng(world_seed)), tip_share)
 
 
-
 def tipping_batch(scenario: str, params: dict[str, Any], pushes: list[float], seeds: list[int],
                   graph: str = "clustered", tip_share: float = 0.5) -> list[dict[str, Any]]:
     """Runs of one batch: world ``i`` pushed by ``pushes[i]`` and built from ``seeds[i]`` (its graph and its

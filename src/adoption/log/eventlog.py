@@ -967,8 +967,8 @@ def _coerce_time(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     text = text.mask(text == "")
     present = text.notna().to_numpy(dtype=bool, na_value=False)
     aware = text.str.contains(_TZ_SUFFIX, na=False).to_numpy(dtype=bool)
-    # (nanosecond ticks in numpy, NaT as int64's minimum: pandas' steps on a Series cost a millisecond each,
-    # most of a small table's reading)
+    # (nanosecond ticks in numpy, NaT as int64's minimum: on a small table each pandas step on a Series costs
+    # up to a millisecond, and on a large one the years are looked up only where a value did not parse)
     ticks = np.full(len(s), _NAT_TICKS, dtype=np.int64)
     outside = np.zeros(len(s), dtype=bool)
     for subset, utc in ((~aware, False), (aware, True)):

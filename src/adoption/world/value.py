@@ -52,10 +52,10 @@ def user_value(w: WorldState, users: np.ndarray, day: int, *, merchant_share: np
     """
     s = w.s
     share = w.merchant_share if merchant_share is None else merchant_share
-    days, today = w.batch_days, min(max(day, 0), len(w.festival) - 1)
+    batch, today = w.batch_days, min(max(day, 0), len(w.festival) - 1)
     if festival is None:
-        festival = w.festival[today] if days is None else days.festival[days.world[users], today]
-    money = s.value_money if days is None else days.value_money[days.world[users]]
+        festival = w.festival[today] if batch is None else batch.festival[batch.world[users], today]
+    money = s.value_money if batch is None else batch.value_money[batch.world[users]]
     return (money * np.log1p(w.waiting_cents[users] / CENTS_PER_YUAN)
             + s.value_paying_friends * np.log1p(w.paying_friends[users])
             + s.value_merchants * share[w.city[users]]
@@ -71,8 +71,8 @@ def hazard_bound(w: WorldState, users: np.ndarray) -> np.ndarray:
     """A rate no smaller than each user's hazard until their next receipt or paying friend: every local
     merchant accepting and the largest festival of the period."""
     full = np.ones(w.n_cities)
-    days = w.batch_days
-    festival = w.festival_max if days is None else days.festival_max[days.world[users]]
+    batch = w.batch_days
+    festival = w.festival_max if batch is None else batch.festival_max[batch.world[users]]
     return w.s.adoption_rate * expit(user_value(w, users, 0, merchant_share=full, festival=festival)
                                      - w.cost[users])
 
