@@ -224,3 +224,35 @@ def test_a_table_folder_without_parts_is_refused_alike_by_both_engines(tmp_path,
         read_eventlog(folder)
     with pytest.raises(InputError, match=r"^payments: folder .*payments holds no \.parquet files$"), open_log(folder):
         pass
+
+
+
+#: Text times with offsets, well and badly formed (and one without an offset).
+OFFSET_TIMES = ["2015-02-18 20:00:00+08:00", "2015-02-18T20:00:00+08:00", "2015-02-18 20:00:00.123456789+08:00",
+                "2015-02-18 20:00+08:00", "2015-02-18 20:00:00 +08:00", "2015-02-18 20:00:00-05:30",
+                "2015-02-18T20:00:00+14:00", "2015-02-18 20:00:00 -03:00", "2015-02-18 20:00:00+00:00",
+                "2015-02-18 20:00:00Z", "2015-02-18 20:00:00+0800", "2015-02-18 20:00:00+08", "2015-02-18 20:00:00+25:00",
+                "2015-02-18 20:00:00+08:75", "garbage+08:00", "2015-13-18 20:00:00+08:00", "2015-02-18+08:00",
+                "2015-02-18 20:00:00+08:00+08:00", " 2015-02-18 20:00:00+08:00 "]
+
+
+def test_text_times_with_offsets_read_as_pandas_reads_each_value():
+    """Values ending in ``+hh:mm`` are parsed as naive times moved by their offset (pandas' parser of offsets
+    other than UTC is six times slower); each value, well formed or not, is read as pandas' ISO 8601 parser
+    reads it alone, in China Standard Time, and no warning of pandas' reaches the user."""
+    import warnings
+
+    from adoption.log.eventlog import coerce_table
+
+    texts = [*OFFSET_TIMES, "2015-02-18 20:00:00"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        typed, _ = coerce_table("users", pd.DataFrame({"user_id": range(len(texts)), "joined_at": texts}))
+    for text, value in zip(texts, typed["joined_at"], strict=True):
+        if text in OFFSET_TIMES:
+            alone = pd.to_datetime(pd.Series([text.strip()]), errors="coerce", format="ISO8601", utc=True)
+            expected = alone.dt.tz_convert("+08:00").dt.tz_localize(None)[0]
+        else:
+            expected = pd.Timestamp(text)
+        assert (pd.isna(value) and pd.isna(expected)) or value == expected, (text, value, expected)
+    assert typed["joined_at"].notna().sum() == 14  # (the five malformed values missing)

@@ -975,12 +975,16 @@ def _coerce_time(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         if not subset.any():
             continue
         part = text[subset]
+        part_ticks = np.full(len(part), _NAT_TICKS, dtype=np.int64)
+        rest = np.ones(len(part), dtype=bool)  # the values pandas parses (all but the fixed offsets done below)
         if utc:
             part = part.str.replace(r"(?i)\s*UTC$", "+00:00", regex=True)
-        values = pd.to_datetime(part, errors="coerce", format="ISO8601", utc=utc)
-        if utc:
-            values = values.dt.tz_convert(CST_OFFSET).dt.tz_localize(None)
-        part_ticks = values.astype("datetime64[ns]").to_numpy().view(np.int64)
+            rest = _parse_fixed_offsets(part, part_ticks)
+        if rest.any():
+            values = pd.to_datetime(part[rest], errors="coerce", format="ISO8601", utc=utc)
+            if utc:
+                values = values.dt.tz_convert(CST_OFFSET).dt.tz_localize(None)
+            part_ticks[rest] = values.astype("datetime64[ns]").to_numpy().view(np.int64)
         ticks[subset] = part_ticks
         # years pandas cannot hold in nanoseconds parse to NaT: find them by their year
         failed = np.flatnonzero((part_ticks == _NAT_TICKS) & present[subset])
@@ -994,6 +998,47 @@ def _coerce_time(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     bad = (ticks == _NAT_TICKS) & present & ~outside
     return (pd.Series(ticks.view("datetime64[ns]"), index=s.index), pd.Series(bad, index=s.index),
             pd.Series(outside, index=s.index))
+
+
+_OFFSET_SUFFIX = re.compile(r"[+-](\d{2}):(\d{2})")
+_CST_MINUTES = 8 * 60
+_SAFE_TICKS = 9 * 10**18
+#: Past this many distinct suffixes, values are left to pandas' parser (the fixed offsets' path parses once per suffix).
+_MAX_OFFSET_SUFFIXES = 16
+
+
+def _parse_fixed_offsets(part: pd.Series, ticks: np.ndarray) -> np.ndarray:
+    """Parse the values of ``part`` (stripped text) that end in a ``+hh:mm`` offset into CST nanosecond
+    ``ticks`` (in place); returns the mask of values left to pandas.
+
+    pandas' ISO 8601 parser takes about 9 s per million values with an offset other than UTC (``+08:00``,
+    the usual form of a Chinese export) against 1.5 s without one; here each distinct offset's values are
+    parsed as naive times and moved by the offset. A naive part that does not parse as a naive time (or
+    parses with an offset of its own) is left to pandas, so the result is pandas' own."""
+    rest = np.ones(len(part), dtype=bool)
+    tail = part.str.slice(-6)
+    suffixes = [u for u in pd.unique(tail.dropna()) if _OFFSET_SUFFIX.fullmatch(u)]
+    if not suffixes or len(suffixes) > _MAX_OFFSET_SUFFIXES:
+        return rest
+    for suffix in suffixes:
+        hours, minutes = int(suffix[1:3]), int(suffix[4:6])
+        if hours > 23 or minutes > 59:
+            continue
+        rows = np.flatnonzero((tail == suffix).to_numpy(dtype=bool, na_value=False))
+        try:  # (a naive part with an offset of its own, "...+08:00+08:00": pandas parses the values itself)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # (pandas' warning of mixed offsets)
+                naive = pd.to_datetime(part.iloc[rows].str.slice(0, -6).str.rstrip(), errors="coerce", format="ISO8601")
+        except (ValueError, TypeError):
+            continue
+        if not pd.api.types.is_datetime64_dtype(naive.dtype):
+            continue
+        local = naive.astype("datetime64[ns]").to_numpy().view(np.int64)
+        ok = (local > -_SAFE_TICKS) & (local < _SAFE_TICKS)  # (not NaT; far enough from int64's ends to shift)
+        shift = (_CST_MINUTES - (1 if suffix[0] == "+" else -1) * (60 * hours + minutes)) * 60 * 10**9
+        ticks[rows[ok]] = local[ok] + shift
+        rest[rows[ok]] = False
+    return rest
 
 
 # ------------------------------------------------------------------ id spaces
