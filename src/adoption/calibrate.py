@@ -9,7 +9,7 @@ package's default is ``data/reference/calibration.yaml``; the moments are define
    of each range), again a Latin hypercube.
 
 Every point runs ``replicates`` simulations. A replicate of a stage's points is run as one batch of
-worlds (:func:`adoption.world.batch.run_worlds`, up to ``BATCH_USERS`` users a batch) when the free
+worlds (:func:`adoption.world.batch.run_worlds`, at most ``BATCH_USERS`` users a batch) when the free
 parameters are ones the worlds of a batch may differ in (what is drawn when a world is built, the value of
 money, the sending rate, the calendar: the default's are), one point at a time otherwise. Each batch is a
 task on the same executor as sweeps (local processes, or a Dask cluster with ``scheduler``), written to
@@ -52,7 +52,7 @@ import yaml
 
 from adoption.errors import InputError, ParameterError, UsageError
 from adoption.tasks import Task, open_run_folder, run_tasks, spawn_seeds, task_key, write_atomic
-from adoption.world.batch import BATCH_USERS, BUILD_PARAMETERS, DAY_PARAMETERS
+from adoption.world.batch import BUILD_PARAMETERS, DAY_PARAMETERS, batch_slices
 from adoption.world.scenario import Scenario
 
 __all__ = ["CalibrationResult", "CalibrationSpec", "FreeParameter", "Target", "bundled_calibration", "calibrate",
@@ -394,12 +394,12 @@ def calibrate(spec: CalibrationSpec, out: str | os.PathLike[str], *, workers: in
             stage_of[i] = stage
             params = {p.name: float(v) for p, v in zip(spec.parameters, x, strict=True)}
             labelled.append(({**spec.base, **params}, {"point": i, **params}))
-        # a replicate of the stage's points in batches of about BATCH_USERS users (of one point, when the
+        # a replicate of the stage's points in batches of at most BATCH_USERS users (of one point, when the
         # free parameters are ones the worlds of a batch cannot differ in)
-        n_batches = math.ceil(len(labelled) * users / BATCH_USERS) if batchable else len(labelled)
+        batches = batch_slices(len(labelled), users) if batchable else np.arange(len(labelled))[:, None]
         tasks = []
         for r, seed in enumerate(seeds):
-            for batch in np.array_split(np.arange(len(labelled)), max(n_batches, 1)):
+            for batch in batches:
                 full = [labelled[b][0] for b in batch]
                 labels = [{**labelled[b][1], "replicate": r, "seed": seed} for b in batch]
                 tasks.append(Task(key=task_key(len(tasks) + first * len(seeds), kind="calibrate", scenario=spec.scenario,

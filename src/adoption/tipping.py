@@ -41,7 +41,7 @@ from adoption.analysis.funnel import proportion_interval
 from adoption.errors import InputError, ParameterError
 from adoption.intervals import normal_interval
 from adoption.tasks import Task, open_run_folder, run_tasks, spawn_seeds, task_key, write_atomic
-from adoption.world.batch import BATCH_USERS
+from adoption.world.batch import BATCH_USERS, batch_slices
 from adoption.world.scenario import Scenario
 
 __all__ = ["BATCH_USERS", "GRAPHS", "TippingResult", "TippingSpec", "bundled_tipping", "firth_logit", "fit_tipping", "read_tipping",
@@ -388,11 +388,11 @@ def run_tipping(spec: TippingSpec, out: str | os.PathLike[str], *, workers: int 
     # the runs: each replicate's pushes as batches of worlds run together (a batch's worlds share the days'
     # random stream: the pushes of a replicate meet the same days, common random numbers for the curve)
     params = {**spec.base, "push_target": spec.target}
-    per_batch = max(1, BATCH_USERS // max(spec.scenario_for(0.0).n_users, 1))
+    batches = batch_slices(len(spec.pushes), spec.scenario_for(0.0).n_users, BATCH_USERS)
     seed_of = dict(zip(jobs, seeds, strict=True))
     for r in range(spec.replicates):
-        for first in range(0, len(spec.pushes), per_batch):
-            pushes = list(spec.pushes[first:first + per_batch])
+        for batch in batches:
+            pushes = [spec.pushes[i] for i in batch]
             batch_seeds = [seed_of[(push, r)] for push in pushes]
             tasks.append(Task(key=task_key(len(tasks), kind="tipping_batch", scenario=spec.scenario, params=params,
                                            pushes=pushes, seeds=batch_seeds, graph=spec.graph, tip_share=spec.tip_share),

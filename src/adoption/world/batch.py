@@ -39,12 +39,28 @@ from adoption.world.recorder import EventRecorder
 from adoption.world.scenario import Scenario
 from adoption.world.state import BatchDays, CampaignWorld, WorldState
 
-__all__ = ["BATCH_USERS", "BUILD_PARAMETERS", "DAY_PARAMETERS", "run_worlds"]
+__all__ = ["BATCH_USERS", "BUILD_PARAMETERS", "DAY_PARAMETERS", "batch_slices", "run_worlds"]
 
 #: Users a batch of worlds holds at most, by the convention of the experiments that run batches (tipping,
 #: calibration): past a few tens of thousands of users a day's fixed cost is spread thin already, and a
 #: batch is one task for one worker.
 BATCH_USERS = 200_000
+
+
+def batch_slices(count: int, users: int, limit: int = BATCH_USERS) -> list[np.ndarray]:
+    """``count`` worlds of ``users`` users each, in order, as the indices of the fewest batches of at most
+    ``limit`` users (one world a batch when a world alone is larger), their sizes as even as can be.
+
+    Examples
+    --------
+    >>> [b.tolist() for b in batch_slices(5, 500, limit=1_000)]
+    [[0, 1], [2, 3], [4]]
+    >>> [len(b) for b in batch_slices(48, 10_000)]
+    [16, 16, 16]
+    """
+    per_batch = max(1, limit // max(users, 1))
+    return np.array_split(np.arange(count), -(-count // per_batch)) if count > 0 else []
+
 
 #: The scenario parameters read only when a world is built (its graph, users, merchants, holdout and push);
 #: the worlds of a batch may differ in these and must agree on every other parameter.
